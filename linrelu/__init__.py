@@ -1,0 +1,62 @@
+"""linrelu: exact Gram / GGN / Hessian spectra of ReLU MLPs and the spectral-collapse theory of
+loss of plasticity (arXiv:2509.22335). See THEORY conventions in the README.
+
+Importing linrelu enables JAX float64 (``jax_enable_x64``): all spectral work is float64.
+Training code may still cast to float32 explicitly.
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from linrelu.curvature import (  # noqa: E402
+    ggn_matrix,
+    hessian_matrix,
+    hessian_vector_product,
+    linearize,
+    linearized_ggn_matrix,
+    linearized_hessian_matrix,
+    residual_matrix,
+)
+from linrelu.equivalence import (  # noqa: E402
+    centering_projector,
+    ggn_eigenvalues,
+    softmax_bracket_constants,
+    spectral_equivalence_bracket,
+)
+from linrelu.features import (  # noqa: E402
+    dead_unit_fractions,
+    dead_units,
+    effective_rank,
+    hidden_effective_ranks,
+)
+from linrelu.gram import (  # noqa: E402
+    jacobian,
+    jacobian_gram,
+    jacobian_gram_autodiff,
+    jacobian_gram_layers,
+    loss_weighted_gram,
+)
+from linrelu.losses import (  # noqa: E402
+    loss_value,
+    output_gradients,
+    output_hessian_sqrt,
+    output_hessians,
+)
+from linrelu.mlp import MLP, Trace, ravel_params, unravel_params  # noqa: E402
+from linrelu.spectra import density_mass_outside, eps_rank, eps_rank_ladder  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP", "Trace", "ravel_params", "unravel_params",
+    "loss_value", "output_gradients", "output_hessians", "output_hessian_sqrt",
+    "jacobian", "jacobian_gram", "jacobian_gram_layers", "jacobian_gram_autodiff",
+    "loss_weighted_gram",
+    "ggn_matrix", "hessian_matrix", "residual_matrix", "hessian_vector_product", "linearize",
+    "linearized_hessian_matrix", "linearized_ggn_matrix",
+    "ggn_eigenvalues", "spectral_equivalence_bracket", "softmax_bracket_constants",
+    "centering_projector",
+    "eps_rank", "eps_rank_ladder", "density_mass_outside",
+    "effective_rank", "dead_units", "dead_unit_fractions", "hidden_effective_ranks",
+]

@@ -1,0 +1,131 @@
+"""Input validation shared by every public function.
+
+Every user mistake becomes a ``ValueError`` whose message names the argument, what was expected
+and what was received. Checks that need concrete values (finiteness, label ranges) are skipped
+for JAX tracers, so the same public functions stay usable inside ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import jax
+import numpy as np
+
+LOSSES = ("mse", "ce")
+
+
+def is_traced(x) -> bool:
+    """True when ``x`` is an abstract JAX value (inside jit/grad), whose entries cannot be read."""
+    return isinstance(x, jax.core.Tracer)
+
+
+def describe(x) -> str:
+    """A short description of a received value for error messages."""
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"array of shape {tuple(x.shape)} and dtype {x.dtype}"
+    if isinstance(x, (list, tuple)):
+        return f"{type(x).__name__} of length {len(x)}"
+    return f"{type(x).__name__} {x!r}"[:120]
+
+
+def check_finite(x, name: str) -> None:
+    if is_traced(x):
+        return
+    a = np.asarray(x)
+    if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(f"{name}: expected finite values, received {bad} NaN/Inf entries "
+                         f"in an array of shape {a.shape}")
+
+
+def check_loss(loss) -> str:
+    if loss not in LOSSES:
+        raise ValueError(f"loss: expected one of {LOSSES}, received {loss!r}")
+    return loss
+
+
+def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
+    ok = isinstance(value, numbers.Real) and np.isfinite(value) and (
+        value >= 0 if allow_zero else value > 0)
+    if not ok:
+        want = "a finite number >= 0" if allow_zero else "a finite number > 0"
+        raise ValueError(f"{name}: expected {want}, received {value!r}")
+    return float(value)
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, received {value!r}")
+    return int(value)
+
+
+def check_inputs(X, in_dim: int | None = None, name: str = "X"):
+    """``X`` must be a non-empty finite 2-D array with ``in_dim`` columns."""
+    if not hasattr(X, "shape"):
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name}: expected a 2-D numeric array, received "
+                             f"{describe(X)}") from err
+    if len(X.shape) != 2:
+        raise ValueError(f"{name}: expected a 2-D array (n, d), received {describe(X)}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one row, received {describe(X)}")
+    if in_dim is not None and X.shape[1] != in_dim:
+        raise ValueError(f"{name}: expected {in_dim} features (columns) to match the network's "
+                         f"input dimension, received {describe(X)}")
+    if not is_traced(X) and np.asarray(X).dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected a real numeric array, received {describe(X)}")
+    check_finite(X, name)
+    return X
+
+
+def check_logits(logits, name: str = "logits"):
+    if not hasattr(logits, "shape") or len(logits.shape) != 2 or logits.shape[0] == 0:
+        raise ValueError(f"{name}: expected a non-empty 2-D array (n, k), received "
+                         f"{describe(logits)}")
+    check_finite(logits, name)
+    return logits
+
+
+def check_targets(targets, n: int, k: int, loss: str, name: str = "targets"):
+    """mse: real array (n, k); ce: integer labels (n,) in [0, k)."""
+    check_loss(loss)
+    if not hasattr(targets, "shape"):
+        try:
+            targets = np.asarray(targets)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name}: expected an array, received {describe(targets)}") from err
+    if loss == "mse":
+        if tuple(targets.shape) != (n, k):
+            raise ValueError(f"{name}: for loss='mse' expected real targets of shape ({n}, {k}), "
+                             f"received {describe(targets)}")
+        check_finite(targets, name)
+        return targets
+    if tuple(targets.shape) != (n,):
+        raise ValueError(f"{name}: for loss='ce' expected integer labels of shape ({n},), "
+                         f"received {describe(targets)}")
+    if is_traced(targets):
+        return targets
+    a = np.asarray(targets)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
+            raise ValueError(f"{name}: for loss='ce' expected integer labels in [0, {k}), "
+                             f"received non-integer values")
+        a = a.astype(np.int64)
+    elif a.dtype.kind not in "iu":
+        raise ValueError(f"{name}: for loss='ce' expected integer labels in [0, {k}), received "
+                         f"{describe(targets)}")
+    if a.size and (a.min() < 0 or a.max() >= k):
+        raise ValueError(f"{name}: for loss='ce' expected integer labels in [0, {k}), received "
+                         f"values in [{a.min()}, {a.max()}]")
+    return a
+
+
+def check_eigenvalues(eigenvalues, name: str = "eigenvalues"):
+    a = np.asarray(eigenvalues, dtype=np.float64) if not is_traced(eigenvalues) else eigenvalues
+    if len(a.shape) != 1:
+        raise ValueError(f"{name}: expected a 1-D array of eigenvalues, received {describe(a)}")
+    check_finite(a, name)
+    return a

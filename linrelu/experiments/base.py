@@ -1,0 +1,100 @@
+"""What an experiment is: data (cells of configuration) plus pure functions.
+
+An experiment is split so that the runner (``linrelu.repro``) can cache, resume, shard and merge
+it without knowing anything about its content:
+
+- ``cells(mode) -> list[dict]``: the independent units of work for ``mode`` in {"quick", "full"}.
+  Each cell is a small JSON-able dict that fully determines its result (it includes its seed).
+- ``run_cell(cell) -> dict``: computes one cell; returns a JSON-able dict (numbers, lists, str).
+  Must be deterministic given the cell. Use :func:`to_jsonable` on numpy / jax values.
+- ``summarize(cells, results) -> (summary: dict, claims: list[Claim])``: combines all cells'
+  results into the numbers the figure shows and the claims it checks. Pure, no I/O.
+- ``plot(summary, figdir: Path) -> list[str]``: draws the figure from the summary only, writes
+  ``<figure>.png`` and ``<figure>.pdf`` into ``figdir`` and returns the written file names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the claims table."""
+
+    id: str  # e.g. "E1.identity"
+    statement: str  # what is claimed, one line
+    measured: str  # the measured value, formatted
+    criterion: str  # the pass criterion, one line
+    passed: bool
+    figure: str  # figure name (without extension)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "statement": self.statement, "measured": self.measured,
+                "criterion": self.criterion, "passed": bool(self.passed), "figure": self.figure}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str  # "E1"
+    figure: str  # "fig_gram_ggn_equivalence"
+    title: str  # one line: what the figure shows
+    mirrors: str  # the THEORY statement or paper figure it mirrors
+    cells: Callable[[str], list]
+    run_cell: Callable[[dict], dict]
+    summarize: Callable[[list, list], tuple]
+    plot: Callable[[dict, Path], list]
+    claim_ids: tuple = field(default_factory=tuple)  # (id, description) pairs for --list
+
+
+def to_jsonable(x):
+    """Recursively convert numpy / jax arrays and scalars to plain Python for json.dumps.
+
+    Non-finite floats become the strings "nan", "inf", "-inf" so files stay strict JSON.
+    """
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        a = np.asarray(x)
+        return to_jsonable(a.tolist()) if a.ndim else to_jsonable(a.item())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if np.isfinite(x):
+            return x
+        return "nan" if np.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def save_figure(fig, figdir: Path, name: str) -> list:
+    """Write ``name``.png and ``name``.pdf atomically (temp file + rename); return file names.
+
+    Metadata dates are removed so regenerated figures are byte-stable where matplotlib allows.
+    """
+    import os
+    import tempfile
+
+    figdir = Path(figdir)
+    figdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for ext, meta in (("png", {"Software": None}),
+                      ("pdf", {"CreationDate": None, "ModDate": None, "Producer": None})):
+        fd, tmp = tempfile.mkstemp(dir=figdir, prefix=f".{name}.", suffix=f".{ext}.tmp")
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format=ext, dpi=120, bbox_inches="tight", metadata=meta)
+            os.replace(tmp, figdir / f"{name}.{ext}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        written.append(f"{name}.{ext}")
+    return written
