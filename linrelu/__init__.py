@@ -18,6 +18,7 @@ from linrelu.curvature import (  # noqa: E402
     linearized_hessian_matrix,
     residual_matrix,
 )
+from linrelu.diagnose import DiagnosisReport, diagnose, predict_trainability  # noqa: E402
 from linrelu.equivalence import (  # noqa: E402
     centering_projector,
     ggn_eigenvalues,
@@ -37,6 +38,7 @@ from linrelu.gram import (  # noqa: E402
     jacobian_gram_layers,
     loss_weighted_gram,
 )
+from linrelu.kernels import nngp_analytic, ntk_analytic  # noqa: E402
 from linrelu.losses import (  # noqa: E402
     loss_value,
     output_gradients,
@@ -45,6 +47,16 @@ from linrelu.losses import (  # noqa: E402
 )
 from linrelu.mlp import MLP, Trace, ravel_params, unravel_params  # noqa: E402
 from linrelu.spectra import density_mass_outside, eps_rank, eps_rank_ladder  # noqa: E402
+from linrelu.trainability import (  # noqa: E402
+    flat_mass,
+    mse_loss_bounds,
+    mse_loss_curve,
+    quadratic_decrease,
+    quadratic_decrease_bound,
+    quadratic_decrease_curve,
+    rank_conditions,
+    tau_conditions,
+)
 
 __version__ = "0.1.0"
 
@@ -59,4 +71,8 @@ __all__ = [
     "centering_projector",
     "eps_rank", "eps_rank_ladder", "density_mass_outside",
     "effective_rank", "dead_units", "dead_unit_fractions", "hidden_effective_ranks",
+    "diagnose", "DiagnosisReport", "predict_trainability",
+    "mse_loss_curve", "mse_loss_bounds", "flat_mass", "tau_conditions", "rank_conditions",
+    "quadratic_decrease", "quadratic_decrease_bound", "quadratic_decrease_curve",
+    "ntk_analytic", "nngp_analytic",
 ]

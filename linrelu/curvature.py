@@ -37,7 +37,7 @@ def loss_fn(net: MLP, X, targets, loss: str, l2: float = 0.0):
 
     def f(params):
         value = _loss_value(_apply(net, params, X), targets, loss)
-        if l2:
+        if not isinstance(l2, (int, float)) or l2 != 0:  # a traced l2 is always applied
             value = value + 0.5 * l2 * sum(jnp.sum(W**2) + jnp.sum(b**2) for W, b in params)
         return value
 
@@ -59,7 +59,7 @@ def ggn_matrix(net: MLP, params, X, targets, loss: str):
     return _ggn(net, params, X, t, loss)
 
 
-@partial(jax.jit, static_argnums=(0, 4, 5))
+@partial(jax.jit, static_argnums=(0, 4))
 def _hessian(net, params, X, targets, loss, l2):
     flat, unravel = ravel_pytree(params)
     f = loss_fn(net, X, targets, loss, l2)
@@ -74,7 +74,7 @@ def hessian_matrix(net: MLP, params, X, targets, loss: str, l2: float = 0.0):
     """
     check_positive(l2, "l2", allow_zero=True)
     params, X, t = _prepare_task(net, params, X, targets, loss)
-    return _hessian(net, params, X, t, loss, float(l2))
+    return _hessian(net, params, X, t, loss, jnp.asarray(float(l2), dtype=X.dtype))
 
 
 @partial(jax.jit, static_argnums=(0, 4))
@@ -121,8 +121,10 @@ def linearize(net: MLP, params0):
     Returned callable takes a params pytree of the same structure and an input matrix; it is
     evaluated with one Jacobian-vector product (no Jacobian is stored).
     """
-    params0 = net.check_params(params0)
+    return _linearized(net, net.check_params(params0, "params0"))
 
+
+def _linearized(net: MLP, params0):
     def f_lin(params, X):
         X = jnp.asarray(X, dtype=params0[0][0].dtype)
         dparams = jax.tree_util.tree_map(lambda a, b: a - b, params, params0)
@@ -132,21 +134,31 @@ def linearize(net: MLP, params0):
     return f_lin
 
 
+@partial(jax.jit, static_argnums=(0, 5))
+def _linearized_hessian(net, params0, params, X, targets, loss):
+    f_lin = _linearized(net, params0)
+    flat, unravel = ravel_pytree(params)
+    return jax.hessian(lambda th: _loss_value(f_lin(unravel(th), X), targets, loss))(flat)
+
+
+@partial(jax.jit, static_argnums=(0, 5))
+def _linearized_ggn(net, params0, params, X, targets, loss):
+    J0 = _jacobian(net, params0, X)
+    n, k = X.shape[0], net.out_dim
+    H = _output_hessians(_linearized(net, params0)(params, X), loss)
+    HJ = jnp.einsum("iab,ibp->iap", H, J0.reshape(n, k, -1)).reshape(n * k, -1)
+    return J0.T @ HJ / n
+
+
 def linearized_hessian_matrix(net: MLP, params0, params, X, targets, loss: str):
     """∇²_θ L_lin(θ) at ``params`` for the model linearized at ``params0`` (autodiff, p × p)."""
     params0 = net.check_params(params0, "params0")
     params, X, t = _prepare_task(net, params, X, targets, loss)
-    f_lin = linearize(net, params0)
-    flat, unravel = ravel_pytree(params)
-    return jax.hessian(lambda th: _loss_value(f_lin(unravel(th), X), t, loss))(flat)
+    return _linearized_hessian(net, params0, params, X, t, loss)
 
 
 def linearized_ggn_matrix(net: MLP, params0, params, X, targets, loss: str):
     """(1/n) J_0ᵀ H(θ) J_0 with J_0 at ``params0`` and H at the linearized outputs at ``params``."""
     params0 = net.check_params(params0, "params0")
     params, X, t = _prepare_task(net, params, X, targets, loss)
-    J0 = _jacobian(net, params0, X)
-    n, k = X.shape[0], net.out_dim
-    H = _output_hessians(linearize(net, params0)(params, X), loss)
-    HJ = jnp.einsum("iab,ibp->iap", H, J0.reshape(n, k, -1)).reshape(n * k, -1)
-    return J0.T @ HJ / n
+    return _linearized_ggn(net, params0, params, X, t, loss)

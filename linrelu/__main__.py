@@ -1,0 +1,130 @@
+"""Command line: ``python -m linrelu diagnose --params P.npz --data D.npz [--loss ce] …``.
+
+Prints the :func:`linrelu.diagnose` table for a saved network (layout: ``linrelu.checkpoint``).
+Bad input (missing or malformed file, wrong shapes, bad numbers) exits with status 2 and one line
+``linrelu diagnose: error: <argument>: <what was expected, what was received>`` on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+
+class _UsageError(Exception):
+    """A user error to be reported on one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors (unknown flag, missing option): one line
+        raise _UsageError(message)
+
+
+def _number(kind, *, lo_open=None, hi_open=None):
+    """argparse type: a finite int/float, optionally in an open interval (argparse prefixes the
+    error with the option name)."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, "
+                f"received {text!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, received {text!r}")
+        if (lo_open is not None and not value > lo_open) or (
+                hi_open is not None and not value < hi_open):
+            lo = "-inf" if lo_open is None else lo_open
+            hi = "inf" if hi_open is None else hi_open
+            raise argparse.ArgumentTypeError(
+                f"expected a value in ({lo}, {hi}), received {text!r}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from linrelu.diagnose import DEFAULT_STEPS, DEFAULT_TAU
+
+    parser = _Parser(prog="python -m linrelu", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    d = sub.add_parser("diagnose", help="spectral trainability diagnosis of a saved network",
+                       description="Spectral diagnosis (ε-ranks of the loss-weighted Gram, "
+                                   "λ_max, effective rank and dead units per layer) and the "
+                                   "predicted τ-trainability of the task (T8 for mse, T9 for ce).")
+    d.add_argument("--params", required=True, help="network .npz (linrelu.checkpoint layout)")
+    d.add_argument("--data", required=True, help="data .npz with X (n, d) and y")
+    d.add_argument("--loss", choices=("mse", "ce"), default=None,
+                   help="default: ce if y is 1-D integer labels, mse if y is 2-D")
+    d.add_argument("--lr", type=_number(float, lo_open=0.0), default=None,
+                   help="GD step size (default 1/λ_max(G))")
+    d.add_argument("--steps", type=_number(int, lo_open=0), default=DEFAULT_STEPS,
+                   help=f"number of full-batch GD steps T (default {DEFAULT_STEPS})")
+    d.add_argument("--tau", type=_number(float, lo_open=0.0, hi_open=1.0),
+                   default=DEFAULT_TAU, help=f"target ratio L_T/L_0 ≤ τ (default {DEFAULT_TAU})")
+    return parser
+
+
+def _infer_loss(y) -> str:
+    if y.ndim == 1 and y.dtype.kind in "iu":
+        return "ce"
+    if y.ndim == 2:
+        return "mse"
+    raise _UsageError(f"--data: cannot infer the loss from y of shape {y.shape} and dtype "
+                      f"{y.dtype}; expected integer labels (n,) or targets (n, k), or pass --loss")
+
+
+# Which command-line argument a library ValueError ("<name>: expected …") is about.
+_FLAG_OF = {"X": "--data", "targets": "--data", "y": "--data", "params": "--params",
+            "net": "--params", "lr": "--lr", "steps": "--steps", "tau": "--tau", "loss": "--loss"}
+
+
+def _flag_for(message: str) -> str:
+    name = message.split(":", 1)[0].split("[", 1)[0].strip()
+    return _FLAG_OF.get(name, "--params/--data")
+
+
+def _run_diagnose(args) -> int:
+    import os
+
+    from linrelu.checkpoint import load_data, load_params
+    from linrelu.diagnose import diagnose
+
+    for flag, path in (("--params", args.params), ("--data", args.data)):
+        if not os.path.isfile(path):
+            raise _UsageError(f"{flag}: expected an existing .npz file, received {path!r}")
+    try:
+        net, params = load_params(args.params)
+    except ValueError as err:
+        raise _UsageError(f"--params: {err}") from None
+    try:
+        X, y = load_data(args.data)
+    except ValueError as err:
+        raise _UsageError(f"--data: {err}") from None
+    loss = args.loss or _infer_loss(y)
+    try:
+        report = diagnose(net, params, X, y, loss, lr=args.lr, steps=args.steps, tau=args.tau)
+    except ValueError as err:
+        raise _UsageError(f"{_flag_for(str(err))}: {err}") from None
+    print(report)
+    return 0
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "diagnose":
+            return _run_diagnose(args)
+    except _UsageError as err:
+        message = " ".join(str(err).split())  # one line, whatever the message contained
+        argv = sys.argv[1:] if argv is None else argv
+        prog = "linrelu diagnose" if "diagnose" in argv else "linrelu"
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return 2
+    return 2  # pragma: no cover  (argparse enforces a known command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

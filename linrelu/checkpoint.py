@@ -1,0 +1,94 @@
+"""Saving and loading networks and data as .npz (the layout ``python -m linrelu diagnose`` reads).
+
+Params file (``--params P.npz``):
+    layer_sizes  int array (d, m_1, …, m_L, k)
+    sigma_w      float scalar            sigma_b  float scalar
+    W_1, b_1, …, W_{L+1}, b_{L+1}        W_l of shape (m_{l−1}, m_l), b_l of shape (m_l,)
+Data file (``--data D.npz``):
+    X  float array (n, d)
+    y  int labels (n,) in [0, k) for loss "ce", or float targets (n, k) for loss "mse"
+Writes are atomic (temporary file + rename), so a killed run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from linrelu._checks import describe
+from linrelu.mlp import MLP
+
+
+def _atomic_savez(path, **arrays) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_params(path, net: MLP, params) -> None:
+    """Write ``net`` and ``params`` to ``path`` (.npz, layout in the module docstring)."""
+    params = net.check_params(params)
+    arrays = {"layer_sizes": np.asarray(net.layer_sizes, dtype=np.int64),
+              "sigma_w": np.float64(net.sigma_w), "sigma_b": np.float64(net.sigma_b)}
+    for l, (W, b) in enumerate(params, start=1):
+        arrays[f"W_{l}"] = np.asarray(W, dtype=np.float64)
+        arrays[f"b_{l}"] = np.asarray(b, dtype=np.float64)
+    _atomic_savez(path, **arrays)
+
+
+def load_params(path) -> tuple[MLP, list]:
+    """Read (net, params) written by :func:`save_params`; ValueError on a malformed file."""
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"params: expected a readable .npz file, received {str(path)!r} "
+                         f"({err})") from err
+    with z:
+        for key in ("layer_sizes", "sigma_w", "sigma_b"):
+            if key not in z:
+                raise ValueError(f"params: expected key {key!r} in {str(path)!r}, received keys "
+                                 f"{sorted(z.files)}")
+        net = MLP(tuple(int(s) for s in z["layer_sizes"]), float(z["sigma_w"]),
+                  float(z["sigma_b"]))
+        params = []
+        for l in range(1, len(net.layer_sizes)):
+            if f"W_{l}" not in z or f"b_{l}" not in z:
+                raise ValueError(f"params: expected keys W_{l}, b_{l} in {str(path)!r}, "
+                                 f"received keys {sorted(z.files)}")
+            params.append((np.asarray(z[f"W_{l}"], np.float64),
+                           np.asarray(z[f"b_{l}"], np.float64)))
+    import jax.numpy as jnp
+
+    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in net.check_params(params)]
+    return net, params
+
+
+def save_data(path, X, y) -> None:
+    """Write a data file (X, y) for ``python -m linrelu diagnose --data``."""
+    _atomic_savez(path, X=np.asarray(X), y=np.asarray(y))
+
+
+def load_data(path) -> tuple[np.ndarray, np.ndarray]:
+    """Read (X, y) written by :func:`save_data`; ValueError on a malformed file."""
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"data: expected a readable .npz file, received {str(path)!r} "
+                         f"({err})") from err
+    with z:
+        if "X" not in z or "y" not in z:
+            raise ValueError(f"data: expected keys 'X' and 'y' in {str(path)!r}, received keys "
+                             f"{sorted(z.files)}")
+        X, y = np.asarray(z["X"]), np.asarray(z["y"])
+    if X.ndim != 2:
+        raise ValueError(f"data: expected X to be 2-D (n, d), received {describe(X)}")
+    return X, y

@@ -1,0 +1,69 @@
+"""Per-task-start (and end) plasticity and curvature metrics, all in float64.
+
+For a network θ and a task with probe set (X_p, y_p) of n_p examples and k outputs:
+
+- ``ggn_eigenvalues``: the n_p·k eigenvalues of the loss-weighted Gram G = (1/n) H^{1/2} K H^{1/2}
+  on the probe set, largest first. By T1 they are exactly the nonzero spectrum of the probe-set
+  GGN Ĝ (p × p) padded with zeros; the p − n_p·k further zeros of Ĝ are not listed.
+- ``eps_rank[ε]`` = #{i : |λ_i(G)| > ε} (= rank_ε(Ĝ) by T1) and ``eps_rank_norm[ε]`` =
+  rank_ε / (n_p·k): normalized by the Gram dimension (divide ``eps_rank`` by ``num_params`` to
+  normalize by the GGN's dimension p instead).
+- ``lambda_max`` = λ_1(G) = λ_max(Ĝ).
+- ``erank`` (Roy–Vetterli) and ``dead_fraction`` per hidden layer, on the probe inputs.
+- ``weight_norm`` = ‖θ‖₂ over all weights and biases.
+- ``loss``, ``accuracy`` on the task's training set (and ``test_*`` on its test set) at θ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from linrelu.continual.streams import Task
+from linrelu.continual.train import _as_float64, _check_net_task, evaluate
+from linrelu.equivalence import ggn_eigenvalues
+from linrelu.features import dead_unit_fractions, hidden_effective_ranks
+from linrelu.spectra import eps_rank_ladder
+
+DEFAULT_EPS_LADDER = (1e-4, 1e-3, 1e-2, 1e-1)
+
+
+def weight_norm(params) -> float:
+    """‖θ‖₂ = (Σ_l ‖W_l‖_F² + ‖b_l‖²)^{1/2}."""
+    return float(np.sqrt(sum(np.sum(np.asarray(W, np.float64) ** 2)
+                             + np.sum(np.asarray(b, np.float64) ** 2) for W, b in params)))
+
+
+def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER) -> dict:
+    """All metrics of the module docstring at ``params`` for ``task`` (JSON-able dict).
+
+    Keys: loss, accuracy, test_loss, test_accuracy, ggn_eigenvalues (list, largest first),
+    lambda_max, eps_rank {str(ε): int}, eps_rank_norm {str(ε): float}, gram_dim (n_p·k),
+    num_params, erank [per layer], dead_fraction [per layer], weight_norm.
+    """
+    _check_net_task(net, task)
+    eps_ladder = tuple(float(e) for e in eps_ladder)
+    if not eps_ladder or any(not (np.isfinite(e) and e > 0) for e in eps_ladder):
+        raise ValueError(f"eps_ladder: expected a non-empty sequence of finite numbers > 0, "
+                         f"received {eps_ladder!r}")
+    params = _as_float64(net.check_params(params))
+    ev = ggn_eigenvalues(net, params, task.X_probe, task.y_probe, task.loss)
+    train = evaluate(net, params, task.X, task.y, task.loss)
+    test = evaluate(net, params, task.X_test, task.y_test, task.loss)
+    return {
+        "loss": train["loss"], "accuracy": train["accuracy"],
+        "test_loss": test["loss"], "test_accuracy": test["accuracy"],
+        "ggn_eigenvalues": [float(v) for v in ev],
+        "lambda_max": float(ev[0]),
+        "eps_rank": {repr(e): int(r) for e, r in eps_rank_ladder(ev, eps_ladder).items()},
+        "eps_rank_norm": {repr(e): float(r)
+                          for e, r in eps_rank_ladder(ev, eps_ladder, normalized=True).items()},
+        "gram_dim": int(ev.size),
+        "num_params": int(net.num_params),
+        "erank": hidden_effective_ranks(net, params, task.X_probe),
+        "dead_fraction": dead_unit_fractions(net, params, task.X_probe),
+        "weight_norm": weight_norm(params),
+    }
+
+
+# The same measurements at the end of a task (after its training budget).
+task_end_metrics = task_start_metrics

@@ -1,0 +1,257 @@
+"""Trainability diagnosis of a network on a task: spectra at task start → predicted τ-trainability.
+
+:func:`diagnose` reports the ε-ranks of the loss-weighted Gram G = (1/n) H^{1/2} K H^{1/2} (whose
+nonzero eigenvalues are the GGN's, T1), λ_max, effective rank and dead units per hidden layer,
+and whether full-batch gradient descent with step ``lr`` for ``steps`` steps is predicted to
+reach L_T ≤ τ L_0, with the statement that decided it:
+
+- mse: T8 on the NTK Gram K with the actual residual r_0 = f(X) − Y (c_j = u_jᵀ r_0). First the
+  ε-conditions (sufficient at some ε → yes; necessary fails at some ε → no); if neither decides,
+  the exact linearized curve L_T/L_0 = Σ_j (1 − ηλ_j/n)^{2T} c_j²/‖r_0‖² does.
+- ce: T9 on the local quadratic model with the actual gradient. If the ε-bound on the decrease is
+  below (1 − τ)L_0 for some ε → no; otherwise the exact quadratic-model decrease decides
+  (L_T/L_0 ≈ 1 − (L_0 − q(Δ_T))/L_0; a local model, so this direction is a prediction only).
+
+Gradient components without the p × p GGN. With g = (1/n) Jᵀ v (v = ∇_f ℓ stacked, row i·k + c),
+A = n^{-1/2} S J (S = H^{1/2}), Ĝ = AᵀA = Σ_j λ_j v_j v_jᵀ and G = AAᵀ = Σ_j λ_j u_j u_jᵀ, the
+eigenvectors for λ_j > 0 are v_j = Aᵀ u_j / √λ_j, so
+    g_j = v_jᵀ g = u_jᵀ A g / √λ_j = n^{-3/2} u_jᵀ S K v / √λ_j,
+and the rest of g lies in null(Ĝ): ‖g_0‖² = ‖g‖² − Σ_j g_j² with ‖g‖² = vᵀ K v / n². Only K
+(n·k × n·k) is needed. For ce, v_i = p_i − e_{y_i} ⊥ 𝟙 lies in range(H_i^{1/2}) when p_i > 0, so
+g_0 = 0 up to round-off; the formula does not rely on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from linrelu import trainability as tr
+from linrelu._checks import check_loss, check_positive, check_positive_int, check_targets
+from linrelu.features import dead_units, hidden_effective_ranks
+from linrelu.gram import _apply, _gram, _prepare, _weight_gram
+from linrelu.losses import _loss_value, output_gradients, output_hessian_sqrt
+
+#: Defaults: GD at the largest step for which T8's bounds and T9's monotone progress are
+#: guaranteed (η = 1/λ_max(G), i.e. ηλ_max(K) = n for mse), for 100 full-batch steps, asking
+#: whether the loss halves (τ = 0.5).
+DEFAULT_STEPS = 100
+DEFAULT_TAU = 0.5
+ABS_EPS_LADDER = (1e1, 1e0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8)
+REL_EPS_LADDER = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6)
+
+# An eigenvalue of G below N · eps_machine · λ_max is indistinguishable from 0 (eigvalsh's
+# backward error); its gradient component is moved to the null-space bucket, where T9 counts it
+# as Tη g_j² — which is the exact term's value up to a relative Tηλ_j ≤ T·N·1e-16.
+_ZERO_FACTOR = 1.0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted τ-trainability of one task by T8 (mse) or T9 (ce)."""
+
+    loss: str
+    lr: float
+    steps: int
+    tau: float
+    initial_loss: float
+    predicted_ratio: float  # predicted L_T / L_0 (T8 exact curve, or T9 quadratic model)
+    trainable: bool
+    decided_by: str  # the statement that decided
+    eps: float | None  # the ε (in units of G's eigenvalues) of the deciding bound, if any
+    curve: np.ndarray = field(repr=False)  # predicted L_t/L_0, t = 0..steps
+
+
+@dataclass(frozen=True)
+class DiagnosisReport:
+    """Everything :func:`diagnose` measured; ``str(report)`` is a readable table."""
+
+    loss: str
+    n: int
+    k: int
+    num_params: int
+    widths: tuple
+    lam_max: float  # λ_max(G) = λ_max(Ĝ)
+    eigenvalues: np.ndarray = field(repr=False)  # eig(G), largest first
+    abs_eps: tuple = ()
+    abs_ranks: tuple = ()
+    rel_eps: tuple = ()
+    rel_ranks: tuple = ()
+    effective_ranks: tuple = ()
+    dead_units: tuple = ()
+    prediction: Prediction = None
+
+    def __str__(self) -> str:
+        N = self.n * self.k
+        p = self.prediction
+        lines = [
+            f"linrelu diagnose: loss={self.loss}  n={self.n}  k={self.k}  params={self.num_params}"
+            f"  hidden widths={list(self.widths)}",
+            f"  L_0 = {p.initial_loss:.6g}    λ_max(G) = {self.lam_max:.6g}    "
+            f"(G = (1/n) H^1/2 K H^1/2, {N}×{N}; nonzero eig = GGN's)",
+            "",
+            "  ε-rank of G, absolute ε              ε-rank of G, relative ε = r·λ_max",
+            "  ε          rank_ε   rank_ε/nk         r          rank_ε   rank_ε/nk",
+        ]
+        rows = max(len(self.abs_eps), len(self.rel_eps))
+        for i in range(rows):
+            left = (f"  {self.abs_eps[i]:<9.0e}  {self.abs_ranks[i]:>6d}   "
+                    f"{self.abs_ranks[i] / N:>9.4f}" if i < len(self.abs_eps) else " " * 37)
+            right = (f"         {self.rel_eps[i]:<9.0e}  {self.rel_ranks[i]:>6d}   "
+                     f"{self.rel_ranks[i] / N:>9.4f}" if i < len(self.rel_eps) else "")
+            lines.append(left + right)
+        lines += ["", "  layer  width  effective rank  dead units"]
+        for l, (m, er, dead) in enumerate(zip(self.widths, self.effective_ranks,
+                                              self.dead_units, strict=True), start=1):
+            lines.append(f"  {l:>5d}  {m:>5d}  {er:>14.3f}  {dead:>5d} ({dead / m:.1%})")
+        verdict = "YES" if p.trainable else "NO"
+        eps_txt = "" if p.eps is None else f" at ε = {p.eps:.3g}"
+        lines += [
+            "",
+            f"  prediction: full-batch GD, lr = {p.lr:.6g}, {p.steps} steps, τ = {p.tau:g}",
+            f"    predicted L_T/L_0 = {p.predicted_ratio:.6g}    τ-trainable: {verdict}",
+            f"    decided by: {p.decided_by}{eps_txt}",
+        ]
+        return "\n".join(lines)
+
+
+def _block_apply(S, x):
+    """blockdiag(S_i) x for S of shape (n, k, k) and x of length n·k."""
+    n, k = S.shape[0], S.shape[1]
+    return np.einsum("iab,ib->ia", S, x.reshape(n, k)).reshape(-1)
+
+
+def ggn_gradient_components(K, S, v, n: int):
+    """(λ, g) of Ĝ on its nonzero eigendirections plus one null bucket (module docstring).
+
+    Returns eigenvalues λ_j of G (largest first) with λ = 0 appended, and the components g_j of
+    g = (1/n) Jᵀ v on the matching eigenvectors of Ĝ, the last entry being ‖g_0‖ (null part).
+    Eigenvalues below the round-off level are merged into the null bucket.
+    """
+    K = np.asarray(K, np.float64)
+    S = np.asarray(S, np.float64)
+    v = np.asarray(v, np.float64)
+    G = _block_apply_rows(S, K) / n
+    lam, U = np.linalg.eigh(0.5 * (G + G.T))
+    lam, U = lam[::-1], U[:, ::-1]
+    cutoff = _ZERO_FACTOR * lam.size * np.finfo(np.float64).eps * max(float(lam[0]), 0.0)
+    keep = lam > cutoff
+    SKv = _block_apply(S, K @ v)
+    g = (U[:, keep].T @ SKv) / (n**1.5 * np.sqrt(lam[keep]))
+    g_norm2 = float(v @ K @ v) / n**2
+    g0 = np.sqrt(max(g_norm2 - float(g @ g), 0.0))
+    return np.append(lam[keep], 0.0), np.append(g, g0), lam
+
+
+def _block_apply_rows(S, K):
+    """S K S with S = blockdiag(S_i): the unnormalized loss-weighted Gram."""
+    n, k = S.shape[0], S.shape[1]
+    K4 = K.reshape(n, k, n, k)
+    return np.einsum("iac,iajb,jbd->icjd", S, K4, S, optimize=True).reshape(n * k, n * k)
+
+
+def _valid_eps_k(eps_k, lam_max_k, lr, n):
+    """The ε (K units) for which T8's bounds hold: ηε ≤ n and η(λ_max + ε) ≤ 2n."""
+    e = np.asarray(eps_k, np.float64)
+    return e[(lr * e <= n) & (lr * (lam_max_k + e) <= 2 * n)]
+
+
+def predict_trainability(net, params, X, targets, loss: str, *, lr=None, steps=DEFAULT_STEPS,
+                         tau=DEFAULT_TAU, eps_ladder=None, _cache=None) -> Prediction:
+    """Predict whether ``steps`` full-batch GD steps of size ``lr`` reach L_T ≤ τ L_0.
+
+    mse: T8 on K with the actual residual; ce: T9 with the actual gradient (module docstring).
+    ``lr=None`` uses 1/λ_max(G). ``eps_ladder`` (in units of G's eigenvalues) defaults to the
+    absolute and relative ladders of :func:`diagnose`.
+    """
+    check_loss(loss)
+    params, Xa = _prepare(net, params, X)
+    n, k = Xa.shape[0], net.out_dim
+    t = check_targets(targets, n, k, loss)
+    steps = check_positive_int(steps, "steps", minimum=1)
+    tau = tr._check_tau(tau)
+    logits = _apply(net, params, Xa)
+    K = np.asarray(_gram(net, params, Xa) if _cache is None else _cache["K"], np.float64)
+    S = np.asarray(output_hessian_sqrt(logits, loss), np.float64)
+    import jax.numpy as jnp
+
+    tj = jnp.asarray(t, dtype=Xa.dtype) if loss == "mse" else jnp.asarray(t, dtype=jnp.int32)
+    L0 = float(_loss_value(logits, tj, loss))
+    v = np.asarray(output_gradients(logits, t, loss), np.float64).reshape(-1)
+    if loss == "mse":
+        lamK, U = np.linalg.eigh(0.5 * (K + K.T))
+        lamK = np.clip(lamK, 0.0, None)  # PSD; negatives here are eigvalsh round-off
+        lam_max_g = float(lamK.max()) / n
+    else:
+        lam_g, g, eig_all = ggn_gradient_components(K, S, v, n)
+        lam_max_g = float(eig_all[0])
+    if lr is None:
+        if not lam_max_g > 0:
+            raise ValueError("lr: cannot choose the default 1/λ_max(G) because G = 0; pass lr")
+        lr = 1.0 / lam_max_g
+    lr = check_positive(lr, "lr")
+    if eps_ladder is None:
+        eps_ladder = np.concatenate([ABS_EPS_LADDER, np.asarray(REL_EPS_LADDER) * lam_max_g])
+    eps_g = tr._eps_values(eps_ladder)
+
+    if loss == "mse":
+        c = U.T @ v  # v = f − y = r_0
+        curve = tr.mse_loss_curve(lamK, c, lr, steps, n)
+        ratio = float(curve[-1])
+        valid = _valid_eps_k(eps_g * n, float(lamK.max()), lr, n)
+        trainable, decided, eps = ratio <= tau, "T8 exact linearized curve", None
+        if valid.size:
+            cond = tr.tau_conditions(lamK, c, lr, steps, n, tau, valid)
+            if cond.sufficient:
+                trainable, decided, eps = True, "T8 sufficient ε-condition", \
+                    cond.eps_accepting / n
+            elif not cond.necessary:
+                trainable, decided, eps = False, "T8 necessary ε-condition fails", \
+                    cond.eps_rejecting / n
+        return Prediction(loss, lr, steps, tau, L0, ratio, bool(trainable), decided, eps, curve)
+
+    decrease_curve = tr.quadratic_decrease_curve(lam_g, g, lr, steps)
+    curve = np.maximum(1.0 - decrease_curve / L0, 0.0)
+    ratio = float(curve[-1])
+    bound = np.asarray(tr.quadratic_decrease_bound(lam_g, g, lr, steps, eps_g))
+    i = int(np.argmin(bound))
+    if bound[i] < (1.0 - tau) * L0:
+        return Prediction(loss, lr, steps, tau, L0, ratio, False,
+                          "T9 ε-bound on the decrease < (1 − τ)L_0", float(eps_g[i]), curve)
+    return Prediction(loss, lr, steps, tau, L0, ratio, bool(ratio <= tau),
+                      "T9 quadratic model (exact decrease)", None, curve)
+
+
+def diagnose(net, params, X, targets, loss: str = "mse", lr=None, steps=DEFAULT_STEPS,
+             tau=DEFAULT_TAU) -> DiagnosisReport:
+    """Spectral diagnosis of ``net`` at ``params`` on the task (X, targets).
+
+    Defaults: ``lr=None`` → 1/λ_max(G) (the largest step with T8's bounds and T9's monotone
+    progress guaranteed), ``steps=100``, ``tau=0.5`` (does the loss halve in 100 full-batch
+    steps?). ε-ranks are of G's eigenvalues, for the absolute ladder ``ABS_EPS_LADDER`` and for
+    ε = r·λ_max(G), r in ``REL_EPS_LADDER``. Bad input → ValueError naming the argument.
+    """
+    check_loss(loss)
+    params, Xa = _prepare(net, params, X)
+    n, k = Xa.shape[0], net.out_dim
+    t = check_targets(targets, n, k, loss)
+    K = _gram(net, params, Xa)
+    S = output_hessian_sqrt(_apply(net, params, Xa), loss)
+    eig = np.linalg.eigvalsh(np.asarray(_weight_gram(K, S, n), np.float64))[::-1]
+    lam_max = float(eig[0])
+    pred = predict_trainability(net, params, Xa, t, loss, lr=lr, steps=steps, tau=tau,
+                                _cache={"K": K})
+    abs_ranks = tuple(int(np.count_nonzero(np.abs(eig) > e)) for e in ABS_EPS_LADDER)
+    rel_ranks = tuple(int(np.count_nonzero(np.abs(eig) > r * lam_max)) for r in REL_EPS_LADDER)
+    dead = tuple(int(np.sum(m)) for m in dead_units(net, params, Xa))
+    return DiagnosisReport(
+        loss=loss, n=n, k=k, num_params=net.num_params, widths=tuple(net.widths),
+        lam_max=lam_max, eigenvalues=eig, abs_eps=ABS_EPS_LADDER, abs_ranks=abs_ranks,
+        rel_eps=REL_EPS_LADDER, rel_ranks=rel_ranks,
+        effective_ranks=tuple(hidden_effective_ranks(net, params, Xa)), dead_units=dead,
+        prediction=pred)
+
+
+__all__ = ["DiagnosisReport", "Prediction", "diagnose", "ggn_gradient_components",
+           "predict_trainability", "DEFAULT_STEPS", "DEFAULT_TAU"]

@@ -1,0 +1,63 @@
+r"""T5a — rank of a layer's Gram term is at most (feature rank) × (backward rank).
+
+Statement
+---------
+The layer-l weight term of T5 is ``K_l^W = (F ⊗ 𝟙_k𝟙_kᵀ) ∘ B`` with the feature Gram
+``F[i,j] = (σ_w²/m_{l−1})⟨h_{l−1}(x_i), h_{l−1}(x_j)⟩`` (rank ≤ rank(H_{l−1}), H_{l−1} the n × m
+feature matrix) and the backward Gram ``B[(i,c),(j,c')] = ⟨δ_{l,c}(x_i), δ_{l,c'}(x_j)⟩``
+(rank ≤ rank(Δ_l), Δ_l the nk × m_l matrix of backward vectors). Hence
+``rank(K_l^W) ≤ rank(H_{l−1}) · rank(Δ_l)``: collapsed feature rank caps curvature rank.
+
+Proof
+-----
+Write ``F ⊗ 𝟙𝟙ᵀ = UUᵀ`` (U: N × r, r = rank F, rows repeated k times) and ``B = VVᵀ``
+(V: N × s, s = rank B). For the row-wise Kronecker (Khatri–Rao) product
+``M[i, :] = U[i, :] ⊗ V[i, :]`` (N × rs):
+``(MMᵀ)[i,j] = ⟨U_i ⊗ V_i, U_j ⊗ V_j⟩ = ⟨U_i, U_j⟩⟨V_i, V_j⟩ = (UUᵀ ∘ VVᵀ)[i,j]``.
+So the Hadamard product equals MMᵀ with M having rs columns: rank ≤ rs. ∎
+
+What ``check()`` verifies symbolically
+--------------------------------------
+``UUᵀ ∘ VVᵀ = MMᵀ`` with M the row-wise Kronecker product, for fully symbolic U (3 × 2) and
+V (3 × 2) (so the bound is rank ≤ 4 through an explicit 3 × 4 factor), and the same identity
+with rank-one factors in the T5 layout (U = feature vectors repeated over the k = 2 classes).
+The statement "rank(MMᵀ) ≤ #columns of M" is elementary linear algebra (prose).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from proofs._sym import assert_matrix_identity, choose_variant, symbolic_matrix
+
+ID = "T5a"
+STATEMENT = "rank(layer-l term) ≤ rank(H_{l−1})·rank(Δ_l) (Schur product of feature and backward Grams)"
+CHECKED = "UUᵀ∘VVᵀ = MMᵀ with M = row-wise U⊗V (rs columns), symbolic U, V (3×2)"
+MUTANTS = {
+    "rank_sum_factor": "claims UUᵀ∘VVᵀ = [U V][U V]ᵀ (rank ≤ r + s)",
+}
+
+
+def khatri_rao_rows(U: sp.Matrix, V: sp.Matrix, variant: str | None = None) -> sp.Matrix:
+    """Row-wise Kronecker product: row i is U[i, :] ⊗ V[i, :] (the factor certifying rank ≤ rs)."""
+    if variant == "rank_sum_factor":
+        return sp.Matrix.hstack(U, V)
+    rows = [[u * v for u in U.row(i) for v in V.row(i)] for i in range(U.rows)]
+    return sp.Matrix(rows)
+
+
+def check(variant: str | None = None) -> None:
+    """Verify T5a symbolically; raise AssertionError if the factorization fails."""
+    variant = choose_variant(variant, MUTANTS)
+    U = symbolic_matrix("u", 3, 2)
+    V = symbolic_matrix("v", 3, 2)
+    M = khatri_rao_rows(U, V, variant)
+    assert_matrix_identity((U * U.T).multiply_elementwise(V * V.T), M * M.T,
+                           "UUᵀ ∘ VVᵀ = MMᵀ (M row-wise Kronecker)")
+    # T5 layout: n = 2 samples, k = 2 classes; features repeated over classes.
+    h = symbolic_matrix("h", 2, 2)  # feature vectors h_{l−1}(x_i) as rows
+    U5 = sp.Matrix.vstack(*[h.row(i) for i in range(2) for _ in range(2)])
+    D5 = symbolic_matrix("d", 4, 3)  # δ_{l,c}(x_i) as rows, index i·k + c
+    M5 = khatri_rao_rows(U5, D5, variant)
+    assert_matrix_identity((U5 * U5.T).multiply_elementwise(D5 * D5.T), M5 * M5.T,
+                           "(F ⊗ 𝟙𝟙ᵀ) ∘ B = MMᵀ in the T5 index layout")

@@ -1,0 +1,59 @@
+"""Shared test fixtures and strategies.
+
+Hypothesis profiles: "default" (used by `pytest`) runs every core property on >= 50 random
+networks; "ci" is the same with derandomize=True so CI failures reproduce exactly.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+import linrelu  # noqa: F401  (enables float64)
+
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+    print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+@st.composite
+def networks(draw, max_width=64, max_depth=4, max_n=12, max_k=5, max_params=None,
+             min_depth=1, losses=("mse", "ce")):
+    """A random (net, params, X, targets, loss) in the ranges of the core issue.
+
+    ``max_params`` keeps p small where a test needs p × p matrices (autodiff Hessians): widths
+    are redrawn smaller rather than filtered, so Hypothesis never rejects examples.
+    """
+    depth = draw(st.integers(min_depth, max_depth))
+    d = draw(st.integers(1, 8))
+    k = draw(st.integers(1, max_k))
+    n = draw(st.integers(1, max_n))
+    widths = [draw(st.integers(1, max_width)) for _ in range(depth)]
+    sizes = [d, *widths, k]
+    if max_params is not None:
+        while sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) > max_params:
+            sizes = [sizes[0]] + [max(1, w // 2) for w in sizes[1:-1]] + [sizes[-1]]
+    sigma_w = draw(st.floats(0.5, 2.0))
+    sigma_b = draw(st.floats(0.0, 1.0))
+    loss = draw(st.sampled_from(losses))
+    seed = draw(st.integers(0, 2**31 - 1))
+    net = linrelu.MLP(tuple(sizes), sigma_w=sigma_w, sigma_b=sigma_b)
+    rng = np.random.default_rng(seed)
+    params = net.init(jax.random.PRNGKey(seed))
+    X = rng.normal(size=(n, d))
+    targets = rng.normal(size=(n, k)) if loss == "mse" else rng.integers(0, k, size=n)
+    return net, params, X, targets, loss
+
+
+def rel_err(a, b) -> float:
+    """max |a − b| / max(|b|_max, tiny): entrywise error relative to the reference's scale."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    scale = max(float(np.abs(b).max(initial=0.0)), 1e-300)
+    return float(np.abs(a - b).max(initial=0.0) / scale)
