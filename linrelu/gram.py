@@ -6,7 +6,8 @@ D_l = diag(1[z_l > 0]), h_0 = x, m_0 = d:
     K[(i,c),(j,c')] = Σ_{l=1}^{L+1} ( (σ_w²/m_{l−1}) ⟨h_{l−1}(x_i), h_{l−1}(x_j)⟩ + σ_b² )
                                      · ⟨δ_{l,c}(x_i), δ_{l,c'}(x_j)⟩
 
-Why it holds: ∂f_c/∂W_l[a,b] = (σ_w/√m_{l−1}) h_{l−1,a} δ_{l,c,b} and ∂f_c/∂b_l[b] = σ_b δ_{l,c,b}, so
+Why it holds: ∂f_c/∂W_l[a,b] = (σ_w/√m_{l−1}) h_{l−1,a} δ_{l,c,b} and
+∂f_c/∂b_l[b] = σ_b δ_{l,c,b}, so
 the layer-l block of J Jᵀ factorizes sample-wise into a feature inner product times a backward
 inner product (a Hadamard product of an n×n feature Gram, repeated over the k×k output block,
 with an nk×nk backward Gram). The n·k × p Jacobian is never formed: memory O((nk)² + n·k·m).

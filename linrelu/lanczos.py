@@ -131,7 +131,10 @@ def slq_density(matvec, flat, *, order: int = 80, num_runs: int = 5, key=None, s
     hi = max(float(t.max()) for t in thetas)
     width = hi - lo
     if sigma is None:
-        sigma = 1e-3 * width if width > 0 else 1e-3 * max(abs(hi), 1.0)
+        # A zero operator (e.g. every unit dead) has width 0: keep the broadening negligible
+        # (1e-12) so that the delta at 0 has zero mass outside any practical [−ε, ε].
+        scale = max(width, abs(hi), abs(lo))
+        sigma = 1e-3 * scale if scale > 0 else 1e-12
     check_positive(sigma, "sigma")
     grid = np.linspace(lo - pad * width - 5 * sigma, hi + pad * width + 5 * sigma, grid_size)
     rho = gaussian_broadened_density(thetas, taus, grid, sigma)

@@ -2,7 +2,8 @@
 
     L(θ) = (1/n) Σ_i ℓ(f(x_i), y_i)
     mse: ℓ = ½‖f − y‖²           ∇_f ℓ = f − y             H_i = I_k
-    ce:  ℓ = −log softmax(f)_y    ∇_f ℓ = p − e_y           H_i = diag(p_i) − p_i p_iᵀ,  p_i = softmax(f_i)
+    ce:  ℓ = −log softmax(f)_y    ∇_f ℓ = p − e_y           H_i = diag(p_i) − p_i p_iᵀ
+    with p_i = softmax(f_i).
 """
 
 from __future__ import annotations

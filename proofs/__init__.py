@@ -1,0 +1,74 @@
+"""Machine-checked proofs of THEORY.md's statements T1–T9 (with lemma T2a, corollaries T5a/T5b).
+
+Each module ``proofs/t*.py`` holds the statement and a complete prose proof in its docstring and a
+``check(variant=None)`` that verifies the key identities/inequalities symbolically with sympy
+(raising ``AssertionError`` on failure). ``MUTANTS`` names deliberately wrong variants that the
+check must reject (tests/test_proofs.py asserts it does). ``run_all`` runs every check.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+
+MODULE_NAMES = (
+    "t1_gram_ggn_identity",
+    "t2_spectral_equivalence",
+    "t2a_softmax_hessian",
+    "t3_linearized",
+    "t4_relu_blocks",
+    "t5_closed_form_gram",
+    "t5a_schur_rank",
+    "t5b_dead_units",
+    "t6_kronecker_l2",
+    "t7_infinite_width",
+    "t8_trainability",
+    "t9_quadratic_model",
+)
+
+
+def proof_modules() -> list:
+    """The imported proof modules, in statement order."""
+    return [importlib.import_module(f"proofs.{name}") for name in MODULE_NAMES]
+
+
+def run_all(verbose: bool = False) -> list[dict]:
+    """Run every check; one row per statement with keys id, statement, checked, passed, seconds,
+    error (None when passed, else the failure message)."""
+    rows = []
+    for module in proof_modules():
+        start = time.perf_counter()
+        error = None
+        try:
+            module.check()
+        except Exception as exc:  # a crash is a failed proof, reported, not raised
+            error = f"{type(exc).__name__}: {exc}"
+            if verbose:
+                traceback.print_exc()
+        row = {"id": module.ID, "statement": module.STATEMENT, "checked": module.CHECKED,
+               "passed": error is None, "seconds": time.perf_counter() - start, "error": error}
+        if verbose:
+            print(f"{row['id']:4s} {'PASS' if row['passed'] else 'FAIL'} {row['seconds']:6.2f}s",
+                  flush=True)
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """Plain-text table: theorem, statement, what was checked, PASS/FAIL, seconds."""
+    header = ("id", "statement", "checked symbolically", "result", "sec")
+    body = [(r["id"], r["statement"], r["checked"], "PASS" if r["passed"] else "FAIL",
+             f"{r['seconds']:.2f}") for r in rows]
+    widths = [max(len(str(x[i])) for x in [header, *body]) for i in range(len(header))]
+    line = lambda cells: " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
+    out = [line(header), "-+-".join("-" * w for w in widths)] + [line(b) for b in body]
+    for r in rows:
+        if not r["passed"]:
+            out.append(f"{r['id']} FAILED: {r['error']}")
+    total = sum(r["seconds"] for r in rows)
+    out.append(f"{sum(r['passed'] for r in rows)}/{len(rows)} passed in {total:.1f} s")
+    return "\n".join(out)
+
+
+__all__ = ["MODULE_NAMES", "format_table", "proof_modules", "run_all"]

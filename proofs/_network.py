@@ -111,7 +111,8 @@ def realizing_witness(net: SymbolicNet, seed: int = 0, tries: int = 20000):
     target = [np.array(layer, dtype=bool) for layer in net.masks]
     for _ in range(tries):
         X = rng.normal(size=(n, d))
-        Ws = [rng.normal(size=(net.widths[l - 1], net.widths[l])) for l in range(1, len(net.widths))]
+        layers = range(1, len(net.widths))
+        Ws = [rng.normal(size=(net.widths[l - 1], net.widths[l])) for l in layers]
         bs = [rng.normal(size=net.widths[l]) for l in range(1, len(net.widths))]
         h, ok = X, True
         for l in range(1, net.depth + 1):

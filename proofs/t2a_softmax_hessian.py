@@ -22,14 +22,15 @@ Proof
 *Upper bound p_max (any x).*  ``p_max‖x‖² − xᵀHx = Σ_c (p_max − p_c) x_c² + x̄² ≥ 0``.    (U1)
 
 *Upper bound ½ (any x).* Using Σ p_c = 1,
-``xᵀHx = Σ_{c<d} p_c p_d (x_c − x_d)²`` and ``Σ_c p_c(1 − p_c) x_c² = Σ_{c<d} p_c p_d (x_c² + x_d²)``,
+``xᵀHx = Σ_{c<d} p_c p_d (x_c − x_d)²`` and
+``Σ_c p_c(1 − p_c) x_c² = Σ_{c<d} p_c p_d (x_c² + x_d²)``,
 which give the exact decomposition
 
     ½‖x‖² − xᵀHx = ½ Σ_c (1 − 2p_c)² x_c² + Σ_{c<d} p_c p_d (x_c + x_d)²  ≥ 0.        (U2)
 
 (U1) and (U2) give the upper bound min(p_max, ½). Restricting to the invariant subspace 𝟙^⊥ and
 using ``H𝟙 = 0`` gives the Loewner form. Both constants are attained (k = 2: xᵀHx/‖x‖² =
-2p_1p_2, equal to p_min iff p_max = ½… and to ½ at p = (½, ½)), so neither bound can be improved
+2p_1p_2, equal to p_min and to ½ at p = (½, ½)), so neither bound can be improved
 in general. ∎
 
 What ``check()`` verifies symbolically

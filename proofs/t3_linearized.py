@@ -14,7 +14,8 @@ Proof
 -----
 Chain rule, twice. ``∂L/∂θ_a = (1/n) Σ_i Σ_c g_ic ∂f_c(x_i)/∂θ_a``. Differentiating again, the
 product rule gives two terms:
-``∂²L/∂θ_a∂θ_b = (1/n) Σ_i Σ_{c,c'} [H_i]_{cc'} ∂_a f_c ∂_b f_{c'} + (1/n) Σ_i Σ_c g_ic ∂²_{ab} f_c``.
+``∂²L/∂θ_a∂θ_b = (1/n) Σ_i Σ_{c,c'} [H_i]_{cc'} ∂_a f_c ∂_b f_{c'}``
+``+ (1/n) Σ_i Σ_c g_ic ∂²_{ab} f_c``.
 The first is ``[(1/n) JᵀHJ]_{ab}``, the second ``R_{ab}`` — this is (b). For (a), f_lin is affine
 in θ, so ``∂²f_lin = 0`` (R vanishes) and ``∂f_lin/∂θ = J_0`` at every θ; the first term remains
 with H_i evaluated at the current output f_lin(x_i; θ). (For mse H_i = I and ∇²L_lin is constant.)
@@ -74,14 +75,14 @@ def _check_real_network(net, y, variant) -> None:
     f = net.outputs()
     u, pieces = _per_sample(net, y)
     n, k = net.n, net.k
-    loss = sum(pieces[i][0].subs(dict(zip(u, f[i, :]))) for i in range(n)) / n
+    loss = sum(pieces[i][0].subs(dict(zip(u, f[i, :], strict=True))) for i in range(n)) / n
     hess = sp.hessian(loss, theta)
     J = net.jacobian()
     scale = 1 if variant == "ggn_missing_1_over_n" else sp.Rational(1, n)
     ggn = sp.zeros(len(theta), len(theta))
     resid = sp.zeros(len(theta), len(theta))
     for i in range(n):
-        at_f = dict(zip(u, f[i, :]))
+        at_f = dict(zip(u, f[i, :], strict=True))
         J_i = J[i * k:(i + 1) * k, :]
         ggn += J_i.T * pieces[i][2].subs(at_f) * J_i
         for c in range(k):
@@ -95,7 +96,7 @@ def _check_real_network(net, y, variant) -> None:
 def _check_linearized(net, y, variant) -> None:
     theta = net.params()
     theta0 = [sp.Symbol(f"{t.name}_0", real=True) for t in theta]
-    at0 = dict(zip(theta, theta0))
+    at0 = dict(zip(theta, theta0, strict=True))
     n, k = net.n, net.k
     f0 = net.outputs().subs(at0)
     J0 = net.jacobian().subs(at0)
@@ -105,9 +106,9 @@ def _check_linearized(net, y, variant) -> None:
     for i in range(n):
         J0_i = J0[i * k:(i + 1) * k, :]
         f_lin_i = f0[i, :].T + J0_i * delta
-        loss += pieces[i][0].subs(dict(zip(u, f_lin_i)))
+        loss += pieces[i][0].subs(dict(zip(u, f_lin_i, strict=True)))
         at_out = f0[i, :].T if variant == "lin_hessian_at_theta0" else f_lin_i
-        claimed += J0_i.T * pieces[i][2].subs(dict(zip(u, at_out))) * J0_i
+        claimed += J0_i.T * pieces[i][2].subs(dict(zip(u, at_out, strict=True))) * J0_i
     assert_matrix_identity(sp.hessian(loss / n, theta), claimed / n,
                            "∇²L_lin(θ) = (1/n) J_0ᵀ H(f_lin(θ)) J_0")
 

@@ -31,7 +31,7 @@ import sympy as sp
 from proofs._sym import assert_matrix_identity, choose_variant, symbolic_matrix
 
 ID = "T5a"
-STATEMENT = "rank(layer-l term) ≤ rank(H_{l−1})·rank(Δ_l) (Schur product of feature and backward Grams)"
+STATEMENT = "rank(layer-l Gram term) ≤ rank(H_{l−1})·rank(Δ_l) (Schur product)"
 CHECKED = "UUᵀ∘VVᵀ = MMᵀ with M = row-wise U⊗V (rs columns), symbolic U, V (3×2)"
 MUTANTS = {
     "rank_sum_factor": "claims UUᵀ∘VVᵀ = [U V][U V]ᵀ (rank ≤ r + s)",

@@ -46,8 +46,7 @@ STATEMENT = "dead units ⇒ zero J columns; dim null(Ĝ) ≥ Σ(m_{l−1}+1+m_{l
 CHECKED = "symbolic MLP (1,2,2,2), dead units in adjacent layers: zero columns, Ĝe_j = 0, count"
 MUTANTS = {
     "theory_md_count": "THEORY.md's count without the adjacent-layer overlap correction",
-    "missing_outgoing": "claims only incoming weights and bias vanish, but counts outgoing too "
-                        "among the asserted columns of the wrong layer",
+    "next_layer_bias": "also claims the next layer's bias columns b_{l+1} vanish",
 }
 
 WIDTHS = (1, 2, 2, 2)
@@ -63,11 +62,9 @@ def dead_unit_columns(net, dead, variant: str | None = None) -> set[int]:
         W_in, b, W_out = net.weights[l - 1], net.biases[l - 1], net.weights[l]
         cols.update(index[W_in[a, u]] for a in range(W_in.rows))
         cols.add(index[b[u]])
-        if variant == "missing_outgoing":
-            W_out = net.weights[l - 1]  # wrong: rows of the incoming matrix instead
-            cols.update(index[W_out[u % W_out.rows, c]] for c in range(W_out.cols))
-        else:
-            cols.update(index[W_out[u, c]] for c in range(W_out.cols))
+        cols.update(index[W_out[u, c]] for c in range(W_out.cols))
+        if variant == "next_layer_bias":
+            cols.update(index[t] for t in net.biases[l])
     return cols
 
 

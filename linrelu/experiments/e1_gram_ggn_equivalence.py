@@ -219,7 +219,7 @@ def summarize(cells_: list, results: list):
               f"<= {BRACKET_SLACK:g} × λ_max (round-off slack)",
               worst_br["bracket_violation"] <= BRACKET_SLACK, FIGURE),
     ]
-    return summary, claims
+    return to_jsonable(summary), claims
 
 
 def plot(summary: dict, figdir) -> list:

@@ -100,7 +100,7 @@ def summarize(cells_: list, results: list):
         f"T7: ‖K_emp − Θ⊗I‖_F/‖Θ⊗I‖_F ∝ m^(-1/2): OLS log-log slope per depth "
         f"(widths {all_w[0]}–{all_w[-1]}, {n_seeds} seeds; 95% t-interval)",
         measured, f"every slope in [{lo}, {hi}]", ok, FIGURE)]
-    return summary, claims
+    return to_jsonable(summary), claims
 
 
 def plot(summary: dict, figdir) -> list:

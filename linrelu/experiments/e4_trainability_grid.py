@@ -79,6 +79,8 @@ def _scores(records):
     """(balanced accuracy, ROC AUC); None where a class is missing (the metric is undefined)."""
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
+    if not records:
+        return None, None, None
     truth = np.array([r["realized_trainable"] for r in records])
     pred = np.array([r["predicted_trainable"] for r in records])
     score = -np.array([r["predicted_ratio"] for r in records])  # high = predicted trainable
@@ -155,14 +157,14 @@ def plot(summary: dict, figdir) -> list:
     for i, L in enumerate(depths):
         for j, w in enumerate(widths):
             s = summary["grid"].get(f"{w},{L}")
-            if s:
+            if s and s["accuracy"] is not None:
                 M[i, j] = s["balanced_accuracy"] if s["balanced_accuracy"] is not None \
                     else s["accuracy"]
     im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis", origin="lower")
     for i, L in enumerate(depths):
         for j, w in enumerate(widths):
             s = summary["grid"].get(f"{w},{L}")
-            if s:
+            if s and s["accuracy"] is not None:
                 tag = "BA" if s["balanced_accuracy"] is not None else "acc*"
                 ax.text(j, i, f"{tag} {M[i, j]:.2f}", ha="center", va="center",
                         color="w" if M[i, j] < 0.6 else "k")
@@ -180,7 +182,9 @@ def plot(summary: dict, figdir) -> list:
         pts = [p for p in summary["scatter"] if p["stream"] == s]
         if not pts:
             continue
-        ax.scatter([p["predicted"] / p["L0"] for p in pts], [p["realized"] / p["L0"] for p in pts],
+        # clipped into the axes: the quadratic model can predict ≤ 0 or diverge (ηλ > 2)
+        ax.scatter(np.clip([p["predicted"] / p["L0"] for p in pts], 1e-4, 2),
+                   np.clip([p["realized"] / p["L0"] for p in pts], 1e-4, 2),
                    s=14, marker=marker, color=f"C{c}", alpha=0.7,
                    label=f"{s} (τ = {summary['taus'][s]})")
         ax.axhline(summary["taus"][s], color=f"C{c}", ls=":", lw=1)
@@ -191,7 +195,7 @@ def plot(summary: dict, figdir) -> list:
     ax.set_yscale("log")
     ax.set_xlim(*lims)
     ax.set_ylim(*lims)
-    ax.set_xlabel(f"predicted L_T/L_0 (T = {summary['steps']}), floored at 1e-4")
+    ax.set_xlabel(f"predicted L_T/L_0 (T = {summary['steps']}), clipped to [1e-4, 2]")
     ax.set_ylabel("realized L_T/L_0")
     ax.set_title("(b) predicted vs realized final loss (relative to L_0)", fontsize=10)
     ax.legend(fontsize=8)

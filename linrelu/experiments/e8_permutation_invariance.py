@@ -204,7 +204,7 @@ def summarize(cells_: list, results: list):
               f"fraction with |z| > {Z_LEVEL:g}: {neg_frac:.3f}",
               f"> {MAX_DEVIATING:g}", neg_frac > MAX_DEVIATING, FIGURE),
     ]
-    return summary, claims
+    return to_jsonable(summary), claims
 
 
 def plot(summary: dict, figdir) -> list:

@@ -1,0 +1,196 @@
+"""paper_repro.py as a tool: cache reuse, atomic writes, determinism, shards, bad input.
+
+A tiny fake experiment (three cells, instant) stands in for E1–E8 so these tests take seconds;
+the real experiments have their own tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linrelu.experiments.base import Claim, Experiment
+from linrelu.repro import cache, runner
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS = []
+
+
+def _cells(mode):
+    return [{"seed": s, "size": 4 if mode == "quick" else 8} for s in range(3)]
+
+
+def _run_cell(cell):
+    CALLS.append(cell["seed"])
+    rng = np.random.default_rng(cell["seed"])
+    return {"mean": float(rng.normal(size=cell["size"]).mean())}
+
+
+def _summarize(cells, results):
+    m = float(np.mean([r["mean"] for r in results]))
+    return {"m": m}, [Claim("T.mean", "mean is finite", f"{m:.3f}", "finite", bool(np.isfinite(m)),
+                            "fig_tiny")]
+
+
+def _plot(summary, figdir):
+    return []
+
+
+TINY = Experiment("T", "fig_tiny", "tiny", "nothing", _cells, _run_cell, _summarize, _plot,
+                  (("T.mean", "finite"),))
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    monkeypatch.setattr(runner, "all_experiments", lambda: {"T": TINY})
+    CALLS.clear()
+    return TINY
+
+
+def test_cache_skips_finished_cells(tiny, tmp_path, capsys):
+    assert runner.main(["--out", str(tmp_path), "--quiet"]) == 0
+    assert sorted(CALLS) == [0, 1, 2]
+    CALLS.clear()
+    assert runner.main(["--out", str(tmp_path), "--quiet"]) == 0
+    assert CALLS == []  # nothing recomputed
+    assert "reusing 3 cached cell(s) of 3" in capsys.readouterr().out
+    assert runner.main(["--out", str(tmp_path), "--quiet", "--fresh"]) == 0
+    assert sorted(CALLS) == [0, 1, 2]
+
+
+def test_two_runs_give_byte_identical_results(tiny, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert runner.main(["--out", str(a), "--quiet"]) == 0
+    assert runner.main(["--out", str(b), "--quiet"]) == 0
+    files_a = sorted(p.relative_to(a) for p in (a / "results").rglob("*.json"))
+    files_b = sorted(p.relative_to(b) for p in (b / "results").rglob("*.json"))
+    assert files_a == files_b and len(files_a) == 3 + 2  # cells + T.json + claims.json
+    for rel in files_a:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    rec = cache.read_cell(next((a / "results" / "cells").glob("*.json")))
+    prov = rec["provenance"]
+    assert {"seed", "config", "packages", "platform", "git_commit", "code_version"} <= set(prov)
+    assert prov["seed"] == rec["cell"]["seed"]
+
+
+def test_shards_are_disjoint_and_cover_all_cells(tiny):
+    opts = runner.parse_options(["--list"])
+    items = runner.plan(opts)
+    for n in (1, 2, 3, 5):
+        slices = [runner.shard_slice(items, (i, n)) for i in range(1, n + 1)]
+        keys = [it[3] for s in slices for it in s]
+        assert sorted(keys) == sorted(it[3] for it in items)
+        assert len(keys) == len(set(keys))
+
+
+def test_sharded_runs_then_merge(tiny, tmp_path, capsys):
+    for i in (1, 2):
+        assert runner.main(["--out", str(tmp_path), "--quiet", "--shard", f"{i}/2"]) == 0
+    assert sorted(CALLS) == [0, 1, 2]
+    assert not (tmp_path / "figures" / "CLAIMS.md").exists()
+    CALLS.clear()
+    assert runner.main(["--out", str(tmp_path), "--merge"]) == 0
+    assert CALLS == []
+    assert "T.mean" in (tmp_path / "figures" / "CLAIMS.md").read_text()
+
+
+def test_merge_with_missing_cells_fails_the_claims(tiny, tmp_path):
+    assert runner.main(["--out", str(tmp_path), "--quiet", "--shard", "1/3"]) == 0
+    assert runner.main(["--out", str(tmp_path), "--merge"]) == 1
+
+
+def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "cell.json"
+
+    def killed(src, dst):  # the process dies between writing the temporary and renaming it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        cache.write_cell(target, {"x": 1})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupted_cache_file_is_detected_reported_and_recomputed(tiny, tmp_path, capsys):
+    assert runner.main(["--out", str(tmp_path), "--quiet"]) == 0
+    victim = sorted((tmp_path / "results" / "cells").glob("*.json"))[0]
+    victim.write_text(victim.read_text()[:-20])  # truncated
+    CALLS.clear()
+    assert runner.main(["--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "corrupted cache file detected, recomputing" in out and victim.name in out
+    assert len(CALLS) == 1
+    cache.read_cell(victim)  # valid again
+    # an edited (not truncated) file fails its checksum
+    rec = json.loads(victim.read_text())
+    rec["record"]["result"]["mean"] = 123.0
+    victim.write_text(json.dumps(rec))
+    with pytest.raises(cache.CorruptCacheFile, match="checksum"):
+        cache.read_cell(victim)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--only", "E1,NOPE"], "--only: expected comma-separated ids"),
+    (["--shard", "0/2"], "--shard: expected I/N"),
+    (["--shard", "two"], "--shard: expected I/N"),
+    (["--shard", "1/2", "--merge"], "--merge"),
+    (["--frobnicate"], "unrecognized arguments"),
+])
+def test_bad_input_exits_2_with_one_line(argv, message, capsys):
+    assert runner.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_unwritable_out_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert runner.main(["--out", str(blocker / "sub")]) == 2
+    assert "--out: expected a writable directory" in capsys.readouterr().err
+
+
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    from linrelu.repro import runner
+    from linrelu.experiments.base import Experiment, Claim
+    def cells(mode): return [{"seed": i} for i in range(3)]
+    def run_cell(cell):
+        if cell["seed"] == 1:
+            time.sleep(60)  # killed here
+        return {"v": cell["seed"]}
+    def summarize(cells, results): return {}, [Claim("K.ok", "ok", "1", "1", True, "f")]
+    E = Experiment("K", "f", "k", "k", cells, run_cell, summarize, lambda s, d: [], ())
+    runner.all_experiments = lambda: {"K": E}
+    sys.exit(runner.main(["--out", sys.argv[1], "--quiet"]))
+""")
+
+
+def test_kill_9_loses_only_the_cell_in_progress(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    cells = tmp_path / "results" / "cells"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(cells.glob("*.json"))) < 1:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    files = list(cells.iterdir())
+    assert [p.suffix for p in files] == [".json"]  # one finished cell, no partial file
+    cache.read_cell(files[0])
+
+
+def test_command_line_bad_input_has_no_traceback():
+    r = subprocess.run([sys.executable, "paper_repro.py", "--shard", "x"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "--shard" in r.stderr
