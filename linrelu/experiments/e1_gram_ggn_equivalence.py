@@ -7,9 +7,10 @@ For each width × depth × loss cell, at a fresh init:
   otherwise by Lanczos (``scipy.sparse.linalg.eigsh``) on the matrix-free operator
   v ↦ (1/n) Jᵀ H (J v) built from jvp/vjp — and compared with those of the n·k × n·k loss-weighted
   Gram G from the closed form T5 (:func:`linrelu.ggn_eigenvalues`). The two computations share
-  no code beyond the forward pass. The number of nonzero eigenvalues is known a priori: rank H·…
-  = n·k for mse (H = I) and n(k − 1) for ce (each H_i = diag p_i − p_i p_iᵀ has rank k − 1
-  when p_i > 0), provided rank J ≥ that (p ≥ n·k, generic inputs).
+  no code beyond the forward pass. The number r of nonzero eigenvalues is fixed a priori, not
+  read off either spectrum: r = rank H = n·k for mse (H = I) and n(k − 1) for ce (each
+  H_i = diag p_i − p_i p_iᵀ has rank k − 1 when p_i > 0), given rank J = n·k (p ≥ n·k, generic
+  inputs). The top r eigenvalues of both sides are matched; the rest must vanish.
 - T2: the bracket (a/n) λ_i(PKP) ≤ λ_i(G) ≤ (b/n) λ_i(PKP) from
   :func:`linrelu.spectral_equivalence_bracket`.
 """
