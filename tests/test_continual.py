@@ -84,8 +84,10 @@ def test_agent_bad_input(bad):
 
 
 def test_agents_use_only_their_coefficients():
-    assert make_agent("bp", lr=1, l2=0.1, er=0.2)[2:] == (0.0, 0.0, False)
-    assert make_agent("l2_er", lr=1, l2=0.1, er=0.2)[2:] == (0.1, 0.2, False)
+    a = make_agent("bp", lr=1, l2=0.1, er=0.2)
+    assert (a.l2, a.er, a.reset) == (0.0, 0.0, False)
+    a = make_agent("l2_er", lr=1, l2=0.1, er=0.2)
+    assert (a.l2, a.er, a.reset) == (0.1, 0.2, False)
     assert make_agent("reset", lr=1).reset
 
 
@@ -184,7 +186,7 @@ def test_metrics_hand_computed_case():
     X = np.array([[1.0], [2.0]])
     y = np.zeros((2, 1))
     s = linrelu.continual.Task(0, X, y, X, y, X, y, "mse", 1)
-    m = task_start_metrics(net, params, s, eps_ladder=(0.1, 10.0))
+    m = task_start_metrics(net, params, s, eps_ladder=(0.1, 20.0))
     # f(x) = √2 x on x > 0; loss = ½·mean(f²) = ½·(2 + 8)/2 = 2.5
     assert m["loss"] == pytest.approx(2.5, rel=1e-12)
     assert m["dead_fraction"] == [0.5]
@@ -194,6 +196,6 @@ def test_metrics_hand_computed_case():
     # dead unit) ⇒ K = 4 x xᵀ; G = K/n = 2 x xᵀ has eigenvalues {2·5, 0}.
     assert m["ggn_eigenvalues"] == [pytest.approx(10.0), pytest.approx(0.0, abs=1e-12)]
     assert m["lambda_max"] == pytest.approx(10.0)
-    assert m["eps_rank"] == {"0.1": 1, "10.0": 0}
-    assert m["eps_rank_norm"] == {"0.1": 0.5, "10.0": 0.0}
+    assert m["eps_rank"] == {"0.1": 1, "20.0": 0}
+    assert m["eps_rank_norm"] == {"0.1": 0.5, "20.0": 0.0}
     assert weight_norm(params) == pytest.approx(2.0)
