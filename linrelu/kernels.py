@@ -36,13 +36,28 @@ from linrelu._checks import check_inputs, check_positive, check_positive_int, de
 __all__ = ["ntk_analytic", "nngp_analytic", "relu_gaussian_expectations"]
 
 
+def _sine_factor(s1, s2, c):
+    """√(s₁s₂ − c²) = √(s₁s₂)·sin θ, with values below round-off snapped to 0.
+
+    s₁s₂ − c² is a difference of two rounded products, so for (anti)parallel pairs (ρ = ±1
+    exactly, e.g. x and 2x) it comes out as ±few ulps of s₁s₂ instead of 0, and the square root
+    turns that into an angle of ~√ε ≈ 1e-8 — enough to make Θ visibly indefinite (−3.5e-11·‖Θ‖
+    on 1-D inputs). Any value within 8 ulps of s₁s₂ is indistinguishable from 0 at this
+    precision, so it is set to 0: exact for parallel pairs, and for the others it moves θ by at
+    most √(8ε) ≈ 4e-8, the same as their inherent conditioning (dθ/dρ → ∞ at ρ = ±1).
+    """
+    prod = s1 * s2
+    det = prod - c * c
+    return np.sqrt(np.where(det > 8.0 * np.finfo(np.float64).eps * prod, det, 0.0))
+
+
 def _arccos_angle(s1, s2, c):
     """θ = arctan2(√max(s₁s₂ − c², 0), c) ∈ [0, π]: the angle of the pair, stable at ρ = ±1.
 
     Equals arccos(c/√(s₁s₂)) wherever s₁s₂ > 0 (ρ = cos θ, √(1 − ρ²) = sin θ); the arctan2 form
     keeps full relative accuracy of sin θ and does not need ρ to be clipped into [−1, 1].
     """
-    return np.arctan2(np.sqrt(np.maximum(s1 * s2 - c * c, 0.0)), c)
+    return np.arctan2(_sine_factor(s1, s2, c), c)
 
 
 def arccos_kernel_1(s1, s2, c):
@@ -53,8 +68,7 @@ def arccos_kernel_1(s1, s2, c):
     √(s₁s₂) cos θ = c; neural-tangents ``stax.Relu`` uses the same expression. It is 0 when
     s₁ = 0 or s₂ = 0 (then c = 0 by Cauchy–Schwarz) and s/2 on the diagonal.
     """
-    root = np.sqrt(np.maximum(s1 * s2 - c * c, 0.0))
-    return (root + (np.pi - _arccos_angle(s1, s2, c)) * c) / (2.0 * np.pi)
+    return (_sine_factor(s1, s2, c) + (np.pi - _arccos_angle(s1, s2, c)) * c) / (2.0 * np.pi)
 
 
 def arccos_kernel_0(s1, s2, c):

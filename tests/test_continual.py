@@ -100,6 +100,7 @@ def _small():
 
 
 def test_l2_changes_gradient_by_exactly_kappa_theta():
+    assert float(l2_penalty([(jnp.ones((2, 2)), jnp.ones(2))])) == 3.0  # ½·(4 + 2)
     net, params, X, y = _small()
     g0 = jax.grad(regularized_objective(net, make_agent("bp", lr=1), X, y, "ce"))(params)
     g1 = jax.grad(regularized_objective(net, make_agent("l2", lr=1, l2=0.3), X, y, "ce"))(params)

@@ -207,3 +207,17 @@ X_OK = np.ones((3, 2))
 def test_bad_input_raises_value_error_naming_the_argument(fn, kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name}:"):
         fn(**kwargs)
+
+
+def test_parallel_inputs_give_an_exactly_psd_kernel():
+    """Regression: 1-D inputs are pairwise (anti)parallel, ρ = ±1 exactly. Before snapping
+    sub-round-off s₁s₂ − c² to 0, Θ had an eigenvalue of −3.5e-11·‖Θ‖ here (seed 0, n = 5)."""
+    X = np.random.default_rng(0).normal(size=(5, 1))
+    theta = linrelu.ntk_analytic(X, None, 1, 1.0, 0.0)
+    ev = np.linalg.eigvalsh(theta)
+    assert ev.min() >= -1e-14 * ev.max()
+    # Same-sign pairs have θ = 0 exactly: Σ² = c/2 and Σ̇² = ½ with c = Σ¹ = xx′, so
+    # Θ² = Σ² + Σ̇²Θ¹ = xx′ to round-off.
+    xx = np.outer(X[:, 0], X[:, 0])
+    same = xx > 0
+    np.testing.assert_allclose(theta[same], xx[same], rtol=1e-14)
