@@ -196,7 +196,25 @@ def _mixed_gram_traced(net: MLP, params, X, Q):
     return _mixed_gram(net, params, X, Q)
 
 
-def _mixed_gram_host(net: MLP, params, X, Q=None) -> np.ndarray:
+def _host_forward(net: MLP, params, X):
+    """Forward pass with numpy's BLAS: (activations h_0..h_L, boolean masks D_1..D_L, logits)."""
+    L = net.depth
+    Ws = [np.asarray(W) for W, _ in params]  # zero-copy views of the jax buffers on CPU
+    h = np.asarray(X)
+    acts, masks = [h], []
+    for l in range(1, L + 2):
+        z = h @ Ws[l - 1]
+        z *= net._scale(l)
+        if net.sigma_b:
+            z += net.sigma_b * np.asarray(params[l - 1][1])
+        if l == L + 1:
+            return acts, masks, z
+        masks.append(z > 0)
+        h = np.maximum(z, 0.0, out=z)
+        acts.append(h)
+
+
+def _mixed_gram_host(net: MLP, params, X, Q=None, forward=None) -> np.ndarray:
     """:func:`_mixed_gram` on concrete arrays with numpy's BLAS, as a float64 numpy array.
 
     Why a second backend: on this CPU XLA's dot reaches ~0.7–0.8 of OpenBLAS's dgemm rate, and
@@ -204,20 +222,12 @@ def _mixed_gram_host(net: MLP, params, X, Q=None) -> np.ndarray:
     the same as :func:`_mixed_gram` (same products, same order of layers), so the two agree to
     round-off. Cost: L−1 recursion GEMMs 2·n·r·m_l·m_{l+1}, L syrks (n·r)²·m_l, the forward pass
     and O(L (n·r)²) elementwise work; every large step is one BLAS call on contiguous arrays with
-    in-place masking, and Δ̃_{l+1} is released as soon as Δ̃_l exists.
+    in-place masking, and Δ̃_{l+1} is released as soon as Δ̃_l exists. ``forward`` may pass the
+    result of :func:`_host_forward` to reuse it.
     """
     n, L = X.shape[0], net.depth
-    Ws = [np.asarray(W) for W, _ in params]  # zero-copy views of the jax buffers on CPU
-    h = np.asarray(X)
-    acts, masks = [h], []
-    for l in range(1, L + 1):
-        z = h @ Ws[l - 1]
-        z *= net._scale(l)
-        if net.sigma_b:
-            z += net.sigma_b * np.asarray(params[l - 1][1])
-        masks.append(z > 0)
-        h = np.maximum(z, 0.0, out=z)
-        acts.append(h)
+    Ws = [np.asarray(W) for W, _ in params]
+    acts, masks, _ = _host_forward(net, params, X) if forward is None else forward
 
     def feature_gram(l):  # (σ_w²/m_{l−1}) H_{l−1} H_{l−1}ᵀ + σ_b²
         F = acts[l - 1] @ acts[l - 1].T
@@ -379,9 +389,10 @@ def _ggn_factor_gram(net: MLP, params, X, targets, loss: str):
     params, X = _prepare(net, params, X)
     n, k = X.shape[0], net.out_dim
     check_targets(targets, n, k, loss)
-    S = np.asarray(output_hessian_sqrt(_apply(net, params, X), loss))
+    forward = _host_forward(net, params, X)  # one forward pass serves logits, masks, features
+    S = np.asarray(output_hessian_sqrt(jnp.asarray(forward[2]), loss))
     if loss != "ce" or k < 2:
-        return _mixed_gram_host(net, params, X, S) / n, 0
-    G_r = _mixed_gram_host(net, params, X, S @ _centered_basis(k))
+        return _mixed_gram_host(net, params, X, S, forward) / n, 0
+    G_r = _mixed_gram_host(net, params, X, S @ _centered_basis(k), forward)
     G_r /= n
     return G_r, n

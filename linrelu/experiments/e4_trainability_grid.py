@@ -33,9 +33,9 @@ STEPS = 100
 
 def cells(mode: str) -> list:
     if mode == "quick":
-        widths, depths, tasks, seeds = (32, 512), (1, 3), 4, (0,)
+        widths, depths, tasks, seeds = (32, 128, 512), (1, 2, 3), 4, (0,)
     else:
-        widths, depths, tasks, seeds = (32, 128, 512), (1, 2, 3), 12, (0, 1)
+        widths, depths, tasks, seeds = (32, 128, 512, 2048), (1, 2, 3, 4), 12, (0, 1, 2)
     # Both agents share a cell: same network shape, so the Gram / forward jits compile once.
     return [{"stream": s, "width": w, "depth": L, "agents": list(AGENTS), "num_tasks": tasks,
              "seed": seed} for seed in seeds for s in STREAMS for w in widths for L in depths]

@@ -205,13 +205,14 @@ def compute_cells(opts: Options, items: list) -> dict:
     return records
 
 
-def finish_experiments(opts: Options, items: list, records: dict, timings: dict) -> list:
-    """Summarize and plot every selected experiment whose cells are all present; return claims."""
+def finish_experiments(opts: Options, ids: list, items: list, records: dict,
+                       timings: dict) -> list:
+    """Summarize and plot experiments ``ids`` (when all their cells are present); return claims."""
     from linrelu.experiments.base import Claim, to_jsonable
 
     exps = all_experiments()
     claims = []
-    for eid in opts.ids:
+    for eid in ids:
         exp = exps[eid]
         mine = [(cell, key) for e, _, cell, key in items if e.id == eid]
         missing = [key for _, key in mine if key not in records]
@@ -337,20 +338,21 @@ def run(opts: Options) -> int:
             if rec is not None:
                 records[key] = rec
         _log(f"merge: {len(records)} of {len(items)} cells found in {cells_dir}")
-        claims = finish_experiments(opts, items, records, {})
+        claims = finish_experiments(opts, opts.ids, items, records, {})
     else:
         _log(f"linrelu reproduction ({opts.mode}): {', '.join(opts.ids)}; {len(mine)} cells"
              + (f" (shard {opts.shard[0]}/{opts.shard[1]} of {len(items)})" if opts.shard else ""))
-        records, timings = {}, {}
-        for eid in opts.ids:
+        records, claims = {}, []
+        for eid in opts.ids:  # summarize each experiment as soon as its cells are done
             t = time.perf_counter()
             records.update(compute_cells(opts, [it for it in mine if it[0].id == eid]))
-            timings[eid] = time.perf_counter() - t
+            if not opts.shard:
+                claims += finish_experiments(opts, [eid], items, records,
+                                             {eid: time.perf_counter() - t})
         if opts.shard:
             _log(f"shard {opts.shard[0]}/{opts.shard[1]} done in {time.perf_counter() - t0:.0f} s"
                  f"; run `python paper_repro.py --merge` once every shard has finished")
             return 0
-        claims = finish_experiments(opts, items, records, timings)
     write_claims(opts, claims)
     _log("\n" + claims_text(claims))
     failed = [c.id for c in claims if not c.passed]
