@@ -25,7 +25,7 @@ import scipy.linalg
 
 import linrelu as lr
 from benchmarks import _baseline
-from benchmarks._lanczos_proposal import lanczos_arrays_proposed
+from benchmarks._lanczos_baseline import lanczos_arrays_before
 from linrelu import equivalence, gram
 
 FULL = {"dgemm": 4096, "floor": (4096, 3, 256, 10), "autodiff": (256, 2, 64, 10),
@@ -251,19 +251,18 @@ def lanczos_section(cfg, repeats) -> dict:
     v0 = jnp.asarray(rng.normal(size=flat.shape))
     t_hvp, _ = median_time(lambda: hvp(flat, v0), max(5, repeats))
     t_lz, _ = median_time(lambda: lz.lanczos(hvp, flat, v0, order).alpha, repeats)
-    t_prop, _ = median_time(
-        lambda: lanczos_arrays_proposed(hvp, flat, v0, order)[0], repeats)
-    a_ref = np.asarray(lz.lanczos(hvp, flat, v0, order).alpha)
-    a_prop = np.asarray(lanczos_arrays_proposed(hvp, flat, v0, order)[0])[: a_ref.size]
+    t_before, _ = median_time(lambda: lanczos_arrays_before(hvp, flat, v0, order)[0], repeats)
+    a_now = np.asarray(lz.lanczos(hvp, flat, v0, order).alpha)
+    a_before = np.asarray(lanczos_arrays_before(hvp, flat, v0, order)[0])[: a_now.size]
     per_it = t_lz / order
     p = int(flat.shape[0])
     return {"sizes": sizes, "n": n, "order": order, "p": p, "t_hvp": t_hvp, "t_lanczos": t_lz,
             "t_per_iteration": per_it, "ratio": per_it / t_hvp,
-            "t_per_iteration_proposed": t_prop / order, "ratio_proposed": t_prop / order / t_hvp,
-            "alpha_rel_diff_proposed": float(np.abs(a_prop - a_ref).max()
-                                             / max(np.abs(a_ref).max(), 1e-300)),
-            # full reorthogonalization as written multiplies by all order+1 rows of V twice
-            "reorth_flops_per_it": 2 * 2 * 2 * (order + 1) * p}
+            "t_per_iteration_before": t_before / order, "ratio_before": t_before / order / t_hvp,
+            "alpha_rel_diff_before": float(np.abs(a_before - a_now).max()
+                                           / max(np.abs(a_now).max(), 1e-300)),
+            # before: reorthogonalization multiplied by all order+1 rows of V twice per step
+            "reorth_flops_per_it_before": 2 * 2 * 2 * (order + 1) * p}
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -363,12 +362,14 @@ def write_report(path: Path, r: dict, tiny: bool) -> str:
         "## Lanczos",
         f"- net {tuple(lz['sizes'])}, n = {lz['n']}, ce; per iteration "
         f"{fmt_s(lz['t_per_iteration'])}"
-        f" vs HVP {fmt_s(lz['t_hvp'])}; full reorthogonalization as written touches all "
-        f"order+1 rows of V twice per step ≈ {lz['reorth_flops_per_it']:.3g} flops/iteration.",
-        f"- Proposed step (benchmarks/_lanczos_proposal.py: filled rows only + conditional second "
-        f"pass): {fmt_s(lz['t_per_iteration_proposed'])} per iteration = "
-        f"{lz['ratio_proposed']:.2f}× the HVP; α differs from the current implementation by "
-        f"{lz['alpha_rel_diff_proposed']:.1e} (relative).",
+        f" vs HVP {fmt_s(lz['t_hvp'])} ({lz['ratio']:.2f}×): reorthogonalization against the "
+        "filled rows of V only, second pass only when the first removed more than 1 − 1/√2 of ‖w‖.",
+        "- Before issue 8 (benchmarks/_lanczos_baseline.py: two passes over all order+1 rows of "
+        f"V, "
+        f"≈ {lz['reorth_flops_per_it_before']:.3g} flops/iteration): "
+        f"{fmt_s(lz['t_per_iteration_before'])} per iteration = {lz['ratio_before']:.2f}× the HVP;"
+        f" α agrees with the current implementation to {lz['alpha_rel_diff_before']:.1e} "
+        "(relative).",
         "",
         "## Misses: profile and what was done",
         *r.get("notes", []),
@@ -391,22 +392,28 @@ NOTES = [
     "last (at w = 4096, L = 3, n·k = 2560: 1.7·10¹¹, more than F's whole Gram part), and it "
     "cannot be skipped: each sample needs its own masked product of the weight matrices. Done: "
     "the Gram products use syrk (half their flops), the forward pass runs once, masks and "
-    "Hadamard products are in place, and the host path uses OpenBLAS (faster than XLA's dot on "
-    "this CPU). What remains is (flops actually needed)/R ≥ the ratio printed above: the target "
-    "≤ F/R is below the flop count of any implementation of T5 that forms the Δ_l.",
+    "Hadamard products are in place, and nets with all widths ≥ 2048 use OpenBLAS (higher dgemm "
+    "rate than XLA's dot on this CPU; narrower nets stay on one fused XLA program, which itself "
+    "now computes only the lower block triangle of each Δ_l Δ_lᵀ). What remains is bounded "
+    "below by (flops actually needed)/R, printed above: the target ≤ F/R is below the flop "
+    "count of any implementation of T5 that forms the Δ_l.",
     "- **GGN beyond autodiff.** Cost is dominated by the recursion (3 × 2·n(k−1)·m² with the ce "
     "reduction) and the L syrks; the ce reduction (n exact zero eigenvalues split off) saves "
-    "1/k of the recursion, 19% of the Grams and 27% of the eigensolver; the 2-stage eigensolver "
-    "on one BLAS thread replaced numpy's eigvalsh (see the eigensolver table).",
-    "- **Lanczos.** Profile: besides the HVP, each step runs `w - V.T @ (V @ w)` twice over all "
-    "order+1 rows of V (the unfilled zero rows too): 4 reads of an (order+1)×p matrix per step, "
-    "memory-bound GEMVs (at p = 85k, order 80: 55 MB per read). Suggested fix for "
-    "linrelu/lanczos.py (not edited: another engineer's file), measured above as the proposed "
-    "step: project only onto the filled rows (chunks skipped with `lax.cond`) and run the second "
-    "pass only when the first removed more than 1 − 1/√2 of ‖w‖ (DGKS). What is left is about "
-    "2 reads of the filled half of V per step, ∝ order·p, against an HVP ∝ n·p: the ratio "
-    "approaches 1 as n/order grows (n = 256, order 80 here); at fixed n, selective/partial "
-    "reorthogonalization (Simon 1984) would be the next lever.",
+    "1/k of the recursion, 19% of the Grams and 27% of the eigensolver. Eigensolver: LAPACK's "
+    "2-stage syevd (eigenvalues only) is the fastest solver at equal thread count in the table. "
+    "linrelu runs it on one BLAS thread: on an idle machine that is ~1.6× slower than two "
+    "threads, but while developing, with the 2 cores oversubscribed (load ≈ 5), two OpenBLAS "
+    "threads made the tridiagonal reduction ~10× slower (2560²: 8.8 s on 2 threads vs 0.83 s on "
+    "1; numpy's eigvalsh 12.6 s vs 1.30 s), so one thread is the robust choice on a shared box.",
+    "- **Lanczos.** Profile before: besides the HVP, each step ran `w - V.T @ (V @ w)` twice "
+    "over all order+1 rows of V (the unfilled zero rows too): 4 reads of an (order+1)×p matrix "
+    "per step, memory-bound GEMVs (at p = 85k, order 80: 55 MB per read). Done: "
+    "linrelu/lanczos.py now projects only onto the filled rows (chunks skipped with `lax.cond`) "
+    "and runs the second pass only when the first removed more than 1 − 1/√2 of ‖w‖ (DGKS); "
+    "before/after are both measured above. What is left is about 2 reads of the filled half of "
+    "V per step, ∝ order·p, against an HVP ∝ n·p: the ratio approaches 1 as n/order grows "
+    "(n = 256, order 80 here); at fixed n, selective/partial reorthogonalization (Simon 1984) "
+    "would be the next lever.",
 ]
 
 

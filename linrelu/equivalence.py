@@ -57,8 +57,9 @@ def _two_stage_eigvalsh():
 def _single_blas_thread():
     """Limit BLAS to one thread (a no-op context if threadpoolctl is missing).
 
-    The tridiagonal reduction is latency-bound: with 2 OpenBLAS threads on a shared 2-core
-    machine it ran ~10× slower than with 1 (benchmarks/RESULTS.md, eigensolver table).
+    The tridiagonal reduction is latency-bound: with 2 OpenBLAS threads on an oversubscribed
+    2-core machine it ran ~10× slower than with 1 (2560²: 8.8 s vs 0.83 s), while on an idle one
+    2 threads are only ~1.6× faster (benchmarks/RESULTS.md): 1 thread is the robust choice.
     """
     try:
         from threadpoolctl import threadpool_limits

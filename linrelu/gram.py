@@ -262,20 +262,29 @@ def _mixed_gram_host(net: MLP, params, X, Q=None, forward=None) -> np.ndarray:
     return K
 
 
-def _is_concrete(*trees) -> bool:
-    return not any(is_traced(x) for x in jax.tree_util.tree_leaves(trees))
+# Smallest hidden width at which the host (numpy/OpenBLAS) path is used for concrete inputs.
+# Measured (benchmarks/): at widths ≤ 1024 the single fused XLA program wins (numpy's
+# elementwise passes over (n·k)² and its syrk with a short inner dimension cost more than XLA's
+# slower dot saves); from ~4096 the GEMMs dominate and OpenBLAS's higher dgemm rate wins.
+_HOST_MIN_WIDTH = 2048
+
+
+def _use_host(net: MLP, *trees) -> bool:
+    """Host BLAS path iff every input is concrete and the net is wide enough to profit."""
+    concrete = not any(is_traced(x) for x in jax.tree_util.tree_leaves(trees))
+    return concrete and net.depth > 0 and min(net.widths) >= _HOST_MIN_WIDTH
 
 
 def _gram(net: MLP, params, X):
-    """K = J Jᵀ (T5): host BLAS path on concrete arrays, jitted XLA path under tracing."""
-    if _is_concrete(params, X):
+    """K = J Jᵀ (T5): host BLAS path for wide nets on concrete arrays, else one XLA program."""
+    if _use_host(net, params, X):
         return jnp.asarray(_mixed_gram_host(net, params, X))
     return _gram_traced(net, params, X)
 
 
 def _mixed_gram_any(net: MLP, params, X, Q):
     """Qᵀ K Q (see :func:`_mixed_gram`) with the same backend dispatch as :func:`_gram`."""
-    if _is_concrete(params, X, Q):
+    if _use_host(net, params, X, Q):
         return jnp.asarray(_mixed_gram_host(net, params, X, Q))
     return _mixed_gram_traced(net, params, X, Q)
 
@@ -381,7 +390,7 @@ def _ggn_factor_gram(net: MLP, params, X, targets, loss: str):
 
     The n(k−1)-square G_r costs (1 − 1/k) of the backward recursion, (1 − 1/k)² of the Grams
     and (1 − 1/k)³ of the eigensolver. Otherwise (mse, or k = 1) G_r = G and z = 0.
-    Returns a float64 numpy array (host BLAS path; inputs must be concrete).
+    Returns a float64 numpy array (inputs must be concrete).
     """
     from linrelu._checks import check_loss, check_targets
 
@@ -389,10 +398,21 @@ def _ggn_factor_gram(net: MLP, params, X, targets, loss: str):
     params, X = _prepare(net, params, X)
     n, k = X.shape[0], net.out_dim
     check_targets(targets, n, k, loss)
-    forward = _host_forward(net, params, X)  # one forward pass serves logits, masks, features
-    S = np.asarray(output_hessian_sqrt(jnp.asarray(forward[2]), loss))
+    if _use_host(net, params, X):
+        forward = _host_forward(net, params, X)  # one forward pass: logits, masks, features
+
+        def mixed(Q):
+            return _mixed_gram_host(net, params, X, Q, forward)
+
+        logits = jnp.asarray(forward[2])
+    else:
+        def mixed(Q):
+            return np.array(_mixed_gram_traced(net, params, X, jnp.asarray(Q)))
+
+        logits = _apply(net, params, X)
+    S = np.asarray(output_hessian_sqrt(logits, loss))
     if loss != "ce" or k < 2:
-        return _mixed_gram_host(net, params, X, S, forward) / n, 0
-    G_r = _mixed_gram_host(net, params, X, S @ _centered_basis(k), forward)
+        return mixed(S) / n, 0
+    G_r = mixed(S @ _centered_basis(k))
     G_r /= n
     return G_r, n

@@ -12,6 +12,7 @@ layer, a wrong mask, a mixed-up row order i·k + c) changes entries by ≳ 1e-3 
 """
 
 from functools import partial
+from unittest import mock
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +25,24 @@ import linrelu as lr
 from linrelu import equivalence, gram
 
 TOL = 1e-10
-EXAMPLES = 15
+EXAMPLES = 10
+
+
+def host_path_for_every_width():
+    """Make the dispatch choose the host BLAS path even for the tiny test nets."""
+    return mock.patch.object(gram, "_HOST_MIN_WIDTH", 1)
+
+
+def test_dispatch_uses_host_only_for_wide_concrete_nets():
+    wide, narrow = lr.MLP((2, 4096, 3)), lr.MLP((2, 16, 3))
+    X = jnp.ones((2, 2))
+    assert gram._use_host(wide, X) and not gram._use_host(narrow, X)
+    jax.jit(lambda X: assert_traced_not_host(wide, X))(X)
+
+
+def assert_traced_not_host(net, X):
+    assert not gram._use_host(net, X)
+    return X
 
 
 def rel_err(A, B) -> float:
@@ -55,10 +73,12 @@ def cases(draw, max_width=12, max_n=9):
 def test_host_and_traced_grams_equal_the_autodiff_gram(case):
     net, params, X, _, _ = case
     K_ref = lr.jacobian_gram_autodiff(net, params, X)
-    K_host = lr.jacobian_gram(net, params, X)  # concrete inputs: numpy/OpenBLAS path
+    K_host = gram._mixed_gram_host(net, params, jnp.asarray(X))  # numpy/OpenBLAS path
     K_xla = jax.jit(partial(gram._gram, net))(params, jnp.asarray(X))  # traced: XLA path
     assert rel_err(K_host, K_ref) <= TOL
     assert rel_err(K_xla, K_ref) <= TOL
+    with host_path_for_every_width():  # the public function through the host dispatch
+        assert rel_err(lr.jacobian_gram(net, params, X), K_ref) <= TOL
 
 
 def test_blocked_lower_triangle_equals_autodiff(monkeypatch):
@@ -94,6 +114,8 @@ def test_loss_weighted_gram_from_mixed_signals_equals_S_K_S(case):
     G_ref = gram._weight_gram(K_ref, S, n)
     G_fast = lr.loss_weighted_gram(net, params, X, targets, loss)
     assert rel_err(G_fast, G_ref) <= TOL
+    with host_path_for_every_width():
+        assert rel_err(lr.loss_weighted_gram(net, params, X, targets, loss), G_ref) <= TOL
     # and the traced path of the same mixed Gram
     G_xla = jax.jit(partial(gram._mixed_gram, net))(params, jnp.asarray(X), S) / n
     assert rel_err(G_xla, G_ref) <= TOL
@@ -104,8 +126,11 @@ def test_loss_weighted_gram_from_mixed_signals_equals_S_K_S(case):
 def test_ggn_eigenvalues_equal_the_p_by_p_autodiff_ggn(case):
     """T1 with the fast path: top min(p, nk) eigenvalues of the p × p GGN, then exact zeros."""
     net, params, X, targets, loss = case
-    ev = lr.ggn_eigenvalues(net, params, X, targets, loss)
     ev_p = np.linalg.eigvalsh(np.asarray(lr.ggn_matrix(net, params, X, targets, loss)))[::-1]
+    with host_path_for_every_width():
+        ev_host = lr.ggn_eigenvalues(net, params, X, targets, loss)
+    ev = lr.ggn_eigenvalues(net, params, X, targets, loss)
+    assert rel_err(ev_host, ev) <= TOL if np.any(ev) else np.all(ev_host == 0)
     n, k = X.shape[0], net.out_dim
     assert ev.shape == (n * k,)
     assert np.all(np.diff(ev) <= 0)
