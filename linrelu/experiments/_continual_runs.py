@@ -15,6 +15,7 @@ most hidden units die), while l2_er (κ = 5e-5, β = 1) keeps learning every tas
 from __future__ import annotations
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from linrelu.continual import AGENTS, make_agent, make_stream, run_continual
 from linrelu.experiments.base import to_jsonable
@@ -70,11 +71,14 @@ def run_cell(cell: dict) -> dict:
                          **_stream_options(cell))
     net = MLP((stream.in_dim, *([cell["width"]] * cell["depth"]), stream.out_dim))
     agent = make_agent(cell["agent"], lr=cell["lr"], l2=cell["l2"], er=cell["er"])
-    records = run_continual(
-        net, stream, agent, epochs=cell["epochs"], batch_size=cell["batch_size"],
-        seed=cell["seed"], eps_ladder=EPS_LADDER, slq_tasks=cell["slq_tasks"],
-        slq_options={"order": cell["slq_order"], "num_runs": cell["slq_runs"],
-                     "eps_values": SLQ_EPS})
+    with tqdm(total=cell["num_tasks"], desc=f"  {cell['agent']} seed {cell['seed']}",
+              unit="task", leave=False) as bar:  # a cell runs for tens of seconds: show ETA
+        records = run_continual(
+            net, stream, agent, epochs=cell["epochs"], batch_size=cell["batch_size"],
+            seed=cell["seed"], eps_ladder=EPS_LADDER, slq_tasks=cell["slq_tasks"],
+            slq_options={"order": cell["slq_order"], "num_runs": cell["slq_runs"],
+                         "eps_values": SLQ_EPS},
+            on_record=lambda _record: bar.update(1))
     out = []
     for r in records:
         rec = {"task": r["task"], "train": r["train"], "end": _compact(r["end"]),

@@ -369,4 +369,6 @@ def main(argv=None) -> int:
         print(f"paper_repro.py: error: {err}", file=sys.stderr)
         return 2
     os.environ.setdefault("TQDM_MININTERVAL", "1")
+    if opts.quiet:  # also silences the experiments' own inner progress bars
+        os.environ["TQDM_DISABLE"] = "1"
     return run(opts)
