@@ -76,12 +76,17 @@ def to_jsonable(x):
 
 
 def save_figure(fig, figdir: Path, name: str) -> list:
-    """Write ``name``.png and ``name``.pdf atomically (temp file + rename); return file names.
+    """Lay out ``fig``, write ``name``.png and ``name``.pdf atomically (temp file + rename),
+    close it, and return the written file names (every experiment's ``plot`` ends with this).
 
     Metadata dates are removed so regenerated figures are byte-stable where matplotlib allows.
     """
     import os
     import tempfile
+
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
 
     figdir = Path(figdir)
     figdir.mkdir(parents=True, exist_ok=True)
@@ -97,4 +102,5 @@ def save_figure(fig, figdir: Path, name: str) -> list:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         written.append(f"{name}.{ext}")
+    plt.close(fig)
     return written

@@ -274,10 +274,7 @@ def plot(summary: dict, figdir) -> list:
            title=f"T2 bracket, {b['label']} (a = {b['a']:.3f}, b = {b['b']:.3f})")
     ax.legend(fontsize=8)
     fig.suptitle("E1: Gram–GGN spectral equivalence at initialization")
-    fig.tight_layout()
-    files = save_figure(fig, figdir, FIGURE)
-    plt.close(fig)
-    return files
+    return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(

@@ -142,10 +142,7 @@ def plot(summary: dict, figdir) -> list:
     ax.set(ylabel="fitted log-log slope (95% CI)", title="convergence rate per depth")
     ax.legend(fontsize=8)
     fig.suptitle("E2: finite-width NTK Gram at initialization vs the infinite-width kernel (T7)")
-    fig.tight_layout()
-    files = save_figure(fig, figdir, FIGURE)
-    plt.close(fig)
-    return files
+    return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(

@@ -186,10 +186,7 @@ def plot(summary: dict, figdir) -> list:
     ax.set_ylabel("max_t |realized − predicted|")
     ax.set_title("(c) gap to the linearized prediction")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    files = save_figure(fig, figdir, FIGURE)
-    plt.close(fig)
-    return files
+    return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(

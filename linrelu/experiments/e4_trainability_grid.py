@@ -199,10 +199,7 @@ def plot(summary: dict, figdir) -> list:
     ax.set_ylabel("realized L_T/L_0")
     ax.set_title("(b) predicted vs realized final loss (relative to L_0)", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    files = save_figure(fig, figdir, FIGURE)
-    plt.close(fig)
-    return files
+    return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(

@@ -151,10 +151,7 @@ def plot(summary: dict, figdir) -> list:
             ax.set_ylabel("density")
             ax.set_ylim(1e-6, None)
             ax.legend(fontsize=7)
-    fig.tight_layout()
-    written = save_figure(fig, figdir, FIGURE)
-    plt.close(fig)
-    return written
+    return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(

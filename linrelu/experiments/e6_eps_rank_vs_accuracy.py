@@ -94,10 +94,7 @@ def plot(summary: dict, figdir) -> list:
     ax.set_ylabel("accuracy reached on the task")
     ax.set_title("ε-rank at task start vs task accuracy (every task of every agent)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    written = save_figure(fig, figdir, FIGURE)
-    plt.close(fig)
-    return written
+    return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(

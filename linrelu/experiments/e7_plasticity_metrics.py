@@ -104,10 +104,7 @@ def plot(summary: dict, figdir) -> list:
         ax.set_ylabel(label)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Plasticity metrics over tasks (mean ± standard error over seeds)")
-    fig.tight_layout()
-    written = save_figure(fig, figdir, FIGURE)
-    plt.close(fig)
-    return written
+    return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(

@@ -268,10 +268,7 @@ def plot(summary: dict, figdir) -> list:
            title=f"infinite width, all {summary['analytic_n']} digits")
     ax.legend(fontsize=8)
     fig.suptitle("E8: pixel permutations do not change the initial kernel (T7)")
-    fig.tight_layout()
-    files = save_figure(fig, figdir, FIGURE)
-    plt.close(fig)
-    return files
+    return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(
