@@ -34,6 +34,15 @@ def _atomic_savez(path, **arrays) -> None:
             os.unlink(tmp)
 
 
+def _open_npz(path, what: str):
+    """np.load without pickles; an unreadable file is a ValueError naming ``what``."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{what}: expected a readable .npz file, received {str(path)!r} "
+                         f"({err})") from err
+
+
 def save_params(path, net: MLP, params) -> None:
     """Write ``net`` and ``params`` to ``path`` (.npz, layout in the module docstring)."""
     params = net.check_params(params)
@@ -47,12 +56,7 @@ def save_params(path, net: MLP, params) -> None:
 
 def load_params(path) -> tuple[MLP, list]:
     """Read (net, params) written by :func:`save_params`; ValueError on a malformed file."""
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"params: expected a readable .npz file, received {str(path)!r} "
-                         f"({err})") from err
-    with z:
+    with _open_npz(path, "params") as z:
         for key in ("layer_sizes", "sigma_w", "sigma_b"):
             if key not in z:
                 raise ValueError(f"params: expected key {key!r} in {str(path)!r}, received keys "
@@ -79,12 +83,7 @@ def save_data(path, X, y) -> None:
 
 def load_data(path) -> tuple[np.ndarray, np.ndarray]:
     """Read (X, y) written by :func:`save_data`; ValueError on a malformed file."""
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"data: expected a readable .npz file, received {str(path)!r} "
-                         f"({err})") from err
-    with z:
+    with _open_npz(path, "data") as z:
         if "X" not in z or "y" not in z:
             raise ValueError(f"data: expected keys 'X' and 'y' in {str(path)!r}, received keys "
                              f"{sorted(z.files)}")
