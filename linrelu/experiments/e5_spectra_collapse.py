@@ -113,6 +113,15 @@ def summarize(cells_: list, results: list):
     return summary, claims
 
 
+def _finish_density_axis(ax, title: str) -> None:
+    """Title, labels, the 1e-6 density floor and legend shared by every density panel."""
+    ax.set_title(title)
+    ax.set_xlabel("eigenvalue λ")
+    ax.set_ylabel("density")
+    ax.set_ylim(1e-6, None)
+    ax.legend(fontsize=7)
+
+
 def plot(summary: dict, figdir) -> list:
     import matplotlib
 
@@ -133,11 +142,7 @@ def plot(summary: dict, figdir) -> list:
                 ax.semilogy(e[f"{name}_grid"], d, color=colors[name],
                             label=f"task {e[f'{name}_task']}: λ_max {e[f'{name}_lambda_max']:.3g}, "
                                   f"mass|λ|>{summary['eps']:g} {e[f'{name}_eps_rank']:.3g}")
-        ax.set_title(f"this project: {agent} (seed 0, SLQ of ∇²L on the probe set)")
-        ax.set_xlabel("eigenvalue λ")
-        ax.set_ylabel("density")
-        ax.set_ylim(1e-6, None)
-        ax.legend(fontsize=7)
+        _finish_density_axis(ax, f"this project: {agent} (seed 0, SLQ of ∇²L on the probe set)")
         if paper:
             ax = axes[1, j]
             for task, col in ((50, "tab:blue"), (300, "tab:red")):
@@ -146,11 +151,7 @@ def plot(summary: dict, figdir) -> list:
                     ax.semilogy(p["grid"], np.maximum(p["density"], 1e-8), color=col,
                                 label=f"task {task}: λ_max≈{p['lambda_max']:.3g}, "
                                       f"mass|λ|>0.1 {p['mass_outside_0.1']:.3g}")
-            ax.set_title(f"paper Fig. 1 (Permuted MNIST, width 1000): {agent}")
-            ax.set_xlabel("eigenvalue λ")
-            ax.set_ylabel("density")
-            ax.set_ylim(1e-6, None)
-            ax.legend(fontsize=7)
+            _finish_density_axis(ax, f"paper Fig. 1 (Permuted MNIST, width 1000): {agent}")
     return save_figure(fig, figdir, FIGURE)
 
 
