@@ -194,3 +194,13 @@ def test_command_line_bad_input_has_no_traceback():
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "--shard" in r.stderr
+
+
+def test_partial_run_leaves_the_published_claims_table_alone(monkeypatch, tmp_path):
+    other = Experiment("U", "fig_u", "u", "nothing", _cells, _run_cell, _summarize, _plot, ())
+    monkeypatch.setattr(runner, "all_experiments", lambda: {"T": TINY, "U": other})
+    assert runner.main(["--out", str(tmp_path), "--quiet", "--only", "T"]) == 0
+    assert (tmp_path / "results" / "claims.json").exists()
+    assert not (tmp_path / "figures" / "CLAIMS.md").exists()
+    assert runner.main(["--out", str(tmp_path), "--quiet"]) == 0
+    assert "T.mean" in (tmp_path / "figures" / "CLAIMS.md").read_text()

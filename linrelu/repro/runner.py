@@ -305,10 +305,12 @@ def write_claims(opts: Options, claims: list) -> None:
     from linrelu.experiments.base import to_jsonable
 
     md = claims_markdown(claims, opts.mode)
-    cache.atomic_write_text(opts.figures_dir / "CLAIMS.md", "# Claims\n\n" + md)
     cache.atomic_write_text(opts.results_dir / "claims.json", cache.canonical_json(
         to_jsonable([c.to_dict() for c in claims])) + "\n")
-    if set(opts.ids) == set(all_experiments()):  # a complete run: refresh the gallery too
+    # Only a complete run may replace the published tables: an --only run would otherwise
+    # overwrite figures/CLAIMS.md with a partial table (its claims are printed and in claims.json).
+    if set(opts.ids) == set(all_experiments()):
+        cache.atomic_write_text(opts.figures_dir / "CLAIMS.md", "# Claims\n\n" + md)
         cache.atomic_write_text(opts.figures_dir / "README.md", gallery_markdown(claims, opts.mode))
         if opts.updates_readme and opts.mode == "quick":
             _update_readme(md)
