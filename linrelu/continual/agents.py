@@ -116,12 +116,12 @@ def er_penalty(hidden_features, widths, floor: float = ERANK_FLOOR):
 
 def regularized_objective(net, agent: AgentConfig, X, y, loss: str, floor: float = ERANK_FLOOR):
     """``params ↦ J_B(θ)`` of the module docstring on the batch (X, y) (unvalidated, jittable)."""
-    from linrelu.losses import _loss_value
-    from linrelu.mlp import _trace
+    from linrelu.losses import mean_loss
+    from linrelu.mlp import forward_trace
 
     def objective(params):
-        tr = _trace(net, params, X)
-        value = _loss_value(tr.preacts[-1], y, loss)
+        tr = forward_trace(net, params, X)
+        value = mean_loss(tr.preacts[-1], y, loss)
         if agent.l2:
             value = value + agent.l2 * l2_penalty(params)
         if agent.er:

@@ -17,8 +17,8 @@ import numpy as np
 from linrelu._checks import check_positive_int, describe
 from linrelu.continual.agents import AgentConfig, regularized_objective
 from linrelu.continual.streams import Task
-from linrelu.losses import _loss_value
-from linrelu.mlp import MLP, _apply
+from linrelu.losses import mean_loss
+from linrelu.mlp import MLP, forward
 
 
 def _check_net_task(net, task):
@@ -66,15 +66,15 @@ def evaluate(net: MLP, params, X, y, loss: str) -> dict:
     """{"loss": L, "accuracy": …} in float64. ce accuracy = fraction of argmax f = y;
     mse "accuracy" = R² = 1 − Σ‖f − y‖² / Σ‖y − ȳ‖² (ȳ the mean target; 1 is perfect)."""
     X = jnp.asarray(X, jnp.float64)
-    f = _apply(net, _as_float64(params), X)
+    f = forward(net, _as_float64(params), X)
     if loss == "ce":
         yj = jnp.asarray(y, jnp.int32)
-        return {"loss": float(_loss_value(f, yj, loss)),
+        return {"loss": float(mean_loss(f, yj, loss)),
                 "accuracy": float(np.mean(np.asarray(jnp.argmax(f, axis=1)) == np.asarray(y)))}
     yj = jnp.asarray(y, jnp.float64)
     ss_res = float(jnp.sum((f - yj) ** 2))
     ss_tot = float(jnp.sum((yj - jnp.mean(yj, axis=0)) ** 2))
-    return {"loss": float(_loss_value(f, yj, loss)),
+    return {"loss": float(mean_loss(f, yj, loss)),
             "accuracy": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")}
 
 
