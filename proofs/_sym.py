@@ -153,3 +153,26 @@ def check_telescoping_lemma(variant_factor=1) -> None:
     step = variant_factor * a * hyp + (a - b) * b**M
     assert_identity(step.subs(hyp, a**M - b**M), a ** (M + 1) - b ** (M + 1),
                     "telescoping lemma, step M → M+1")
+
+
+def matmul_replace_adjacent(expr, pattern: tuple, replacement):
+    """Replace every run of consecutive factors equal to ``pattern`` inside each matrix product
+    of ``expr`` by ``replacement`` (e.g. (Q, Qᵀ) → I to use QQᵀ = I), then ``doit``."""
+
+    def rewrite(node):
+        if isinstance(node, sp.MatMul):
+            args = [rewrite(a) for a in node.args]
+            out, i, size = [], 0, len(pattern)
+            while i < len(args):
+                if tuple(args[i:i + size]) == tuple(pattern):
+                    out.append(replacement)
+                    i += size
+                else:
+                    out.append(args[i])
+                    i += 1
+            return sp.MatMul(*out).doit()
+        if node.args and isinstance(node, sp.MatrixExpr):
+            return node.func(*[rewrite(a) for a in node.args])
+        return node
+
+    return rewrite(sp.sympify(expr).doit())
