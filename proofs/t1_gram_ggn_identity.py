@@ -53,13 +53,20 @@ from proofs._sym import (
 
 ID = "T1"
 STATEMENT = "nonzero eig(AᵀA) = nonzero eig(AAᵀ): λ^p det(λI_N−AAᵀ) = λ^N det(λI_p−AᵀA)"
-CHECKED = ("two Schur factorizations of [[λI_N, A], [Aᵀ, I_p]] with MatrixSymbol A (symbolic N, p); "
-           "AᵀA = JᵀHJ/n; entrywise sample 2×3, 3×2")
-GENERAL = ("both Schur factorizations and the determinant identity (★) for A of symbolic shape "
-           "N × p; Ĝ = AᵀA = JᵀHJ/n for symbolic N, p")
+CHECKED = (
+    "two Schur factorizations of [[λI_N, A], [Aᵀ, I_p]] with MatrixSymbol A (symbolic N, p); "
+    "AᵀA = JᵀHJ/n; entrywise sample 2×3, 3×2"
+)
+GENERAL = (
+    "both Schur factorizations and the determinant identity (★) for A of symbolic shape "
+    "N × p; Ĝ = AᵀA = JᵀHJ/n for symbolic N, p"
+)
 INDUCTION = ""
-LEMMAS = ("multiplicativity of det", "determinant of a block-triangular matrix",
-          "polynomial identity on λ ≠ 0 extends to all λ")
+LEMMAS = (
+    "multiplicativity of det",
+    "determinant of a block-triangular matrix",
+    "polynomial identity on λ ≠ 0 extends to all λ",
+)
 MUTANTS = {
     "exponent_off_by_one": "claims λ^p det(λI−AAᵀ) = λ^{N+1} det(λI−AᵀA)",
     "gram_scaled": "claims the same nonzero spectrum for AᵀA and 2·AAᵀ (wrong constant)",
@@ -85,12 +92,16 @@ def schur_factors(A, lam, variant: str | None = None):
     Z_Np, Z_pN = sp.ZeroMatrix(N, p), sp.ZeroMatrix(p, N)
     gram = 2 * A * A.T if variant == "gram_scaled" else A * A.T
     complement = lam * I_N + gram if variant == "schur_complement_sign" else lam * I_N - gram
-    first = [sp.BlockMatrix([[I_N, A], [Z_pN, I_p]]),
-             sp.BlockMatrix([[complement, Z_Np], [Z_pN, I_p]]),
-             sp.BlockMatrix([[I_N, Z_Np], [A.T, I_p]])]
-    second = [sp.BlockMatrix([[I_N, Z_Np], [A.T / lam, I_p]]),
-              sp.BlockMatrix([[lam * I_N, Z_Np], [Z_pN, I_p - A.T * A / lam]]),
-              sp.BlockMatrix([[I_N, A / lam], [Z_pN, I_p]])]
+    first = [
+        sp.BlockMatrix([[I_N, A], [Z_pN, I_p]]),
+        sp.BlockMatrix([[complement, Z_Np], [Z_pN, I_p]]),
+        sp.BlockMatrix([[I_N, Z_Np], [A.T, I_p]]),
+    ]
+    second = [
+        sp.BlockMatrix([[I_N, Z_Np], [A.T / lam, I_p]]),
+        sp.BlockMatrix([[lam * I_N, Z_Np], [Z_pN, I_p - A.T * A / lam]]),
+        sp.BlockMatrix([[I_N, A / lam], [Z_pN, I_p]]),
+    ]
     return first, second, complement
 
 
@@ -109,16 +120,23 @@ def check(variant: str | None = None) -> None:
     assert_identity(det_first - sp.det(complement), 0, "det M = det(λI_N − AAᵀ) (first)")
     # homogeneity: I_p − AᵀA/λ = λ^{-1}(λI_p − AᵀA), and det(cX) = c^p det X (sympy's det).
     inner = lam * sp.Identity(p) - A.T * A
-    assert_matrix_expr_identity(sp.Identity(p) - A.T * A / lam, inner / lam, "I_p − AᵀA/λ = (λI_p − AᵀA)/λ")
+    assert_matrix_expr_identity(
+        sp.Identity(p) - A.T * A / lam, inner / lam, "I_p − AᵀA/λ = (λI_p − AᵀA)/λ"
+    )
     det_second = det_second.subs(sp.det(sp.Identity(p) - A.T * A / lam), sp.det(inner / lam))
-    assert_identity(det_second, lam**N * sp.det(inner) / lam**p,
-                    "det M = λ^N det(I_p − AᵀA/λ) = λ^{N−p} det(λI_p − AᵀA) (second)")
+    assert_identity(
+        det_second,
+        lam**N * sp.det(inner) / lam**p,
+        "det M = λ^N det(I_p − AᵀA/λ) = λ^{N−p} det(λI_p − AᵀA) (second)",
+    )
     chi_G, chi_Ghat = sp.det(lam * sp.Identity(N) - A * A.T), sp.det(inner)
     # (★): equate the two expressions of det M and multiply by λ^p.
     power = N + 1 if variant == "exponent_off_by_one" else N
-    assert_identity((lam**p * det_first - lam**p * det_second).subs(sp.det(complement), chi_G),
-                    lam**p * chi_G - lam**power * chi_Ghat,
-                    "(★) λ^p det(λI_N − AAᵀ) = λ^N det(λI_p − AᵀA)")
+    assert_identity(
+        (lam**p * det_first - lam**p * det_second).subs(sp.det(complement), chi_G),
+        lam**p * chi_G - lam**power * chi_Ghat,
+        "(★) λ^p det(λI_N − AAᵀ) = λ^N det(λI_p − AᵀA)",
+    )
     # Ĝ = AᵀA: A = n^{-1/2} S J with S = Sᵀ and H = S².
     n = sp.Symbol("n", positive=True)
     S, H = sp.MatrixSymbol("S", N, N), sp.MatrixSymbol("H", N, N)

@@ -58,14 +58,21 @@ from proofs._sym import (
 
 ID = "T2"
 STATEMENT = "aP ≼ H ≼ bP ⇒ (a/n)λ_i(PKP) ≤ λ_i(G) ≤ (b/n)λ_i(PKP); mse G = K/n; uniform ce PKP/(nk)"
-CHECKED = ("Loewner sandwich with MatrixSymbols (symbolic N, p); bracket & rank certificates; "
-           "uniform ce for symbolic k; ce constants via T2a (symbolic k)")
-GENERAL = ("Step 1 (nG ~ JᵀHJ, PKP ~ JᵀPJ) and the congruence aJᵀPJ ≼ JᵀHJ ≼ bJᵀPJ for symbolic "
-           "N, p; bracket and rank inclusions; mse G = K/n; uniform ce G = PKP/(nk) for symbolic "
-           "k, n; ce constants a = p_min, b = min(p_max, ½) for symbolic k")
+CHECKED = (
+    "Loewner sandwich with MatrixSymbols (symbolic N, p); bracket & rank certificates; "
+    "uniform ce for symbolic k; ce constants via T2a (symbolic k)"
+)
+GENERAL = (
+    "Step 1 (nG ~ JᵀHJ, PKP ~ JᵀPJ) and the congruence aJᵀPJ ≼ JᵀHJ ≼ bJᵀPJ for symbolic "
+    "N, p; bracket and rank inclusions; mse G = K/n; uniform ce G = PKP/(nk) for symbolic "
+    "k, n; ce constants a = p_min, b = min(p_max, ½) for symbolic k"
+)
 INDUCTION = ""
-LEMMAS = ("Courant–Fischer min–max / Weyl monotonicity (X ≼ Y ⇒ λ_i(X) ≤ λ_i(Y))",
-          "T1 (nonzero spectra of AAᵀ and AᵀA)", "existence of the PSD square root H^{1/2}")
+LEMMAS = (
+    "Courant–Fischer min–max / Weyl monotonicity (X ≼ Y ⇒ λ_i(X) ≤ λ_i(Y))",
+    "T1 (nonzero spectra of AAᵀ and AᵀA)",
+    "existence of the PSD square root H^{1/2}",
+)
 MUTANTS = {
     "mse_missing_1_over_n": "claims G = K for mse",
     "uniform_missing_1_over_k": "claims G = PKP/n at uniform ce predictions",
@@ -89,26 +96,45 @@ def _check_general_steps(variant) -> None:
     R, H, P, K = (sp.MatrixSymbol(s, N, N) for s in ("R", "H", "P", "K"))
     theta = sp.MatrixSymbol("theta", p, 1)
     a, b = sp.symbols("a b", positive=True)
-    assert_matrix_expr_identity(R * (J * J.T) * R, _reduce((R * J) * (R * J).T, {R.T: R}, {}),
-                                "Step 1: nG = R JJᵀ R = (RJ)(RJ)ᵀ")
+    assert_matrix_expr_identity(
+        R * (J * J.T) * R,
+        _reduce((R * J) * (R * J).T, {R.T: R}, {}),
+        "Step 1: nG = R JJᵀ R = (RJ)(RJ)ᵀ",
+    )
     square = {} if variant == "reduction_without_square" else {R**2: H}
     claimed = J.T * R * J if variant == "reduction_without_square" else J.T * H * J
-    assert_matrix_expr_identity(_reduce((R * J).T * (R * J), {R.T: R}, square), claimed,
-                                "Step 1: (RJ)ᵀ(RJ) = JᵀHJ (Rᵀ = R, R² = H)")
-    assert_matrix_expr_identity(_reduce((P * J) * (P * J).T, {P.T: P}, {}), P * (J * J.T) * P,
-                                "Step 1: PKP = (PJ)(PJ)ᵀ (Pᵀ = P)")
-    assert_matrix_expr_identity(_reduce((P * J).T * (P * J), {P.T: P}, {P**2: P}), J.T * P * J,
-                                "Step 1: (PJ)ᵀ(PJ) = JᵀPJ (Pᵀ = P = P²)")
-    assert_matrix_expr_identity(J.T * H * J - a * J.T * P * J, J.T * (H - a * P) * J,
-                                "Step 2: JᵀHJ − aJᵀPJ = Jᵀ(H − aP)J")
-    assert_matrix_expr_identity(b * J.T * P * J - J.T * H * J, J.T * (b * P - H) * J,
-                                "Step 2: bJᵀPJ − JᵀHJ = Jᵀ(bP − H)J")
+    assert_matrix_expr_identity(
+        _reduce((R * J).T * (R * J), {R.T: R}, square),
+        claimed,
+        "Step 1: (RJ)ᵀ(RJ) = JᵀHJ (Rᵀ = R, R² = H)",
+    )
+    assert_matrix_expr_identity(
+        _reduce((P * J) * (P * J).T, {P.T: P}, {}),
+        P * (J * J.T) * P,
+        "Step 1: PKP = (PJ)(PJ)ᵀ (Pᵀ = P)",
+    )
+    assert_matrix_expr_identity(
+        _reduce((P * J).T * (P * J), {P.T: P}, {P**2: P}),
+        J.T * P * J,
+        "Step 1: (PJ)ᵀ(PJ) = JᵀPJ (Pᵀ = P = P²)",
+    )
+    assert_matrix_expr_identity(
+        J.T * H * J - a * J.T * P * J, J.T * (H - a * P) * J, "Step 2: JᵀHJ − aJᵀPJ = Jᵀ(H − aP)J"
+    )
+    assert_matrix_expr_identity(
+        b * J.T * P * J - J.T * H * J, J.T * (b * P - H) * J, "Step 2: bJᵀPJ − JᵀHJ = Jᵀ(bP − H)J"
+    )
     for Y in (H - a * P, b * P - H):
-        assert_matrix_expr_identity(theta.T * (J.T * Y * J) * theta, (J * theta).T * Y * (J * theta),
-                                    "Step 2: θᵀJᵀYJθ = (Jθ)ᵀY(Jθ) (congruence)")
+        assert_matrix_expr_identity(
+            theta.T * (J.T * Y * J) * theta,
+            (J * theta).T * Y * (J * theta),
+            "Step 2: θᵀJᵀYJθ = (Jθ)ᵀY(Jθ) (congruence)",
+        )
     # mse: H = I, R = I, P = I.
     G = sp.Identity(N) * K * sp.Identity(N) / n
-    assert_matrix_expr_identity(G, K if variant == "mse_missing_1_over_n" else K / n, "mse: G = K/n")
+    assert_matrix_expr_identity(
+        G, K if variant == "mse_missing_1_over_n" else K / n, "mse: G = K/n"
+    )
 
 
 def _check_bracket_and_ranks(variant) -> None:
@@ -118,21 +144,34 @@ def _check_bracket_and_ranks(variant) -> None:
     mu, nu = sp.symbols("mu nu", nonnegative=True)
     lam_G = mu / nn
     cf_lower, cf_upper = mu - a * nu, b * nu - mu
-    assert_nonneg_certificate(lam_G - a * nu / nn, [(1, [1 / nn, cf_lower], 1)], [1 / nn, cf_lower],
-                              "bracket: λ_i(G) ≥ (a/n)λ_i(PKP)")
-    assert_nonneg_certificate(b * nu / nn - lam_G, [(1, [1 / nn, cf_upper], 1)], [1 / nn, cf_upper],
-                              "bracket: λ_i(G) ≤ (b/n)λ_i(PKP)")
+    assert_nonneg_certificate(
+        lam_G - a * nu / nn,
+        [(1, [1 / nn, cf_lower], 1)],
+        [1 / nn, cf_lower],
+        "bracket: λ_i(G) ≥ (a/n)λ_i(PKP)",
+    )
+    assert_nonneg_certificate(
+        b * nu / nn - lam_G,
+        [(1, [1 / nn, cf_upper], 1)],
+        [1 / nn, cf_upper],
+        "bracket: λ_i(G) ≤ (b/n)λ_i(PKP)",
+    )
     threshold = nn * eps * a if variant == "rank_threshold_times_a" else nn * eps / a
     above = nu - threshold  # hypothesis λ_i(PKP) > threshold
     lower_gap = lam_G - a * nu / nn
-    assert_nonneg_certificate(lam_G - eps, [(1, [lower_gap], 1), (1, [a / nn, above], 1)],
-                              [lower_gap, a / nn, above],
-                              "rank: λ_i(PKP) > nε/a ⇒ λ_i(G) > ε")
+    assert_nonneg_certificate(
+        lam_G - eps,
+        [(1, [lower_gap], 1), (1, [a / nn, above], 1)],
+        [lower_gap, a / nn, above],
+        "rank: λ_i(PKP) > nε/a ⇒ λ_i(G) > ε",
+    )
     upper_gap = b * nu / nn - lam_G
-    assert_nonneg_certificate(nu - nn * eps / b,
-                              [(1, [nn / b, lam_G - eps], 1), (1, [nn / b, upper_gap], 1)],
-                              [nn / b, lam_G - eps, upper_gap],
-                              "rank: λ_i(G) > ε ⇒ λ_i(PKP) > nε/b")
+    assert_nonneg_certificate(
+        nu - nn * eps / b,
+        [(1, [nn / b, lam_G - eps], 1), (1, [nn / b, upper_gap], 1)],
+        [nn / b, lam_G - eps, upper_gap],
+        "rank: λ_i(G) > ε ⇒ λ_i(PKP) > nε/b",
+    )
 
 
 def _check_uniform_ce(variant) -> None:
@@ -175,10 +214,16 @@ def _check_binary_bracket(variant) -> None:
     P2 = sp.eye(2) - sp.ones(2, 2) / 2
     vKv = (v.T * K * v)[0, 0]
     claimed_ratio = r / 2 if variant == "binary_ratio_halved" else r
-    assert_identity((lam * sp.eye(2) - G).det(), lam * (lam - claimed_ratio * vKv),
-                    "binary ce: char poly of G = λ(λ − 2s(1−s)·vᵀKv)")
-    assert_identity((lam * sp.eye(2) - P2 * K * P2).det(), lam * (lam - vKv),
-                    "binary ce: char poly of PKP = λ(λ − vᵀKv)")
+    assert_identity(
+        (lam * sp.eye(2) - G).det(),
+        lam * (lam - claimed_ratio * vKv),
+        "binary ce: char poly of G = λ(λ − 2s(1−s)·vᵀKv)",
+    )
+    assert_identity(
+        (lam * sp.eye(2) - P2 * K * P2).det(),
+        lam * (lam - vKv),
+        "binary ce: char poly of PKP = λ(λ − vᵀKv)",
+    )
 
 
 def _check_ce_constants(variant) -> None:

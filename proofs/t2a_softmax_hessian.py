@@ -49,12 +49,18 @@ from proofs._sym import assert_identity, assert_true, choose_variant
 
 ID = "T2a"
 STATEMENT = "x ⊥ 𝟙: p_min‖x‖² ≤ xᵀ(diag p − ppᵀ)x ≤ min(p_max, ½)‖x‖²; (diag p − ppᵀ)𝟙 = 0"
-CHECKED = ("certificates (L), (U1), (U2) for symbolic k by coefficient comparison "
-           "(x_c², x_c x_d); sharpness witnesses")
-GENERAL = ("H𝟙 = 0 and the three certificates (L), (U1), (U2) for symbolic k (any number of "
-           "classes), coefficient comparison with Σ_{e∉{c,d}} p_e = 1 − p_c − p_d")
+CHECKED = (
+    "certificates (L), (U1), (U2) for symbolic k by coefficient comparison "
+    "(x_c², x_c x_d); sharpness witnesses"
+)
+GENERAL = (
+    "H𝟙 = 0 and the three certificates (L), (U1), (U2) for symbolic k (any number of "
+    "classes), coefficient comparison with Σ_{e∉{c,d}} p_e = 1 − p_c − p_d"
+)
 INDUCTION = ""
-LEMMAS = ("restriction of a quadratic form to an invariant subspace (H𝟙 = 0 ⇒ Loewner form on 𝟙^⊥)",)
+LEMMAS = (
+    "restriction of a quadratic form to an invariant subspace (H𝟙 = 0 ⇒ Loewner form on 𝟙^⊥)",
+)
 MUTANTS = {
     "lower_constant_doubled": "claims 2·p_min‖x‖² ≤ xᵀHx",
     "lower_2_pmin_pmax": "claims 2·p_min·p_max‖x‖² ≤ xᵀHx (false for k = 3, p = (.01, .01, .98))",
@@ -118,8 +124,11 @@ def shifted_squares(w, ell) -> QForm:
     through ``sum_others``."""
     lc, ld = ell(p_c), ell(p_d)
     diag = w(p_c) * (1 - lc) ** 2 + lc**2 * sum_others(w, (p_c,))
-    off = (-2 * w(p_c) * (1 - lc) * ld - 2 * w(p_d) * (1 - ld) * lc
-           + 2 * lc * ld * sum_others(w, (p_c, p_d)))
+    off = (
+        -2 * w(p_c) * (1 - lc) * ld
+        - 2 * w(p_d) * (1 - ld) * lc
+        + 2 * lc * ld * sum_others(w, (p_c, p_d))
+    )
     return QForm(diag, off)
 
 
@@ -153,48 +162,73 @@ def _validate_primitives() -> None:
         w = lambda q: q - m  # noqa: E731
         ell = lambda q: q  # noqa: E731
         explicit = {
-            "weighted_norm": (weighted_norm(lambda q: q * (1 - q)),
-                              sum(pp * (1 - pp) * x**2 for pp, x in zip(ps, xs, strict=True))),
-            "square_of_linear": (square_of_linear(ell),
-                                 sum(pp * x for pp, x in zip(ps, xs, strict=True)) ** 2),
-            "shifted_squares": (shifted_squares(w, ell),
-                                sum(w(pe) * (xe - sum(pf * xf for pf, xf in zip(ps, xs,
-                                                                             strict=True))) ** 2
-                                    for pe, xe in zip(ps, xs, strict=True))),
-            "pair_squares": (pair_squares(lambda a, b: a * b),
-                             sum(ps[e] * ps[f] * (xs[e] + xs[f]) ** 2
-                                 for e in range(kk) for f in range(e + 1, kk))),
-            "constraint_term": (constraint_term(ell),
-                                sum(xs) * sum(pp * x for pp, x in zip(ps, xs, strict=True))),
+            "weighted_norm": (
+                weighted_norm(lambda q: q * (1 - q)),
+                sum(pp * (1 - pp) * x**2 for pp, x in zip(ps, xs, strict=True)),
+            ),
+            "square_of_linear": (
+                square_of_linear(ell),
+                sum(pp * x for pp, x in zip(ps, xs, strict=True)) ** 2,
+            ),
+            "shifted_squares": (
+                shifted_squares(w, ell),
+                sum(
+                    w(pe) * (xe - sum(pf * xf for pf, xf in zip(ps, xs, strict=True))) ** 2
+                    for pe, xe in zip(ps, xs, strict=True)
+                ),
+            ),
+            "pair_squares": (
+                pair_squares(lambda a, b: a * b),
+                sum(
+                    ps[e] * ps[f] * (xs[e] + xs[f]) ** 2
+                    for e in range(kk)
+                    for f in range(e + 1, kk)
+                ),
+            ),
+            "constraint_term": (
+                constraint_term(ell),
+                sum(xs) * sum(pp * x for pp, x in zip(ps, xs, strict=True)),
+            ),
         }
         for name, (form, expr) in explicit.items():
             poly = sp.Poly(sp.expand(expr), *xs)
             at = {p_c: ps[0], p_d: ps[1], k: kk}
-            assert_identity(form.diag.subs(at).subs(simplex),
-                            poly.coeff_monomial(xs[0] ** 2).subs(simplex),
-                            f"primitive {name}: x_c² coefficient at k = {kk}")
-            assert_identity(form.off.subs(at).subs(simplex),
-                            poly.coeff_monomial(xs[0] * xs[1]).subs(simplex),
-                            f"primitive {name}: x_c x_d coefficient at k = {kk}")
+            assert_identity(
+                form.diag.subs(at).subs(simplex),
+                poly.coeff_monomial(xs[0] ** 2).subs(simplex),
+                f"primitive {name}: x_c² coefficient at k = {kk}",
+            )
+            assert_identity(
+                form.off.subs(at).subs(simplex),
+                poly.coeff_monomial(xs[0] * xs[1]).subs(simplex),
+                f"primitive {name}: x_c x_d coefficient at k = {kk}",
+            )
 
 
 def lower_certificate(a, variant: str | None = None) -> None:
     """(L): xᵀHx − a‖x‖² = Σ_e(p_e − m)(x_e − x̄)² + k·m·x̄² − 2m·x̄·Σx for the claimed a."""
     target = hessian_form(variant) - weighted_norm(lambda q: a)
-    cert = (shifted_squares(lambda q: q - m, lambda q: q) + square_of_linear(lambda q: q).scale(k * m)
-            + constraint_term(lambda q: q).scale(-2 * m))
+    cert = (
+        shifted_squares(lambda q: q - m, lambda q: q)
+        + square_of_linear(lambda q: q).scale(k * m)
+        + constraint_term(lambda q: q).scale(-2 * m)
+    )
     assert_same_form(target, cert, "(L) xᵀHx − a‖x‖² certificate (x ⊥ 𝟙)")
 
 
 def upper_certificates(b_pmax, b_half, variant: str | None = None) -> None:
     """(U1) with constant b_pmax and (U2) with constant b_half."""
     H = hessian_form(variant)
-    assert_same_form(weighted_norm(lambda q: b_pmax) - H,
-                     weighted_norm(lambda q: M - q) + square_of_linear(lambda q: q),
-                     "(U1) p_max‖x‖² − xᵀHx certificate")
-    assert_same_form(weighted_norm(lambda q: b_half) - H,
-                     weighted_norm(lambda q: (1 - 2 * q) ** 2 / 2) + pair_squares(lambda a, b: a * b),
-                     "(U2) ½‖x‖² − xᵀHx certificate")
+    assert_same_form(
+        weighted_norm(lambda q: b_pmax) - H,
+        weighted_norm(lambda q: M - q) + square_of_linear(lambda q: q),
+        "(U1) p_max‖x‖² − xᵀHx certificate",
+    )
+    assert_same_form(
+        weighted_norm(lambda q: b_half) - H,
+        weighted_norm(lambda q: (1 - 2 * q) ** 2 / 2) + pair_squares(lambda a, b: a * b),
+        "(U2) ½‖x‖² − xᵀHx certificate",
+    )
 
 
 def claimed_constants(variant: str | None = None):
@@ -207,18 +241,23 @@ def claimed_constants(variant: str | None = None):
 def sharpness_witnesses(a, b_pmax, b_half) -> None:
     """Exact instances where xᵀHx/‖x‖² equals the claimed-optimal constants: a claimed lower
     constant must not exceed the ratio there, a claimed upper constant must not be below it."""
-    for probs in ([sp.Rational(1, 100), sp.Rational(1, 100), sp.Rational(98, 100)],
-                  [sp.Rational(1, 10)] * 2 + [sp.Rational(8, 10)],
-                  [sp.Rational(1, 3)] * 3, [sp.Rational(1, 2)] * 2,
-                  [sp.Rational(1, 5), sp.Rational(1, 5), sp.Rational(3, 10), sp.Rational(3, 10)]):
+    for probs in (
+        [sp.Rational(1, 100), sp.Rational(1, 100), sp.Rational(98, 100)],
+        [sp.Rational(1, 10)] * 2 + [sp.Rational(8, 10)],
+        [sp.Rational(1, 3)] * 3,
+        [sp.Rational(1, 2)] * 2,
+        [sp.Rational(1, 5), sp.Rational(1, 5), sp.Rational(3, 10), sp.Rational(3, 10)],
+    ):
         pv = sp.Matrix(probs)
         H = sp.diag(*probs) - pv * pv.T
         x = sp.zeros(len(probs), 1)
         x[0], x[1] = 1, -1  # classes 0, 1 tie at the minimum
         ratio = (x.T * H * x)[0, 0] / (x.T * x)[0, 0]
         at = {m: min(probs), M: max(probs)}
-        assert_true(bool(sp.sympify(a).subs(at) <= ratio),
-                    f"lower constant {a} ≤ attained ratio {ratio} at p = {probs}")
+        assert_true(
+            bool(sp.sympify(a).subs(at) <= ratio),
+            f"lower constant {a} ≤ attained ratio {ratio} at p = {probs}",
+        )
         if max(probs) == min(probs):  # here the ratio equals p_max and (k = 2) also ½
             upper = min(sp.sympify(b_pmax).subs(at), sp.sympify(b_half))
             assert_true(bool(upper >= ratio), f"upper constant ≥ attained ratio at p = {probs}")

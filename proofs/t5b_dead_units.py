@@ -49,14 +49,24 @@ from __future__ import annotations
 import sympy as sp
 
 from proofs._network import make_net, realizing_witness
-from proofs._sym import assert_identity, assert_matrix_expr_identity, assert_true, choose_variant, is_zero
+from proofs._sym import (
+    assert_identity,
+    assert_matrix_expr_identity,
+    assert_true,
+    choose_variant,
+    is_zero,
+)
 
 ID = "T5b"
 STATEMENT = "dead units ⇒ zero J columns; p − rank(Ĝ) ≥ Σ(m_{l−1}+1+m_{l+1}) − Σ d_l d_{l+1}"
-CHECKED = ("one-layer step (symbolic widths), complement count, induction over depth; "
-           "(1,1,1,1) counterexample and (1,2,2,2) instance against p − rank(Ĝ)")
-GENERAL = ("dead unit ⇒ δ_{l,u} = 0, h_{l,u} = 0 and Ĝe_j = 0 for symbolic widths; zero entries of "
-           "one weight matrix d_l m_{l+1} + m_l d_{l+1} − d_l d_{l+1} for symbolic sizes")
+CHECKED = (
+    "one-layer step (symbolic widths), complement count, induction over depth; "
+    "(1,1,1,1) counterexample and (1,2,2,2) instance against p − rank(Ĝ)"
+)
+GENERAL = (
+    "dead unit ⇒ δ_{l,u} = 0, h_{l,u} = 0 and Ĝe_j = 0 for symbolic widths; zero entries of "
+    "one weight matrix d_l m_{l+1} + m_l d_{l+1} − d_l d_{l+1} for symbolic sizes"
+)
 INDUCTION = "count C(L) = bound B(L) over depth L (base L = 0, step L → L+1, symbolic widths)"
 LEMMAS = ("T5 derivative formulas", "independence of distinct basis vectors", "|A×B| = |A||B|")
 MUTANTS = {
@@ -103,16 +113,23 @@ def _check_one_layer_step() -> None:
     zero_col = {D * e_u: sp.ZeroMatrix(m, 1)}
     # δ_{l,u} = e_uᵀ D v = (D e_u)ᵀ v (D symmetric), and h_{l,u} = e_uᵀ D z likewise.
     expr = sp.MatMul(sp.Transpose(D * e_u), v, evaluate=False)
-    assert_matrix_expr_identity(expr.xreplace(zero_col).doit(), sp.ZeroMatrix(1, 1),
-                                "dead unit: δ_{l,u} = e_uᵀ D_l (…) = 0 and h_{l,u} = 0")
+    assert_matrix_expr_identity(
+        expr.xreplace(zero_col).doit(),
+        sp.ZeroMatrix(1, 1),
+        "dead unit: δ_{l,u} = e_uᵀ D_l (…) = 0 and h_{l,u} = 0",
+    )
     J, H = sp.MatrixSymbol("J", N, p), sp.MatrixSymbol("H", N, N)
     e_j = sp.MatrixSymbol("e_j", p, 1)
     n = sp.Symbol("n", positive=True)
     Y = sp.MatrixSymbol("Y", N, 1)  # Y = J e_j
-    assert_matrix_expr_identity((J.T * H * J / n) * e_j, (J.T * H * Y / n).xreplace({Y: J * e_j}),
-                                "Ĝe_j = (1/n)JᵀH(Je_j)")
-    assert_matrix_expr_identity((J.T * H * Y / n).xreplace({Y: sp.ZeroMatrix(N, 1)}).doit(),
-                                sp.ZeroMatrix(p, 1), "J e_j = 0 ⇒ Ĝ e_j = 0")
+    assert_matrix_expr_identity(
+        (J.T * H * J / n) * e_j, (J.T * H * Y / n).xreplace({Y: J * e_j}), "Ĝe_j = (1/n)JᵀH(Je_j)"
+    )
+    assert_matrix_expr_identity(
+        (J.T * H * Y / n).xreplace({Y: sp.ZeroMatrix(N, 1)}).doit(),
+        sp.ZeroMatrix(p, 1),
+        "J e_j = 0 ⇒ Ĝ e_j = 0",
+    )
 
 
 def weight_matrix_zero_entries(m_in, m_out, d_in, d_out, variant=None):
@@ -124,9 +141,11 @@ def weight_matrix_zero_entries(m_in, m_out, d_in, d_out, variant=None):
 
 def _check_counting(variant) -> None:
     m_in, m_out, d_in, d_out = sp.symbols("m_in m_out d_in d_out", integer=True, nonnegative=True)
-    assert_identity(m_in * m_out - (m_in - d_in) * (m_out - d_out),
-                    weight_matrix_zero_entries(m_in, m_out, d_in, d_out, variant),
-                    "one weight matrix: |dead rows ∪ dead columns| by complement counting")
+    assert_identity(
+        m_in * m_out - (m_in - d_in) * (m_out - d_out),
+        weight_matrix_zero_entries(m_in, m_out, d_in, d_out, variant),
+        "one weight matrix: |dead rows ∪ dead columns| by complement counting",
+    )
     # Induction over depth: C(L+1) − C(L) = B(L+1) − B(L) for symbolic widths and dead counts.
     mL, mL1, mL2, dL, dL1 = sp.symbols("m_L m_L1 m_L2 d_L d_L1", integer=True, nonnegative=True)
     W = lambda *a: weight_matrix_zero_entries(*a, variant=variant)  # noqa: E731
@@ -146,8 +165,10 @@ def _check_counterexample(variant) -> None:
     assert_true(is_zero(G[-1, -1] - net.sigma_b**2), "(1,1,1,1): Ĝ[b₃, b₃] = σ_b²")
     null_dim = len(net.params()) - G.rank()
     bound = null_count_bound(COUNTEREXAMPLE_WIDTHS, COUNTEREXAMPLE_DEAD, variant)
-    assert_true(null_dim == 5 and null_dim >= bound,
-                f"(1,1,1,1), both hidden units dead: p − rank(Ĝ) = {null_dim} ≥ claimed {bound}")
+    assert_true(
+        null_dim == 5 and null_dim >= bound,
+        f"(1,1,1,1), both hidden units dead: p − rank(Ĝ) = {null_dim} ≥ claimed {bound}",
+    )
 
 
 def _check_instance(variant) -> None:
@@ -161,9 +182,13 @@ def _check_instance(variant) -> None:
     assert_true(not missing, f"Jacobian columns {sorted(missing)} of the dead units are zero")
     X, Ws, bs = witness
     point = {net.sigma_w: 1, net.sigma_b: 1}
-    point.update({s: sp.Rational(repr(float(v))) for s, v in zip(net.X, X.reshape(-1), strict=True)})
+    point.update(
+        {s: sp.Rational(repr(float(v))) for s, v in zip(net.X, X.reshape(-1), strict=True)}
+    )
     for Wsym, bsym, Wv, bv in zip(net.weights, net.biases, Ws, bs, strict=True):
-        point.update({s: sp.Rational(repr(float(v))) for s, v in zip(Wsym, Wv.reshape(-1), strict=True)})
+        point.update(
+            {s: sp.Rational(repr(float(v))) for s, v in zip(Wsym, Wv.reshape(-1), strict=True)}
+        )
         point.update({s: sp.Rational(repr(float(v))) for s, v in zip(bsym, bv, strict=True)})
     Jv = J.subs(point)
     G = Jv.T * Jv / net.n

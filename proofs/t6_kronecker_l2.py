@@ -48,13 +48,20 @@ from proofs._sym import (
 
 ID = "T6"
 STATEMENT = "eig(A⊗S) = {α_a s_b}; rank_ε(A⊗S) ≤ rank A·rank S; eig(∇²L + κI) = eig(∇²L) + κ"
-CHECKED = ("mixed product entrywise and Kronecker similarity with MatrixSymbols of symbolic sizes; "
-           "L2 shift for symbolic size; 2×2 resultant sample")
-GENERAL = ("mixed-product rule and (U⊗V)(T_A⊗T_S)(U⊗V)⁻¹ = A⊗S for symbolic sizes a, b; "
-           "triangularity of T_A⊗T_S; ε-rank pair count; L2 shift for symbolic size")
+CHECKED = (
+    "mixed product entrywise and Kronecker similarity with MatrixSymbols of symbolic sizes; "
+    "L2 shift for symbolic size; 2×2 resultant sample"
+)
+GENERAL = (
+    "mixed-product rule and (U⊗V)(T_A⊗T_S)(U⊗V)⁻¹ = A⊗S for symbolic sizes a, b; "
+    "triangularity of T_A⊗T_S; ε-rank pair count; L2 shift for symbolic size"
+)
 INDUCTION = ""
-LEMMAS = ("Schur triangularization", "similar matrices share the characteristic polynomial",
-          "det of a triangular matrix = product of the diagonal")
+LEMMAS = (
+    "Schur triangularization",
+    "similar matrices share the characteristic polynomial",
+    "det of a triangular matrix = product of the diagonal",
+)
 MUTANTS = {
     "kronecker_sum_spectrum": "claims eig(A ⊗ S) = {α_a + s_b}",
     "l2_shift_sign": "claims eig(∇²L + κI) = eig(∇²L) − κ",
@@ -73,22 +80,32 @@ def _check_mixed_product(variant) -> None:
     CD = D[k, l] * C[l, q] if variant == "mixed_product_swapped" else C[k, l] * D[l, q]
     # (Σ_j A_ij B_jm)(Σ_l CD_l) = Σ_j Σ_l (A_ij B_jm)·CD_l (distributivity, named lemma).
     joined = sp.Sum(A[i, j] * B[j, m] * CD, (j, 0, a - 1), (l, 0, b - 1))
-    assert_identity(double.function - joined.function, 0,
-                    "mixed product: summand A_ij C_kl B_jm D_lq = (A_ij B_jm)(C_kl D_lq)")
+    assert_identity(
+        double.function - joined.function,
+        0,
+        "mixed product: summand A_ij C_kl B_jm D_lq = (A_ij B_jm)(C_kl D_lq)",
+    )
     assert_true(double.limits == joined.limits, "mixed product: same summation ranges")
     Am, Bm = sp.MatrixSymbol("A", a, a), sp.MatrixSymbol("B", a, a)
     Cm, Dm = sp.MatrixSymbol("C", b, b), sp.MatrixSymbol("D", b, b)
-    assert_matrix_expr_identity(combine_kronecker(KroneckerProduct(Am, Cm) * KroneckerProduct(Bm, Dm)),
-                                KroneckerProduct(Am * Bm, Cm * Dm), "(A⊗C)(B⊗D) = (AB)⊗(CD)")
+    assert_matrix_expr_identity(
+        combine_kronecker(KroneckerProduct(Am, Cm) * KroneckerProduct(Bm, Dm)),
+        KroneckerProduct(Am * Bm, Cm * Dm),
+        "(A⊗C)(B⊗D) = (AB)⊗(CD)",
+    )
 
 
 def _check_similarity() -> None:
     U, T_A = sp.MatrixSymbol("U", a, a), sp.MatrixSymbol("T_A", a, a)
     V, T_S = sp.MatrixSymbol("V", b, b), sp.MatrixSymbol("T_S", b, b)
-    lhs = combine_kronecker(KroneckerProduct(U, V) * KroneckerProduct(T_A, T_S)
-                            * KroneckerProduct(U.I, V.I))
-    assert_matrix_expr_identity(lhs, KroneckerProduct(U * T_A * U.I, V * T_S * V.I),
-                                "(U⊗V)(T_A⊗T_S)(U⁻¹⊗V⁻¹) = (U T_A U⁻¹)⊗(V T_S V⁻¹) = A⊗S")
+    lhs = combine_kronecker(
+        KroneckerProduct(U, V) * KroneckerProduct(T_A, T_S) * KroneckerProduct(U.I, V.I)
+    )
+    assert_matrix_expr_identity(
+        lhs,
+        KroneckerProduct(U * T_A * U.I, V * T_S * V.I),
+        "(U⊗V)(T_A⊗T_S)(U⁻¹⊗V⁻¹) = (U T_A U⁻¹)⊗(V T_S V⁻¹) = A⊗S",
+    )
     inv = combine_kronecker(KroneckerProduct(U, V) * KroneckerProduct(U.I, V.I)).doit()
     assert_matrix_expr_identity(inv, sp.Identity(a * b), "(U⊗V)(U⁻¹⊗V⁻¹) = I")
     # Triangularity: (T_A⊗T_S)[(i,k),(j,l)] = T_A[i,j]·T_S[k,l]; row index i·b + k, column j·b + l.
@@ -98,8 +115,10 @@ def _check_similarity() -> None:
     gap = sp.Symbol("g", integer=True, positive=True)  # (i·b + k) − (j·b + l) = gap > 0
     d = sp.Symbol("d", integer=True, nonnegative=True)  # j − i = d ≥ 0
     k_minus_l = sp.solve(sp.Eq((ti * b + tk) - ((ti + d) * b + tl), gap), tk)[0] - tl
-    assert_true(bool(sp.simplify(k_minus_l - (gap + d * b)) == 0) and (gap + d * b).is_positive,
-                "below the diagonal with i ≤ j forces k > l (triangular factor vanishes)")
+    assert_true(
+        bool(sp.simplify(k_minus_l - (gap + d * b)) == 0) and (gap + d * b).is_positive,
+        "below the diagonal with i ≤ j forces k > l (triangular factor vanishes)",
+    )
 
 
 def _check_rank_count(variant) -> None:
@@ -108,8 +127,10 @@ def _check_rank_count(variant) -> None:
     pair = alpha + s if variant == "kronecker_sum_spectrum" else alpha * s
     # α_i s_j > ε ≥ 0 is impossible when α_i = 0 or s_j = 0 (zero eigenvalues never count).
     for zero in (alpha, s):
-        assert_true((pair.subs(zero, 0) - eps).is_nonpositive is True,
-                    "a pair with a zero factor has eigenvalue ≤ ε (only rank A · rank S pairs count)")
+        assert_true(
+            (pair.subs(zero, 0) - eps).is_nonpositive is True,
+            "a pair with a zero factor has eigenvalue ≤ ε (only rank A · rank S pairs count)",
+        )
 
 
 def _check_resultant_sample(variant) -> None:
@@ -122,17 +143,22 @@ def _check_resultant_sample(variant) -> None:
         g = (sp.eye(2) * (lam - x) - S).det(method="berkowitz")
     else:
         g = sp.expand(x**2 * (sp.eye(2) * (lam / x) - S).det(method="berkowitz"))
-    assert_identity(char_kron, sp.resultant(char_A, sp.cancel(g), x),
-                    "2×2 sample: det(λI − A⊗S) = Π_{i,j}(λ − α_i s_j) (resultant form)")
+    assert_identity(
+        char_kron,
+        sp.resultant(char_A, sp.cancel(g), x),
+        "2×2 sample: det(λI − A⊗S) = Π_{i,j}(λ − α_i s_j) (resultant form)",
+    )
 
 
 def _check_l2_shift(variant) -> None:
     lam, kappa = sp.symbols("lambda kappa")
     M = sp.MatrixSymbol("M", a, a)
     shift = -kappa if variant == "l2_shift_sign" else kappa
-    assert_matrix_expr_identity(lam * sp.Identity(a) - (M + kappa * sp.Identity(a)),
-                                (lam - shift) * sp.Identity(a) - M,
-                                "L2: λI − (M + κI) = (λ − κ)I − M, so χ_{M+κI}(λ) = χ_M(λ − κ)")
+    assert_matrix_expr_identity(
+        lam * sp.Identity(a) - (M + kappa * sp.Identity(a)),
+        (lam - shift) * sp.Identity(a) - M,
+        "L2: λI − (M + κI) = (λ − κ)I − M, so χ_{M+κI}(λ) = χ_M(λ − κ)",
+    )
 
 
 def check(variant: str | None = None) -> None:

@@ -31,14 +31,15 @@ parameterization (Jacot et al. 2018; Arora et al. 2019; Lee et al. 2019): layer 
 pre-activations that are, at infinite width, a centred Gaussian process with covariance Σ^l.
 Input dependence enters only through Σ¹, a function of xᵀx′, hence of XXᵀ = (XQ)(XQ)ᵀ. ∎
 
-What ``check()`` verifies symbolically (and what it does not)
--------------------------------------------------------------
+What ``check()`` proves at general size (and what it does not)
+--------------------------------------------------------------
 Symbolic s₁, s₂ > 0 and angle θ: the Cholesky factor reproduces the covariance; the polar form of
 v is ``√s₂ r cos(t − θ)``; the arc endpoints are the zeros of u and v; both
 expectations obtained by sympy's ``integrate`` (radial and angular) equal the arc-cosine forms
 after θ = arccos ρ; Price's identity ∂_c E[φφ] = E[φ′φ′]; and ``Σ¹ = σ_w²XXᵀ/d + σ_b²𝟙𝟙ᵀ`` is
 invariant under X ↦ XQ for MatrixSymbols X (n × d) and Q (d × d) of symbolic sizes using only
-QQᵀ = I, and (XQ)W₁ = X(QW₁) (finite width; QW₁ ~ W₁ is the named Gaussian lemma). The recursion and the O(m^{-1/2}) finite-width convergence rest on the
+QQᵀ = I, and (XQ)W₁ = X(QW₁) (finite width; QW₁ ~ W₁ is the named Gaussian lemma).
+The recursion and the O(m^{-1/2}) finite-width convergence rest on the
 cited literature and are sampled numerically (tests/test_kernels.py, experiment E2).
 """
 

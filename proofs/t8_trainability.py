@@ -81,17 +81,27 @@ from proofs._sym import (
 )
 
 ID = "T8"
-STATEMENT = ("r_t = (I−ηK/n)^t r_0; ρ_ε m_ε ≤ L_T/L_0 (ηε ≤ n); "
-             "L_T/L_0 ≤ m_ε + ρ_ε(1−m_ε) (ηλ_max + ηε ≤ 2n)")
-CHECKED = ("GD step & induction (symbolic N, p); sign certificates of every bound coefficient, "
-           "symbolic T; both counterexamples")
-GENERAL = ("GD step r_{t+1} = (I − ηK/n)r_t for MatrixSymbol J (N×p); coefficient formulas for any N; "
-           "sign of every coefficient for symbolic integer T under exactly ηε ≤ n (lower) and "
-           "ηλ_max + ηε ≤ 2n (upper), and the ηλ_max ≤ n special case; trainability algebra")
-INDUCTION = ("r_t = (I − ηK/n)^t r_0 (step t → t+1 with MatPow); telescoping lemma "
-             "(a−b)Σ_{i<M}a^ib^{M−1−i} = a^M − b^M (step M → M+1)")
-LEMMAS = ("spectral theorem (B^t = U diag(y_j^t) Uᵀ)",
-          "exchangeability of an isotropic vector's coordinates (E[q_j] = 1/N)")
+STATEMENT = (
+    "r_t = (I−ηK/n)^t r_0; ρ_ε m_ε ≤ L_T/L_0 (ηε ≤ n); "
+    "L_T/L_0 ≤ m_ε + ρ_ε(1−m_ε) (ηλ_max + ηε ≤ 2n)"
+)
+CHECKED = (
+    "GD step & induction (symbolic N, p); sign certificates of every bound coefficient, "
+    "symbolic T; both counterexamples"
+)
+GENERAL = (
+    "GD step r_{t+1} = (I − ηK/n)r_t for MatrixSymbol J (N×p); coefficient formulas for any N; "
+    "sign of every coefficient for symbolic integer T under exactly ηε ≤ n (lower) and "
+    "ηλ_max + ηε ≤ 2n (upper), and the ηλ_max ≤ n special case; trainability algebra"
+)
+INDUCTION = (
+    "r_t = (I − ηK/n)^t r_0 (step t → t+1 with MatPow); telescoping lemma "
+    "(a−b)Σ_{i<M}a^ib^{M−1−i} = a^M − b^M (step M → M+1)"
+)
+LEMMAS = (
+    "spectral theorem (B^t = U diag(y_j^t) Uᵀ)",
+    "exchangeability of an isotropic vector's coordinates (E[q_j] = 1/N)",
+)
 MUTANTS = {
     "step_missing_1_over_n": "claims r_{t+1} = (I − ηK) r_t",
     "loss_exponent_t": "claims L_t uses (1 − ηλ/n)^t instead of ^{2t}",
@@ -144,19 +154,26 @@ def _check_closed_form(variant) -> None:
     grad = sp.diff(resid.T * resid, theta) / (2 * n)  # ∇_θ (1/2n)‖r‖²
     scale = 1 if variant == "step_missing_1_over_n" else 1 / n
     B = sp.Identity(N) - eta * scale * J * J.T
-    assert_matrix_expr_identity(J * (theta - eta * grad) + offset, B * resid,
-                                "one GD step: r_{t+1} = (I − (η/n)K) r_t (symbolic N, p)")
+    assert_matrix_expr_identity(
+        J * (theta - eta * grad) + offset,
+        B * resid,
+        "one GD step: r_{t+1} = (I − (η/n)K) r_t (symbolic N, p)",
+    )
     t = sp.Symbol("t", integer=True, nonnegative=True)
     r0 = sp.MatrixSymbol("r0", N, 1)
-    assert_matrix_expr_identity(B * (B**t * r0), B ** (t + 1) * r0,
-                                "induction step: B·(B^t r_0) = B^{t+1} r_0")
+    assert_matrix_expr_identity(
+        B * (B**t * r0), B ** (t + 1) * r0, "induction step: B·(B^t r_0) = B^{t+1} r_0"
+    )
     lam, c0 = sp.Symbol("lambda"), sp.Symbol("c0")
     c = sp.Function("c")
     sol = sp.rsolve(c(t + 1) - (1 - eta * lam / n) * c(t), c(t), {c(0): c0})
     assert_identity(sol, c0 * (1 - eta * lam / n) ** t, "rsolve: c_t = (1 − ηλ/n)^t c_0")
     power = t if variant == "loss_exponent_t" else 2 * t
-    assert_identity(sp.expand_power_base(sol**2, force=True),
-                    c0**2 * (1 - eta * lam / n) ** power, "c_t² = (1 − ηλ/n)^{2t} c_0²")
+    assert_identity(
+        sp.expand_power_base(sol**2, force=True),
+        c0**2 * (1 - eta * lam / n) ** power,
+        "c_t² = (1 − ηλ/n)^{2t} c_0²",
+    )
     s = sp.Symbol("s", nonnegative=True)
     x = sp.Function("x")
     flow = sp.dsolve(sp.Eq(x(s).diff(s), -lam / n * x(s)), x(s), ics={x(0): c0})
@@ -204,40 +221,67 @@ def _check_sign_certificates(variant) -> None:
 
     # Lower bound: hypothesis n − ηε ≥ 0 (dropped by the mutant: ε is only ≥ 0).
     lower_slack = (n - eta * eps) if variant != "lower_without_condition" else None
-    c_flat, c_steep = bound_coefficients(lambda m, one, r: claimed_lower(m, one, r, variant),
-                                         w_lam, w_lam, rho)
+    c_flat, c_steep = bound_coefficients(
+        lambda m, one, r: claimed_lower(m, one, r, variant), w_lam, w_lam, rho
+    )
     atoms = [eta, eps - lam] + ([lower_slack] if lower_slack is not None else [eps])
     _certify_power_gap(
-        c_flat, y(lam), y(eps), 2 * T,
-        (eta, eps - lam, n,
-         (n * (y(lam) - y(eps)), [(1, [eta, eps - lam], 1)], atoms)),
+        c_flat,
+        y(lam),
+        y(eps),
+        2 * T,
+        (eta, eps - lam, n, (n * (y(lam) - y(eps)), [(1, [eta, eps - lam], 1)], atoms)),
         "lower bound, flat coefficient w_j − ρ",
-        [(n * y(eps), [(1, [n - eta * eps], 1)], atoms),
-         (n * y(lam), [(1, [n - eta * eps], 1), (1, [eta, eps - lam], 1)], atoms)])
+        [
+            (n * y(eps), [(1, [n - eta * eps], 1)], atoms),
+            (n * y(lam), [(1, [n - eta * eps], 1), (1, [eta, eps - lam], 1)], atoms),
+        ],
+    )
     z = sp.Symbol("z", real=True)
-    assert_identity(c_steep, y(lam) ** (2 * T),
-                    "lower bound, steep coefficient = w_j")
+    assert_identity(c_steep, y(lam) ** (2 * T), "lower bound, steep coefficient = w_j")
     assert_nonneg(z ** (2 * T), "lower bound, steep coefficient: even power y_j^{2T} ≥ 0")
 
     # Upper bound: hypothesis s = 2n − ηλ_max − ηε ≥ 0 (mutant: s = 2n − ηλ_max), K ≽ 0.
     s = 2 * n - eta * lam_max - (0 if variant == "upper_condition_without_eps" else eta * eps)
-    c_flat, c_steep = bound_coefficients(lambda m, one, r: claimed_upper(m, one, r, variant),
-                                         w_lam, w_lam, rho)
+    c_flat, c_steep = bound_coefficients(
+        lambda m, one, r: claimed_upper(m, one, r, variant), w_lam, w_lam, rho
+    )
     flat_atoms = [s, eta, lam, lam_max - lam, eps]
     _certify_power_gap(
-        -c_flat, sp.Integer(1), y(lam) ** 2, T,
-        (1 - y(lam), 1 + y(lam), 1,
-         (n * (1 - y(lam)), [(1, [eta, lam], 1)], flat_atoms),
-         (n * (1 + y(lam)), [(1, [s], 1), (1, [eta, lam_max - lam], 1), (1, [eta, eps], 1)],
-          flat_atoms)),
-        "upper bound, flat coefficient 1 − w_j", [None, None])
+        -c_flat,
+        sp.Integer(1),
+        y(lam) ** 2,
+        T,
+        (
+            1 - y(lam),
+            1 + y(lam),
+            1,
+            (n * (1 - y(lam)), [(1, [eta, lam], 1)], flat_atoms),
+            (
+                n * (1 + y(lam)),
+                [(1, [s], 1), (1, [eta, lam_max - lam], 1), (1, [eta, eps], 1)],
+                flat_atoms,
+            ),
+        ),
+        "upper bound, flat coefficient 1 − w_j",
+        [None, None],
+    )
     steep_atoms = [s, eta, lam - eps, lam_max - lam]
     _certify_power_gap(
-        -c_steep, y(eps) ** 2, y(lam) ** 2, T,
-        (y(eps) - y(lam), y(eps) + y(lam), 1,
-         (n * (y(eps) - y(lam)), [(1, [eta, lam - eps], 1)], steep_atoms),
-         (n * (y(eps) + y(lam)), [(1, [s], 1), (1, [eta, lam_max - lam], 1)], steep_atoms)),
-        "upper bound, steep coefficient ρ − w_j", [None, None])
+        -c_steep,
+        y(eps) ** 2,
+        y(lam) ** 2,
+        T,
+        (
+            y(eps) - y(lam),
+            y(eps) + y(lam),
+            1,
+            (n * (y(eps) - y(lam)), [(1, [eta, lam - eps], 1)], steep_atoms),
+            (n * (y(eps) + y(lam)), [(1, [s], 1), (1, [eta, lam_max - lam], 1)], steep_atoms),
+        ),
+        "upper bound, steep coefficient ρ − w_j",
+        [None, None],
+    )
 
     # Special case ηλ_max ≤ n ⇒ the upper condition for every ε ≥ 0 (steep j exists: λ_j > ε),
     # and the only factor used when no eigenvalue is steep.
@@ -245,23 +289,36 @@ def _check_sign_certificates(variant) -> None:
     assert_nonneg_certificate(
         2 * n - eta * lam_max - eta * eps,
         [(2, [n - eta * lam_max], 1), (1, [eta, lam_max - lam], 1), (1, [eta, lam - eps], 1)],
-        special, "ηλ_max ≤ n and a steep λ_j > ε ⇒ ηλ_max + ηε ≤ 2n")
+        special,
+        "ηλ_max ≤ n and a steep λ_j > ε ⇒ ηλ_max + ηε ≤ 2n",
+    )
     assert_nonneg_certificate(
         2 * n - eta * lam,
         [(2, [n - eta * lam_max], 1), (1, [eta, lam_max - lam], 1), (1, [eta, lam_max], 1)],
-        special, "ηλ_max ≤ n ⇒ 2n − ηλ_j ≥ 0 (flat factor, no steep eigenvalue)")
+        special,
+        "ηλ_max ≤ n ⇒ 2n − ηλ_j ≥ 0 (flat factor, no steep eigenvalue)",
+    )
 
 
 def _check_consequences() -> None:
     rho, tau, m, N, r = sp.symbols("rho tau m N r", positive=True)
-    assert_identity(rho + (1 - rho) * (tau - rho) / (1 - rho), tau,
-                    "sufficiency: m = (τ−ρ)/(1−ρ) makes the upper bound equal τ")
+    assert_identity(
+        rho + (1 - rho) * (tau - rho) / (1 - rho),
+        tau,
+        "sufficiency: m = (τ−ρ)/(1−ρ) makes the upper bound equal τ",
+    )
     # expectation: E[m] = 1 − r/N (r = rank_ε(K)); ρ(1 − r/N) ≤ τ ⇔ r ≥ N(1 − τ/ρ).
-    assert_identity(N * (tau - rho * (1 - r / N)) / rho, r - N * (1 - tau / rho),
-                    "necessary ε-rank condition: ρE[m] ≤ τ ⇔ r ≥ N(1 − τ/ρ)")
+    assert_identity(
+        N * (tau - rho * (1 - r / N)) / rho,
+        r - N * (1 - tau / rho),
+        "necessary ε-rank condition: ρE[m] ≤ τ ⇔ r ≥ N(1 − τ/ρ)",
+    )
     bound = (tau - rho) / (1 - rho)
-    assert_identity(N * (bound - (1 - r / N)), r - N * (1 - bound),
-                    "sufficient ε-rank condition: E[m] ≤ (τ−ρ)/(1−ρ) ⇔ r ≥ N(1 − (τ−ρ)/(1−ρ))")
+    assert_identity(
+        N * (bound - (1 - r / N)),
+        r - N * (1 - bound),
+        "sufficient ε-rank condition: E[m] ≤ (τ−ρ)/(1−ρ) ⇔ r ≥ N(1 − (τ−ρ)/(1−ρ))",
+    )
     bound_lo, ratio_lo = lower_bound_counterexample()
     assert_true(bound_lo > ratio_lo, "K=[1], n=η=T=1, ε=2: lower bound fails (1 > 0)")
     bound_up, ratio_up = upper_bound_counterexample()
@@ -273,8 +330,14 @@ def falsifier_grid(variant) -> None:
     bounds must hold on each. Not part of the proof; it rejects false bounds concretely."""
     half = Fraction(1, 2)
     lams = [Fraction(v) for v in (0, half, 1, Fraction(3, 2), 2, 3)]
-    for eta, T, eps, l1, l2, q1 in product((half, Fraction(1)), (1, 2), lams[:5], lams, lams,
-                                           (Fraction(0), Fraction(1, 3), Fraction(1))):
+    for eta, T, eps, l1, l2, q1 in product(
+        (half, Fraction(1)),
+        (1, 2),
+        lams[:5],
+        lams,
+        lams,
+        (Fraction(0), Fraction(1, 3), Fraction(1)),
+    ):
         w = [(1 - eta * lv) ** (2 * T) for lv in (l1, l2)]
         q = [q1, 1 - q1]
         ratio = w[0] * q[0] + w[1] * q[1]
@@ -282,12 +345,14 @@ def falsifier_grid(variant) -> None:
         rho = (1 - eta * eps) ** (2 * T)
         lower_ok = eta * eps <= 1 or variant == "lower_without_condition"
         if lower_ok and not claimed_lower(m, 1, rho, variant) <= ratio:
-            raise AssertionError(f"lower bound violated at η={eta}, T={T}, ε={eps}, "
-                                 f"λ=({l1}, {l2}), q₁={q1}")
+            raise AssertionError(
+                f"lower bound violated at η={eta}, T={T}, ε={eps}, λ=({l1}, {l2}), q₁={q1}"
+            )
         extra = 0 if variant == "upper_condition_without_eps" else eta * eps
         if eta * max(l1, l2) + extra <= 2 and not ratio <= claimed_upper(m, 1, rho, variant):
-            raise AssertionError(f"upper bound violated at η={eta}, T={T}, ε={eps}, "
-                                 f"λ=({l1}, {l2}), q₁={q1}")
+            raise AssertionError(
+                f"upper bound violated at η={eta}, T={T}, ε={eps}, λ=({l1}, {l2}), q₁={q1}"
+            )
 
 
 def check(variant: str | None = None) -> None:

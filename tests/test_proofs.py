@@ -28,8 +28,17 @@ def test_run_all_passes_every_statement(rows):
     failed = {r["id"]: r["error"] for r in rows if not r["passed"]}
     assert not failed, failed
     for r in rows:
-        assert set(r) == {"id", "statement", "checked", "general", "induction", "lemmas", "passed",
-                          "seconds", "error"}
+        assert set(r) == {
+            "id",
+            "statement",
+            "checked",
+            "general",
+            "induction",
+            "lemmas",
+            "passed",
+            "seconds",
+            "error",
+        }
         assert r["error"] is None and r["seconds"] >= 0
 
 
@@ -43,8 +52,9 @@ def test_every_check_has_a_mutant(module):
     assert len(module.MUTANTS) >= 1
 
 
-@pytest.mark.parametrize(("module", "variant"), MUTANT_CASES,
-                         ids=[f"{m.ID}-{v}" for m, v in MUTANT_CASES])
+@pytest.mark.parametrize(
+    ("module", "variant"), MUTANT_CASES, ids=[f"{m.ID}-{v}" for m, v in MUTANT_CASES]
+)
 def test_wrong_variant_fails(module, variant):
     with pytest.raises(AssertionError):
         module.check(variant=variant)
@@ -57,10 +67,24 @@ def test_unknown_variant_is_a_value_error(module):
 
 
 def test_format_table_reports_failures():
-    fake = [{"id": "T1", "statement": "s", "checked": "c", "passed": True, "seconds": 0.1,
-             "error": None},
-            {"id": "T2", "statement": "s", "checked": "c", "passed": False, "seconds": 0.2,
-             "error": "AssertionError: boom"}]
+    fake = [
+        {
+            "id": "T1",
+            "statement": "s",
+            "checked": "c",
+            "passed": True,
+            "seconds": 0.1,
+            "error": None,
+        },
+        {
+            "id": "T2",
+            "statement": "s",
+            "checked": "c",
+            "passed": False,
+            "seconds": 0.2,
+            "error": "AssertionError: boom",
+        },
+    ]
     table = format_table(fake)
     assert "PASS" in table and "FAIL" in table and "boom" in table
     assert "1/2 passed" in table
@@ -69,9 +93,20 @@ def test_format_table_reports_failures():
 def test_main_exit_code_reflects_failure(monkeypatch):
     import proofs.__main__ as main_mod
 
-    monkeypatch.setattr(main_mod, "run_all", lambda verbose=False: [
-        {"id": "T1", "statement": "s", "checked": "c", "passed": False, "seconds": 0.0,
-         "error": "x"}])
+    monkeypatch.setattr(
+        main_mod,
+        "run_all",
+        lambda verbose=False: [
+            {
+                "id": "T1",
+                "statement": "s",
+                "checked": "c",
+                "passed": False,
+                "seconds": 0.0,
+                "error": "x",
+            }
+        ],
+    )
     assert main_mod.main() == 1
 
 
@@ -107,7 +142,8 @@ def _gd_loss_ratio(lam, n, eta, T):
 
 
 def test_theory_md_lower_bound_counterexample():
-    """THEORY's counterexample: K = [1], n = η = T = 1, ε = 2 (ηε > n): L_1/L_0 = 0 < ρ_ε m_ε = 1."""
+    """THEORY's counterexample: K = [1], n = η = T = 1, ε = 2 (ηε > n):
+    L_1/L_0 = 0 < ρ_ε m_ε = 1."""
     bound, ratio = lower_bound_counterexample()
     assert bound == 1 and ratio == 0
     assert _gd_loss_ratio(1.0, 1, 1.0, 1) == 0.0 < (1 - 1.0 * 2 / 1) ** 2 * 1
@@ -142,9 +178,16 @@ def test_t2_variant_2pmin_pmax_is_false_numerically():
     assert smallest_nonzero < 2 * p.min() * p.max()
 
 
-@pytest.mark.parametrize("variant", ["lower_bound_doubled", "upper_rho_squared",
-                                     "upper_drops_rho_term", "lower_without_condition",
-                                     "upper_condition_without_eps"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "lower_bound_doubled",
+        "upper_rho_squared",
+        "upper_drops_rho_term",
+        "lower_without_condition",
+        "upper_condition_without_eps",
+    ],
+)
 def test_t8_false_bounds_fail_on_exact_instances(variant):
     """Each false T8 variant is refuted by an exact rational instance satisfying its stated
     condition (not only by a missing certificate)."""
