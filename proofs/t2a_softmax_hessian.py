@@ -263,6 +263,19 @@ def sharpness_witnesses(a, b_pmax, b_half) -> None:
             assert_true(bool(upper >= ratio), f"upper constant ≥ attained ratio at p = {probs}")
 
 
+def _check_certificate_weights() -> None:
+    """The weights multiplying squares in (L), (U1), (U2) are ≥ 0 under the hypotheses:
+    p_e − m ≥ 0 and M − p_e ≥ 0 for every class (m = p_min, M = p_max), k·m ≥ 0, ½(1 − 2p_e)² ≥ 0,
+    p_e p_f ≥ 0; checked by writing p_e = m + t resp. M − t with t ≥ 0."""
+    t = sp.Symbol("t", nonnegative=True)
+    q = sp.Symbol("q", real=True)
+    assert_true(((lambda v: v - m)(m + t)).is_nonnegative, "(L) weight p_e − p_min ≥ 0")
+    assert_true((k * m).is_nonnegative, "(L) weight k·p_min ≥ 0")
+    assert_true(((lambda v: M - v)(M - t)).is_nonnegative, "(U1) weight p_max − p_e ≥ 0")
+    assert_true(((1 - 2 * q) ** 2 / 2).is_nonnegative, "(U2) weight ½(1 − 2p_e)² ≥ 0")
+    assert_true((p_e * p_f).is_nonnegative, "(U2) weight p_e p_f ≥ 0")
+
+
 def check(variant: str | None = None) -> None:
     """Verify T2a for symbolic k; raise AssertionError on failure."""
     variant = choose_variant(variant, MUTANTS)
@@ -274,6 +287,7 @@ def check(variant: str | None = None) -> None:
         row_sum = p_c + sign * p_c * (p_c + sum_others(lambda q: q, (p_c,)))
         assert_identity(row_sum, 0, "H𝟙 = 0 (symbolic k)")
         a, b_pmax, b_half = claimed_constants(variant)
+        _check_certificate_weights()
         lower_certificate(a, variant)
         upper_certificates(b_pmax, b_half, variant)
         sharpness_witnesses(a, b_pmax, b_half)

@@ -157,6 +157,19 @@ def test_upper_bound_needs_the_eta_eps_term():
     assert _gd_loss_ratio(1.5, 1, 1.0, 1) == 0.25
 
 
+def test_t8_consequences_need_the_same_conditions():
+    """THEORY's "Hence" lines inherit the conditions. Necessary (m_ε ≤ τ/ρ_ε) fails for ηε > n:
+    K = [1], n = η = T = 1, ε = 2 trains to L_1 = 0 (τ = ½) although m_ε = 1 > τ/ρ_ε = ½.
+    Sufficient fails for ηλ_max + ηε > 2n: K = [3/2], ε = 1 has ρ_ε = 0 < τ = 0.1 and
+    m_ε = 0 ≤ (τ − ρ_ε)/(1 − ρ_ε), yet L_1/L_0 = ¼ > τ."""
+    tau = 0.5
+    rho, m = (1 - 2.0) ** 2, 1.0
+    assert _gd_loss_ratio(1.0, 1, 1.0, 1) <= tau and not m <= tau / rho
+    tau = 0.1
+    rho, m = (1 - 1.0) ** 2, 0.0
+    assert rho < tau and m <= (tau - rho) / (1 - rho) and _gd_loss_ratio(1.5, 1, 1.0, 1) > tau
+
+
 def test_issue_false_variants_are_mutants():
     """The three false variants found by review are registered (and so asserted to FAIL above)."""
     from proofs import t2_spectral_equivalence as t2
