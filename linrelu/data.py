@@ -159,8 +159,18 @@ def load_mnist_idx(data_dir) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return tuple(out)
 
 
+def _dir_signature(path: Path, sub: str | None = None) -> tuple:
+    """(resolved path, (name, size, mtime) of every file): a cache key that changes whenever a
+    file is added, removed or rewritten, so a cached read is never stale."""
+    d = path / sub if sub and (path / sub).is_dir() else path
+    with os.scandir(d) as it:
+        files = tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in it
+                             if e.is_file()))
+    return str(path.resolve()), files
+
+
 @lru_cache(maxsize=2)
-def _mnist_idx_cached(path: str):
+def _mnist_idx_cached(path: str, _signature: tuple):
     arrays = load_mnist_idx(path)
     for a in arrays:
         a.setflags(write=False)
@@ -168,8 +178,9 @@ def _mnist_idx_cached(path: str):
 
 
 def mnist_idx_cached(data_dir):
-    """:func:`load_mnist_idx` read once per process per directory (read-only arrays)."""
-    return _mnist_idx_cached(str(Path(_as_dir(data_dir)).resolve()))
+    """:func:`load_mnist_idx`, read once per process per directory state (read-only arrays)."""
+    path = _as_dir(data_dir)
+    return _mnist_idx_cached(str(path), _dir_signature(path))
 
 
 # --- Continual-ImageNet-style per-class arrays --------------------------------------------------
@@ -248,6 +259,18 @@ class ClassArrays:
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{path}: expected finite pixel values, received NaN/Inf")
         return a
+
+
+@lru_cache(maxsize=4)
+def _class_arrays_cached(path: str, _signature: tuple) -> ClassArrays:
+    return ClassArrays(path)
+
+
+def class_arrays_cached(data_dir) -> ClassArrays:
+    """:func:`load_class_arrays`, validated once per process per directory state (streams call
+    this for every task: the headers of 1000 class files need not be re-read each time)."""
+    path = _as_dir(data_dir)
+    return _class_arrays_cached(str(path), _dir_signature(path, "classes"))
 
 
 def load_class_arrays(data_dir) -> ClassArrays:
