@@ -39,6 +39,7 @@ from linrelu.gram import (  # noqa: E402
     loss_weighted_gram,
 )
 from linrelu.kernels import nngp_analytic, ntk_analytic  # noqa: E402
+from linrelu.lanczos import EpsRankEstimate, paper_eps_ranks, slq_eps_ranks  # noqa: E402
 from linrelu.losses import (  # noqa: E402
     loss_value,
     output_gradients,
@@ -70,6 +71,7 @@ __all__ = [
     "ggn_eigenvalues", "spectral_equivalence_bracket", "softmax_bracket_constants",
     "centering_projector",
     "eps_rank", "eps_rank_ladder", "density_mass_outside",
+    "slq_eps_ranks", "paper_eps_ranks", "EpsRankEstimate",
     "effective_rank", "dead_units", "dead_unit_fractions", "hidden_effective_ranks",
     "diagnose", "DiagnosisReport", "predict_trainability",
     "mse_loss_curve", "mse_loss_bounds", "flat_mass", "tau_conditions", "rank_conditions",
