@@ -321,9 +321,14 @@ def paper_eps_ranks(matvec, flat, eps_values, *, seed: int = 0, key=None,
     sigma = float(np.sqrt(variance))
     rho = gaussian_broadened_density([theta], [tau], grid, sigma)
     rho = rho / (np.sum(rho) * (grid[1] - grid[0]))
-    total = np.trapezoid(rho, grid)
-    ranks = {}
-    for eps in eps_list:
-        mask = np.abs(grid) > eps
-        ranks[eps] = float(np.trapezoid(rho[mask], grid[mask]) / total)
-    return PaperEpsRanks(ranks, sigma, grid, rho)
+    return PaperEpsRanks({eps: paper_mass_outside(grid, rho, eps) for eps in eps_list}, sigma,
+                         grid, rho)
+
+
+def paper_mass_outside(grid, density, eps: float) -> float:
+    """The authors' ``calculate_epsilon_hessian_rank`` (as a fraction): trapz(ρ[|g| > ε],
+    g[|g| > ε]) / trapz(ρ, g), the masked trapezoid that also bridges the gap [−ε, ε]."""
+    check_positive(eps, "eps")
+    grid, density = np.asarray(grid, np.float64), np.asarray(density, np.float64)
+    mask = np.abs(grid) > eps
+    return float(np.trapezoid(density[mask], grid[mask]) / np.trapezoid(density, grid))
