@@ -60,7 +60,9 @@ def cells(mode: str) -> list:
     return [{**full, "agent": a, "seed": s} for a in AGENTS for s in (0, 1, 2)]
 
 
-def _eps_keys() -> list:
+def eps_keys() -> list:
+    """Labels of the ε values: the absolute ones ("0.01") and the relative ones ("0.122s": ε =
+    0.122·s, s the paper metric's kernel width at that point)."""
     return [f"{e:g}" for e in EPS_ABS] + [f"{r:g}s" for r in EPS_REL]
 
 
@@ -77,7 +79,7 @@ def measure_point(net, params, X, y, seed: int) -> dict:
         hvp = linrelu.hessian_vector_product(net, X, y, "ce")
         flat = ravel_params(params)
         paper = linrelu.paper_eps_ranks(hvp, flat, EPS_ABS, seed=seed)
-        eps = dict(zip(_eps_keys(), [*EPS_ABS, *[r * paper.sigma for r in EPS_REL]]))
+        eps = dict(zip(eps_keys(), [*EPS_ABS, *[r * paper.sigma for r in EPS_REL]]))
         ours = linrelu.slq_eps_ranks(hvp, flat, list(eps.values()), seed=seed + 1,
                                      with_error=True, **OURS)
     out = {"p": int(ev.size), "lambda_min": float(ev[0]), "lambda_max": float(ev[-1]),
@@ -129,7 +131,7 @@ def summarize(cells_: list, results: list):
     points = [p for r in results for p in r["points"]]
     acc = [p["accuracy"] for p in points]
     rows = {}
-    for k in _eps_keys():
+    for k in eps_keys():
         exact = np.array([p["exact"][k] for p in points])
         paper = np.array([p["paper"][k] for p in points])
         pmass = np.array([p["paper_density_mass"][k] for p in points])
