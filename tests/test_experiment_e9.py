@@ -73,6 +73,26 @@ def test_summary_claims_on_known_answers():
     assert not any(x.passed for x in claims)
 
 
+def test_paper_reference_metric_on_the_published_densities():
+    """The released metric on the paper's Fig. 1 densities. By hand: with no grid point in
+    [−ε, ε] the mask keeps every point, so the metric is trapz/trapz = 1 exactly; bp at task 50
+    has grid spacing 0.607 > 2·0.1, so that holds for all three ε there."""
+    from linrelu.experiments.e9_eps_rank_estimators import REFERENCE, paper_reference_metric
+
+    rows = paper_reference_metric()
+    assert len(rows) == (4 if REFERENCE.exists() else 0)
+    for r in rows:
+        for v in r["eps"].values():
+            if v["points_inside"] == 0:
+                assert v["paper"] == 1.0
+            else:
+                assert v["paper"] < 1.0 and v["mass"] < 1.0
+    if rows:
+        bp50 = rows[0]
+        assert (bp50["agent"], bp50["task"]) == ("bp", 50) and bp50["spacing"] > 0.2
+        assert all(v["paper"] == 1.0 for v in bp50["eps"].values())
+
+
 def test_tiny_run_end_to_end(tmp_path):
     cells = [{**TINY, "agent": a, "seed": 0} for a in ("bp", "l2_er")]
     results = [E9.run_cell(c) for c in cells]
