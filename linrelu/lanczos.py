@@ -226,9 +226,10 @@ class EpsRankEstimate(NamedTuple):
     that mean around r, √(2 r(1 − r) / (R (p + 2))), taken at the r in [lower, upper] that
     maximizes it. For a Gaussian start vector v, M_v = Σ_{|λ_k|>ε} ⟨v̂, u_k⟩² is
     Beta(rp/2, (1 − r)p/2) distributed (normalized χ² weights), mean r and variance
-    2r(1 − r)/(p + 2): unbiased, with no broadening. So r lies in
-    ``interval(z) = [lower − z·mc_std, upper + z·mc_std]`` with probability ≥ that of
-    |N(0, 1)| ≤ z (≈ 0.997 at z = 3; the Beta mean of R ≥ 1 runs is close to normal for p ≫ 1).
+    2r(1 − r)/(p + 2): unbiased, with no broadening. The mean of the runs' M_r lies in
+    [lower, upper] (in exact arithmetic), so r lies in
+    ``interval(z) = [lower − z·mc_std, upper + z·mc_std]`` with probability ≈ P(|N(0, 1)| ≤ z)
+    (≈ 0.997 at z = 3; a Beta(rp/2, (1 − r)p/2) mean is close to normal for rp, (1 − r)p ≫ 1).
     """
 
     estimate: float
