@@ -270,7 +270,7 @@ def plot(summary: dict, figdir) -> list:
     ax.set_yscale("log")
     ax.set_ylabel("mean |estimate − exact|")
     ax.set_title("error per ε (s: the paper's kernel width)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower left")
     ax = axes[2]
     for name, color, dx in (("exact", "k", -0.25), ("paper", "tab:red", 0), ("ours", "tab:blue",
                                                                                0.25)):
