@@ -39,6 +39,7 @@ from linrelu.gram import (
     loss_weighted_gram,
 )
 from linrelu.kernels import nngp_analytic, ntk_analytic
+from linrelu.lanczos import EpsRankEstimate, paper_eps_ranks, slq_eps_ranks
 from linrelu.losses import (
     loss_value,
     output_gradients,
@@ -72,6 +73,7 @@ __all__ = [
     "ggn_eigenvalues", "spectral_equivalence_bracket", "softmax_bracket_constants",
     "centering_projector",
     "eps_rank", "eps_rank_ladder", "density_mass_outside",
+    "slq_eps_ranks", "paper_eps_ranks", "EpsRankEstimate",
     "effective_rank", "dead_units", "dead_unit_fractions", "hidden_effective_ranks",
     "diagnose", "DiagnosisReport", "predict_trainability",
     "mse_loss_curve", "mse_loss_bounds", "flat_mass", "tau_conditions", "rank_conditions",
