@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from linrelu._checks import check_positive, check_positive_int, describe
-from linrelu.precision import float64
+from linrelu.precision import float64, in_float64
 
 _CHUNK = 8  # rows of V per reorthogonalization block
 
@@ -87,6 +87,7 @@ class LanczosResult(NamedTuple):
     beta: np.ndarray  # off-diagonal of T (after truncation)
 
 
+@in_float64
 def lanczos(matvec, flat, v0, order: int, breakdown_tol: float = 1e-10) -> LanczosResult:
     """``order`` steps of Lanczos with full reorthogonalization for the operator
     ``v ↦ matvec(flat, v)`` (symmetric; e.g. :func:`linrelu.hessian_vector_product`).
@@ -115,6 +116,7 @@ def lanczos(matvec, flat, v0, order: int, breakdown_tol: float = 1e-10) -> Lancz
     return LanczosResult(theta, S[0] ** 2, alpha, beta)
 
 
+@in_float64
 def slq_runs(matvec, flat, *, order: int, num_runs: int, key=None, seed: int = 0) -> list:
     """``num_runs`` :func:`lanczos` runs from independent N(0, I_p) start vectors (``key``, or
     ``PRNGKey(seed)`` split ``num_runs`` ways): the Gauss quadratures every SLQ estimate uses."""
@@ -143,6 +145,7 @@ def gaussian_broadened_density(ritz_values, weights, grid, sigma: float) -> np.n
     return rho / len(ritz_values)
 
 
+@in_float64
 def slq_density(matvec, flat, *, order: int = 80, num_runs: int = 5, key=None, sigma=None,
                 grid_size: int = 4000, pad: float = 0.05, seed: int = 0) -> SpectralDensity:
     """SLQ spectral density of the symmetric operator ``v ↦ matvec(flat, v)``.
