@@ -2,7 +2,7 @@
 
 ``import linrelu`` flips no global switch: a user's own training keeps JAX's default dtype
 (float32 unless they enabled ``jax_enable_x64`` themselves). Every public spectral function runs
-its body under :func:`float64`, a scoped ``jax.enable_x64(True)`` (a context manager in JAX ≥ 0.7
+its body under :func:`float64`, a scoped ``jax.enable_x64(True)`` (a context manager since JAX 0.8
 that sets the flag for the current thread only and is part of ``jit``'s cache key, so the same
 jitted function compiles separately for the two precisions and never mixes them).
 

@@ -370,6 +370,11 @@ def main(argv=None) -> int:
     except UsageError as err:
         print(f"paper_repro.py: error: {err}", file=sys.stderr)
         return 2
+    # paper_repro.py is our own program: float64 throughout (the experiments build float64
+    # arrays outside the library's scoped float64 too). The library itself flips no switch.
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
     os.environ.setdefault("TQDM_MININTERVAL", "1")
     if opts.quiet:  # also silences the experiments' own inner progress bars
         os.environ["TQDM_DISABLE"] = "1"

@@ -1,0 +1,153 @@
+"""``python -m benchmarks.generic_gram [--tiny] [--out PATH]``: the any-JAX-model Gram (issue 12).
+
+1. The paper-shaped ConvNet (conv 32-64-128 with 2×2 max-pool, dense 128-128, 2 outputs) on
+   32×32×3 inputs, n·k from 200 to 2000: linrelu's per-sample Jacobian blocks against
+   ``jax.jacrev``-then-J Jᵀ (time and peak memory), and one size where J does not fit 16 GiB.
+2. MLPs: the closed form (T5) against the generic path on the same network.
+
+Each cell runs in its own process (``benchmarks._generic_cell``) so its peak RSS is its own; times
+are medians after a warm-up call (compilation excluded), forced with ``block_until_ready``.
+The section is written into RESULTS.md between the GENERIC markers (the rest is left alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BEGIN = "<!-- GENERIC:BEGIN (python -m benchmarks.generic_gram) -->"
+END = "<!-- GENERIC:END -->"
+
+FULL = {
+    "convnet_n": (100, 250, 500, 1000),  # n·k = 200 … 2000 with k = 2
+    "jacrev_max_n": 250,  # jacrev costs n·k backward passes over the whole batch: O((nk)·n)
+    "nofit_n": 3000,  # n·k = 6000: J = 6000 × 373k × 8 B ≈ 17.9 GB > 16 GiB
+    "mlp": ((64, 256, 2, 10, 100), (64, 1024, 2, 10, 100)),  # (d, width, depth, k, n)
+    "repeats": 2,
+}
+TINY = {"convnet_n": (2, 3), "jacrev_max_n": 3, "nofit_n": None,
+        "mlp": ((4, 8, 1, 2, 3),), "repeats": 1}
+
+
+def cell(cfg: dict, timeout: int = 3600) -> dict:
+    out = subprocess.run([sys.executable, "-m", "benchmarks._generic_cell", json.dumps(cfg)],
+                         capture_output=True, text=True, timeout=timeout,
+                         cwd=Path(__file__).resolve().parents[1])
+    if out.returncode != 0:
+        return {**cfg, "error": out.stderr.strip().splitlines()[-1][:200]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(tiny: bool) -> dict:
+    c = TINY if tiny else FULL
+    shape = [8, 8, 3] if tiny else [32, 32, 3]
+    conv = []
+    for n in c["convnet_n"]:
+        base = {"model": "convnet", "in_shape": shape, "k": 2, "n": n, "repeats": c["repeats"]}
+        row = {"blocked": cell({**base, "method": "blocked"})}
+        if n <= c["jacrev_max_n"]:
+            row["jacrev"] = cell({**base, "method": "jacrev"})
+        conv.append(row)
+        print(f"[generic_gram] convnet n={n}: {row}", flush=True)
+    nofit = None
+    if c["nofit_n"]:
+        nofit = cell({"model": "convnet", "in_shape": shape, "k": 2, "n": c["nofit_n"],
+                      "repeats": 0, "method": "blocked"}, timeout=5400)
+        print(f"[generic_gram] no-fit: {nofit}", flush=True)
+    mlp = []
+    for d, width, depth, k, n in c["mlp"]:
+        base = {"model": "mlp", "d": d, "width": width, "depth": depth, "k": k, "n": n,
+                "repeats": c["repeats"]}
+        mlp.append({m: cell({**base, "method": m}) for m in ("closed_form", "blocked")})
+        print(f"[generic_gram] mlp w={width}: {mlp[-1]}", flush=True)
+    return {"convnet": conv, "nofit": nofit, "mlp": mlp, "load_after": os.getloadavg()}
+
+
+def _gib(x):
+    return f"{x:.2f} GiB"
+
+
+def report(r: dict) -> str:
+    lines = [BEGIN, "", "## Any JAX model: per-sample Jacobian blocks (issue 12)", "",
+             "Paper-shaped ConvNet (`linrelu.convnet.ConvNet`, 32×32×3, k = 2, float64), "
+             "`jacobian_gram(f, params, X)` (default 2 GiB block budget) against "
+             "`jax.jacrev` of the whole batch then J Jᵀ. Backend: "
+             f"{r['convnet'][0]['blocked'].get('backend', '?')}; no GPU was lent to this "
+             "session, so no accelerator numbers.", "",
+             "| n·k | p | J size | blocked: time | blocked: peak RSS | jacrev: time | "
+             "jacrev: peak RSS | speed-up | trace agreement |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in r["convnet"]:
+        b = row["blocked"]
+        if "error" in b:
+            lines.append(f"| n={b['n']} | | | error: {b['error']} | | | | | |")
+            continue
+        jsize = b["nk"] * b["p"] * 8 / 2**30
+        j = row.get("jacrev")
+        if j and "error" not in j:
+            agree = abs(j["trace"] - b["trace"]) / abs(j["trace"])
+            lines.append(f"| {b['nk']} | {b['p']} | {_gib(jsize)} | {b['median_s']:.2f} s | "
+                         f"{_gib(b['peak_rss_gib'])} | {j['median_s']:.2f} s | "
+                         f"{_gib(j['peak_rss_gib'])} | {j['median_s'] / b['median_s']:.1f}× | "
+                         f"{agree:.1e} |")
+        else:
+            why = j["error"] if j else "not run: O((nk)²) backward passes"
+            lines.append(f"| {b['nk']} | {b['p']} | {_gib(jsize)} | {b['median_s']:.2f} s | "
+                         f"{_gib(b['peak_rss_gib'])} | {why} | | | |")
+    nf = r.get("nofit")
+    if nf:
+        if "error" in nf:
+            lines += ["", f"J does not fit (n = {nf['n']}): error {nf['error']}"]
+        else:
+            jsize = nf["nk"] * nf["p"] * 8 / 2**30
+            lines += ["", f"Where J does not fit 16 GiB: n·k = {nf['nk']}, J would be "
+                          f"{_gib(jsize)}; the blocked Gram finished in {nf['first_s']:.0f} s "
+                          f"(one run, compilation included) at peak RSS "
+                          f"{_gib(nf['peak_rss_gib'])}."]
+    lines += ["", "MLPs: closed form (T5) against the generic path on the same network "
+                  "(`jacobian_gram(net, …)` vs `jacobian_gram(f, …)`).", "",
+              "| sizes | n·k | p | closed form | generic | ratio generic/closed | "
+              "trace agreement |", "|---|---|---|---|---|---|---|"]
+    for row in r["mlp"]:
+        a, b = row["closed_form"], row["blocked"]
+        if "error" in a or "error" in b:
+            lines.append(f"| error | {a.get('error', '')} {b.get('error', '')} | | | | | |")
+            continue
+        agree = abs(a["trace"] - b["trace"]) / abs(a["trace"])
+        lines.append(f"| ({a['d']}, {a['width']}×{a['depth']}, {a['k']}), n = {a['n']} | "
+                     f"{a['nk']} | {a['p']} | {a['median_s']:.3f} s | {b['median_s']:.3f} s | "
+                     f"{b['median_s'] / a['median_s']:.1f}× | {agree:.1e} |")
+    lines += ["", f"Load average after the run: {', '.join(f'{x:.1f}' for x in r['load_after'])}"
+                  " (2 cores).", "", END]
+    return "\n".join(lines)
+
+
+def write(path: Path, section: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.generic_gram",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--tiny", action="store_true", help="toy sizes (timings meaningless)")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "RESULTS.md")
+    args = ap.parse_args(argv)
+    write(args.out, report(run(args.tiny)))
+    print(f"[generic_gram] wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
