@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jax.flatten_util import ravel_pytree
 
 import linrelu
 from linrelu import data
@@ -116,7 +117,7 @@ def test_er_gradient_matches_finite_differences():
     net, params, X, y = _small()
     bp = regularized_objective(net, make_agent("bp", lr=1), X, y, "ce")
     er = regularized_objective(net, make_agent("er", lr=1, er=0.5), X, y, "ce")
-    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    flat, unravel = ravel_pytree(params)
     reg = lambda f: er(unravel(f)) - bp(unravel(f))  # noqa: E731  (the ER term alone)
     g = jax.grad(reg)(flat)
     rng = np.random.default_rng(0)
