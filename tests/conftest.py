@@ -13,10 +13,12 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-import linrelu
-
-# Tests are our own program: float64 everywhere (the library itself flips no global switch).
+# The tests are float64 programs (every tolerance assumes float64 round-off): enable it for the
+# whole test process here, before linrelu is imported, instead of relying on an import to flip
+# the global flag.
 jax.config.update("jax_enable_x64", True)
+
+import linrelu  # noqa: E402
 
 # The property tests compile a fresh XLA program for every random network shape; compile time,
 # not run time, dominates the suite. Skipping XLA's optimization passes cuts it by about a third

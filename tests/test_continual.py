@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jax.flatten_util import ravel_pytree
 
 import linrelu
+from linrelu import data
 from linrelu.continual import (
     AGENTS,
     STREAMS,
@@ -42,7 +44,7 @@ def test_stream_shapes_and_determinism(name):
 
 def test_permuted_digits_really_permutes_pixels():
     s = make_stream("permuted_digits", seed=0, num_tasks=2)
-    X, _ = linrelu.data.load_digits_data()
+    X, _ = data.load_digits_data()
     t = s.task(1)
     # every task image is a pixel permutation of some digit: the sorted pixels match a digit
     # and the same permutation maps every image (recover it from the pixel-wise match).
@@ -115,27 +117,50 @@ def test_er_gradient_matches_finite_differences():
     net, params, X, y = _small()
     bp = regularized_objective(net, make_agent("bp", lr=1), X, y, "ce")
     er = regularized_objective(net, make_agent("er", lr=1, er=0.5), X, y, "ce")
-    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    flat, unravel = ravel_pytree(params)
     reg = lambda f: er(unravel(f)) - bp(unravel(f))  # noqa: E731  (the ER term alone)
     g = jax.grad(reg)(flat)
     rng = np.random.default_rng(0)
     for _ in range(3):
         v = jnp.asarray(rng.standard_normal(flat.shape))
-        h = 1e-5  # central differences: error O(h²·f''') ≈ 1e-10, round-off ≈ 1e-16/h ≈ 1e-11
+        # Central differences, h = 1e-5: truncation O(h²·f''') ≈ 1e-10, plus round-off of the
+        # features' Gram eigenvalues (≈ 1e-14) amplified by the floor's slope 1/(2√δ) = 500 and
+        # divided by h: ≈ 1e-9 (measured ≤ 4e-9 on these three directions, |g·v| ≈ 0.04–0.4).
+        # rtol 1e-6 + atol 1e-8 is ≥ 10× that; a wrong tangent is off by O(|g·v|).
+        h = 1e-5
         fd = (reg(flat + h * v) - reg(flat - h * v)) / (2 * h)
         np.testing.assert_allclose(float(g @ v), float(fd), rtol=1e-6, atol=1e-8)
 
 
-def test_smooth_erank_matches_roy_vetterli_and_has_finite_gradient_at_dead_units():
+def test_smooth_erank_matches_roy_vetterli_and_its_gradient_at_dead_units():
     F = np.random.default_rng(0).standard_normal((10, 7))
     F[:, :3] = 0.0  # dead units: repeated zero singular values
-    # |erank_δ − erank| = O(√δ · r) with δ = 1e-14 here: 1e-6 is a safe bound
+    # δ = 1e-14: each of the 3 zero singular values becomes √δ = 1e-7, i.e. q ≈ 1e-7/Σσ ≈ 1e-8,
+    # adding −q log q ≈ 2e-7 to the entropy; erank = exp(entropy) ≈ 3.7 moves by ≈ 3·2e-7·3.7
+    # ≈ 2e-6 (measured 1.6e-6). 1e-5 bounds that; a wrong floor or q is off by ≳ 1e-2.
     assert abs(float(smooth_effective_rank(jnp.asarray(F), 1e-14))
                - linrelu.effective_rank(F)) < 1e-5
-    g = jax.grad(lambda A: smooth_effective_rank(A))(jnp.asarray(F))
-    assert np.all(np.isfinite(np.asarray(g)))
-    # jnp's own eigvalsh derivative divides by λ_i − λ_j and fails here; ours does not
-    assert float(smooth_effective_rank(jnp.zeros((4, 4)) + 1.0)) == pytest.approx(1.0, abs=1e-2)
+    # The gradient at these repeated zero singular values (default floor δ = 1e-6) is finite and
+    # equals central differences of the same function along random directions. Error budget:
+    # the 4 near-zero eigenvalues of FᵀF carry round-off ≈ eps·‖FᵀF‖ ≈ 1e-14, amplified by
+    # d√(λ + δ)/dλ = 1/(2√δ) = 500 to ≈ 1e-11 in the function, ≈ 1e-6 after dividing by h = 1e-5;
+    # the O(h²) truncation is ≲ 1e-7. Directional derivatives are O(0.1–1), so 1e-5 absolute
+    # catches a wrong eigenvalue tangent (a factor, a missing floor) by orders of magnitude.
+    Fj = jnp.asarray(F)
+    g = np.asarray(jax.grad(smooth_effective_rank)(Fj))
+    assert np.all(np.isfinite(g))
+    rng, h = np.random.default_rng(1), 1e-5
+    for _ in range(3):
+        V = rng.standard_normal(F.shape)
+        fd = (smooth_effective_rank(Fj + h * V) - smooth_effective_rank(Fj - h * V)) / (2 * h)
+        assert abs(float(np.sum(g * V)) - float(fd)) <= 1e-5
+    # Rank-one features: FᵀF = 4·𝟙𝟙ᵀ has eigenvalues (16, 0, 0, 0) by hand, so erank_δ is
+    # exp(−Σ q log q) with σ̃ = (√(16 + δ), √δ, √δ, √δ); 1e-12 is float64 round-off with margin.
+    delta = 1e-6
+    s = np.array([np.sqrt(16 + delta)] + [np.sqrt(delta)] * 3)
+    q = s / s.sum()
+    assert float(smooth_effective_rank(jnp.ones((4, 4)), delta)) == pytest.approx(
+        np.exp(-np.sum(q * np.log(q))), rel=1e-12)
 
 
 @settings(max_examples=15, deadline=None)

@@ -39,6 +39,20 @@ def _eig_desc(M):
     return np.linalg.eigvalsh(0.5 * (M + M.T))[::-1]
 
 
+def _forward(net, params, X, relu=jax.nn.relu):
+    """(f(X), [h_0 = X, h_1, …, h_L]) in the NTK parameterization, written out here so that
+    references share no code with linrelu: z_l = (σ_w/√m_{l−1}) h_{l−1} W_l + σ_b b_l,
+    h_l = relu(z_l), f = z_{L+1}. Pass numpy arrays and ``relu=lambda z: np.maximum(z, 0)`` to
+    run it without jax."""
+    h, acts = X, [X]
+    for l, (W, b) in enumerate(params, start=1):
+        z = net.sigma_w / np.sqrt(net.layer_sizes[l - 1]) * (h @ W) + net.sigma_b * b
+        h = relu(z) if l <= net.depth else z
+        if l <= net.depth:
+            acts.append(h)
+    return h, acts
+
+
 @settings(max_examples=EXAMPLES)
 @given(networks())
 def test_closed_form_gram_equals_autodiff(case):
@@ -60,7 +74,7 @@ def test_gram_index_order_is_sample_major():
     X = np.random.default_rng(0).normal(size=(4, 3))
     J = np.asarray(lr.jacobian(net, params, X))
     flat = lr.ravel_params(params)
-    row = jax.grad(lambda t: lr.mlp.forward(net, lr.unravel_params(net, t), jnp.asarray(X))[2, 1])
+    row = jax.grad(lambda t: _forward(net, lr.unravel_params(net, t), jnp.asarray(X))[0][2, 1])
     np.testing.assert_allclose(J[2 * 2 + 1], row(flat), rtol=0, atol=1e-12)
     K = np.asarray(lr.jacobian_gram(net, params, X))
     assert abs(K[5, 2] - J[5] @ J[2]) <= 1e-12 * np.abs(K).max()
@@ -225,18 +239,30 @@ def test_t5b_theory_count_overcounts_adjacent_dead_units():
 
 @settings(max_examples=EXAMPLES)
 @given(networks(max_width=16, max_n=8))
-def test_t5a_weight_term_rank_is_capped_by_feature_and_backward_ranks(case):
+def test_t5a_layer_terms_equal_autodiff_and_weight_rank_is_capped(case):
+    """T5/T5a per layer, references from the autodiff Jacobian J (its columns split by layer):
+    layer l's (weight, bias) terms equal J_{W_l} J_{W_l}ᵀ and J_{b_l} J_{b_l}ᵀ, and the weight
+    term's rank is ≤ rank(H_{l−1}) · rank(Δ_l), where Δ_l ∈ R^{(n·k) × m_l} (row i·k + c is
+    ∂f_c(x_i)/∂z_l(x_i)) is read off J: b_l enters z_l as σ_b b_l, so Δ_l = J_{b_l}/σ_b
+    (σ_b ≥ 0.1 here for that reason). H_{l−1} comes from the numpy forward pass of this file."""
     net, params, X, _, _ = case
-    tr = net.trace(params, X)
-    from linrelu.gram import _backward_signals, _features_and_masks
-
-    _, masks = _features_and_masks(net, params, jnp.asarray(X))
-    deltas = _backward_signals(net, params, masks)
+    net = lr.MLP(net.layer_sizes, net.sigma_w, max(net.sigma_b, 0.1))
+    sizes, L = net.layer_sizes, net.depth
+    params_np = [(np.asarray(W), np.asarray(b)) for W, b in params]
+    f, acts = _forward(net, params_np, X, relu=lambda z: np.maximum(z, 0.0))
+    assert rel_err(f, net.apply(params, X)) <= 1e-12  # the numpy forward is the net's
+    J = np.asarray(lr.jacobian(net, params, X))
+    offsets = np.cumsum([0, *net.layer_param_counts()])
     terms = lr.jacobian_gram_layers(net, params, X, split_bias=True)
-    for l in range(1, net.depth + 1):
-        weight_term = np.asarray(terms[l - 1][0])
-        rank_h = np.linalg.matrix_rank(np.asarray(tr.acts[l - 1]))
-        rank_d = np.linalg.matrix_rank(np.asarray(deltas[l]))
+    assert len(terms) == L + 1
+    for l in range(1, L + 2):
+        split = offsets[l - 1] + sizes[l - 1] * sizes[l]  # W_l's columns, then b_l's
+        JW, Jb = J[:, offsets[l - 1]:split], J[:, split:offsets[l]]
+        weight_term, bias_term = np.asarray(terms[l - 1][0]), np.asarray(terms[l - 1][1])
+        assert rel_err(weight_term, JW @ JW.T) <= 1e-10
+        assert rel_err(bias_term, Jb @ Jb.T) <= 1e-10
+        rank_h = np.linalg.matrix_rank(acts[l - 1])
+        rank_d = np.linalg.matrix_rank(Jb / net.sigma_b)
         assert np.linalg.matrix_rank(weight_term) <= rank_h * rank_d
 
 

@@ -6,6 +6,7 @@ the real experiments have their own tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -67,16 +68,35 @@ def test_cache_skips_finished_cells(tiny, tmp_path, capsys):
     assert sorted(CALLS) == [0, 1, 2]
 
 
-def test_two_runs_give_byte_identical_results(tiny, tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert runner.main(["--out", str(a), "--quiet"]) == 0
-    assert runner.main(["--out", str(b), "--quiet"]) == 0
-    files_a = sorted(p.relative_to(a) for p in (a / "results").rglob("*.json"))
-    files_b = sorted(p.relative_to(b) for p in (b / "results").rglob("*.json"))
-    assert files_a == files_b and len(files_a) == 3 + 2  # cells + T.json + claims.json
-    for rel in files_a:
-        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
-    rec = cache.read_cell(next((a / "results" / "cells").glob("*.json")))
+def _results_files(root: Path) -> dict:
+    """{relative path: bytes} of every file under root/results but the timings log."""
+    return {p.relative_to(root): p.read_bytes() for p in sorted((root / "results").rglob("*"))
+            if p.is_file() and p.name != runner.TIMINGS_LOG}
+
+
+def test_two_runs_give_byte_identical_results(tiny, tmp_path, monkeypatch):
+    # The cells take a different wall-clock time in each run (as real cells do): that time must
+    # reach the timings log only, never a results file.
+    slow = {"a": 0.0, "b": 0.05}
+
+    def timed_run_cell(cell):
+        time.sleep(slow[run])
+        return _run_cell(cell)
+
+    timed = dataclasses.replace(TINY, run_cell=timed_run_cell)
+    monkeypatch.setattr(runner, "all_experiments", lambda: {"T": timed})
+    for run in ("a", "b"):
+        assert runner.main(["--out", str(tmp_path / run), "--quiet", "--fresh"]) == 0
+    a, b = _results_files(tmp_path / "a"), _results_files(tmp_path / "b")
+    assert len(a) == 3 + 2  # cells + T.json + claims.json: what `diff -r` compares
+    assert a == b  # byte for byte, path for path
+    for run in ("a", "b"):  # the timings are logged: one JSON line per computed cell
+        lines = (tmp_path / run / "results" / runner.TIMINGS_LOG).read_text().splitlines()
+        logged = [json.loads(line) for line in lines]
+        assert sorted(e["cell"] for e in logged) == [0, 1, 2]
+        assert all(e["experiment"] == "T" and e["seconds"] >= slow[run] for e in logged)
+    rel = next(p for p in a if p.parent.name == "cells")
+    rec = cache.read_cell(tmp_path / "a" / rel)
     prov = rec["provenance"]
     assert {"seed", "config", "packages", "platform", "git_commit", "code_version"} <= set(prov)
     assert prov["seed"] == rec["cell"]["seed"]

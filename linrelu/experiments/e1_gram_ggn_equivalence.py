@@ -17,8 +17,6 @@ For each width × depth × loss cell, at a fresh init:
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from linrelu.experiments.base import Claim, Experiment, save_figure, to_jsonable
@@ -138,7 +136,6 @@ def ggn_eigenvalues_lanczos(net, params, X, loss, count: int) -> np.ndarray:
 def run_cell(cell: dict) -> dict:
     import linrelu
 
-    t0 = time.perf_counter()
     net, params, X, targets = _problem(cell)
     n, k, loss = cell["n"], cell["k"], cell["loss"]
     r = expected_rank(n, k, loss)
@@ -167,7 +164,6 @@ def run_cell(cell: dict) -> dict:
         "bracket": {"lower": br.lower, "exact": br.exact, "upper": br.upper,
                     "a": br.a, "b": br.b},
         "bracket_violation": violation / scale,
-        "seconds": time.perf_counter() - t0,
     })
 
 

@@ -25,8 +25,6 @@ control must exceed it (second claim).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from linrelu.experiments.base import Claim, Experiment, save_figure, to_jsonable
@@ -136,9 +134,7 @@ def _run_finite(cell):
 
 
 def run_cell(cell: dict) -> dict:
-    t0 = time.perf_counter()
     out = _run_analytic(cell) if cell["kind"] == "analytic" else _run_finite(cell)
-    out["seconds"] = time.perf_counter() - t0
     return to_jsonable(out)
 
 
