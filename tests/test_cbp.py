@@ -266,3 +266,20 @@ def test_contribution_utility_by_hand_mlp_and_convnet():
     for c in (0, 100):  # conv3 channel c is read by the dense rows r ≡ c (mod 128)
         hand = np.abs(F[2][:, c]).mean() * np.abs(D4[c::128, :]).sum()
         assert float(y[2][c]) == pytest.approx(hand, rel=1e-5)
+
+
+def test_cbp_rejects_features_that_do_not_match_the_layers():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class OneFeatureTooFew(MLPModel):
+        def features(self, params, X):
+            return super().features(params, X)[:1]
+
+    net = linrelu.MLP((4, 5, 6, 3))
+    X, y = np.zeros((4, 4)), np.zeros(4, int)
+    task = Task(0, X, y, X, y, X, y, "ce", 3)
+    with pytest.raises(ValueError, match="features"):
+        train_task_with_state(OneFeatureTooFew(net), net.init(jax.random.PRNGKey(0)), None, task,
+                              make_agent("cbp", lr=0.1), epochs=1, batch_size=4,
+                              key=jax.random.PRNGKey(0))

@@ -96,6 +96,19 @@ def _canonical(params):
     return params
 
 
+def _check_cbp_layout(model, params, X):
+    """CBP pairs features(params, X)[l] with the units of params[l]: their widths must agree."""
+    widths = hidden_widths(model, params)
+    with float64():
+        shapes = jax.eval_shape(model.features, _cast(params, jnp.float32),
+                                jnp.asarray(X, jnp.float32))
+    got = [tuple(s.shape)[1:] for s in shapes]
+    if got != [(m,) for m in widths]:
+        raise ValueError(f"net: continual backprop expects features(params, X) to give one "
+                         f"(n, m_l) array per hidden layer with widths {widths}, received "
+                         f"widths {got}")
+
+
 def init_agent_state(net, params, agent: AgentConfig) -> AgentState:
     """A fresh :class:`AgentState` for float32 training of ``params``."""
     model = as_model(net)
@@ -197,6 +210,8 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
     if batch_size > n:
         raise ValueError(f"batch_size: expected at most the task's {n} training examples, "
                          f"received {batch_size}")
+    if agent.cbp:
+        _check_cbp_layout(model, params, task.X[:1])
     if state is None:
         state = init_agent_state(model, params, agent)
     elif not isinstance(state, AgentState):
