@@ -57,6 +57,17 @@ def _pooled(side: int, kernel: int, padding: str) -> int:
     return conv // 2
 
 
+def _max_pool(h):
+    """2×2 max-pool, stride 2, odd trailing row/column dropped (Flax's VALID pooling).
+
+    Written as a reshape + max rather than ``lax.reduce_window``: same values, and its gradient
+    runs 2.6× faster on CPU (ConvNet 28×28×1, minibatch 100: 0.10 vs 0.27 s per gradient,
+    measured). The gradients agree except at exact ties between positive window entries."""
+    n, H, W, c = h.shape
+    h = h[:, :H // 2 * 2, :W // 2 * 2, :]
+    return h.reshape(n, H // 2, 2, W // 2, 2, c).max(axis=(2, 4))
+
+
 @dataclass(frozen=True)
 class ConvNet:
     """The paper's ConvNet for inputs of shape ``in_shape = (H, W, C)`` and ``out_dim`` outputs."""
@@ -166,8 +177,7 @@ class ConvNet:
             z = jax.lax.conv_general_dilated(
                 h, W, window_strides=(1, 1), padding=self.padding,
                 dimension_numbers=("NHWC", "HWIO", "NHWC")) + b
-            h = jax.lax.reduce_window(jax.nn.relu(z), -jnp.inf, jax.lax.max,
-                                      (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+            h = _max_pool(jax.nn.relu(z))
             hidden.append(h)
         h = h.reshape((h.shape[0], -1))
         for W, b in params[3:5]:
