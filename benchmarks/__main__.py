@@ -26,7 +26,9 @@ import scipy.linalg
 import linrelu as lr
 from benchmarks import _baseline
 from benchmarks._lanczos_baseline import lanczos_arrays_before
-from linrelu import equivalence, gram
+from linrelu import closed_form_gram, linalg
+
+jax.config.update("jax_enable_x64", True)  # our own program: float64 throughout
 
 FULL = {"dgemm": 4096, "floor": (4096, 3, 256, 10), "autodiff": (256, 2, 64, 10),
         "big": (8192, 4, 512, 10), "eig": 5120, "lanczos": ((64, 256, 256, 10), 256, 80),
@@ -120,7 +122,8 @@ def floor_section(cfg, rates, repeats) -> dict:
     net, params, X = make_net(width, depth, n, k)
     fl = gram_flops([width] * depth, n, k, D_IN)
     t_new, _ = median_time(lambda: lr.jacobian_gram(net, params, X), repeats)
-    t_xla, _ = median_time(lambda: gram._gram_traced(net, params, X), max(1, repeats - 1))
+    t_xla, _ = median_time(lambda: closed_form_gram.mixed_gram_xla(net, params, X, None),
+                           max(1, repeats - 1))
     t_old, _ = median_time(lambda: _baseline.direct_gram(net, params, X), max(1, repeats - 1))
     # the three implementations are the same formula: check it on the benchmark net itself
     K_new = np.asarray(lr.jacobian_gram(net, params, X))
@@ -191,7 +194,7 @@ def eig_section(N: int) -> dict:
     jeig = jax.jit(jnp.linalg.eigvalsh)
     solvers = {
         "2-stage syevd (linrelu), 1 BLAS thread": (
-            lambda: equivalence._eigvalsh_desc_fast(A), None),
+            lambda: linalg.eigvalsh_desc_fast(A), None),
         "2-stage syevd, 2 BLAS threads": (lambda: _two_stage_threads(A, 2), None),
         "numpy eigvalsh (syevd), 1 thread": (lambda: np.linalg.eigvalsh(A), 1),
         "numpy eigvalsh (syevd), 2 threads": (lambda: np.linalg.eigvalsh(A), 2),
@@ -218,7 +221,7 @@ def eig_section(N: int) -> dict:
 
 
 def _two_stage_threads(A, threads):
-    fn = equivalence._two_stage_eigvalsh()
+    fn = linalg.two_stage_eigvalsh_routine()
     if fn is None:
         return np.linalg.eigvalsh(A)
     a = np.array(A, order="F", copy=True)

@@ -7,18 +7,18 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from linrelu.gram import _backward_signals, _feature_gram, _features_and_masks
+from linrelu.closed_form_gram import backward_signals, feature_gram, forward_ingredients
 
 
 @partial(jax.jit, static_argnums=(0,))
 def direct_gram(net, params, X):
     n, k, L = X.shape[0], net.out_dim, net.depth
-    acts, masks = _features_and_masks(net, params, X)
-    deltas = _backward_signals(net, params, masks)
-    K = jnp.kron(_feature_gram(net, acts[L], L + 1), jnp.eye(k, dtype=X.dtype))
+    acts, derivs, _ = forward_ingredients(net, params, X)
+    deltas = dict(backward_signals(net, [W for W, _ in params], derivs))
+    K = jnp.kron(feature_gram(net, acts[L], L + 1), jnp.eye(k, dtype=X.dtype))
     for l in range(1, L + 1):
         B = (deltas[l] @ deltas[l].T).reshape(n, k, n, k)
-        F = _feature_gram(net, acts[l - 1], l)
+        F = feature_gram(net, acts[l - 1], l)
         K = K + (F[:, None, :, None] * B).reshape(n * k, n * k)
     return K
 

@@ -21,9 +21,10 @@ def main(width: int, depth: int, n: int, k: int) -> dict:
     import jax
     import numpy as np
 
+    jax.config.update("jax_enable_x64", True)  # our own program: float64 throughout
     import linrelu as lr
-    from linrelu.equivalence import _eigvalsh_desc_fast
-    from linrelu.gram import _ggn_factor_gram
+    from linrelu.gram import reduced_loss_weighted_gram
+    from linrelu.linalg import eigvalsh_desc_fast
 
     d = 64
     net = lr.MLP((d, *([width] * depth), k))
@@ -39,10 +40,10 @@ def main(width: int, depth: int, n: int, k: int) -> dict:
     params = jax.block_until_ready(net.init(jax.random.PRNGKey(0)))  # the only copy of θ
     t_init = time.perf_counter() - t0
     t0 = time.perf_counter()
-    G_r, zeros = _ggn_factor_gram(net, params, X, y, "ce")
+    G_r, zeros = reduced_loss_weighted_gram(net, params, X, y, "ce")
     t_gram = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ev = _eigvalsh_desc_fast(G_r)
+    ev = eigvalsh_desc_fast(G_r)
     t_eig = time.perf_counter() - t0
     return {"width": width, "depth": depth, "n": n, "k": k, "num_params": net.num_params,
             "init_s": t_init, "gram_s": t_gram, "eig_s": t_eig, "total_s": t_gram + t_eig,

@@ -1,15 +1,14 @@
-"""linrelu: exact Gram / GGN / Hessian spectra of ReLU MLPs and the spectral-collapse theory of
-loss of plasticity (arXiv:2509.22335). See THEORY conventions in the README.
+"""linrelu: exact Gram / GGN / Hessian spectra of any JAX model (closed forms for MLPs) and the
+spectral-collapse theory of loss of plasticity (arXiv:2509.22335). See THEORY conventions in the
+README.
 
-Importing linrelu enables JAX float64 (``jax_enable_x64``): all spectral work is float64.
-Training code may still cast to float32 explicitly.
+Importing linrelu changes no JAX setting. Every spectral function computes in float64 inside a
+scoped ``jax.enable_x64(True)`` (:mod:`linrelu.precision`), whatever the caller's setting; the
+caller's own code keeps its dtype.
 """
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-from linrelu.curvature import (  # noqa: E402
+from linrelu.adapters import mlp_from_dense_layers, mlp_from_flax
+from linrelu.curvature import (
     ggn_matrix,
     hessian_matrix,
     hessian_vector_product,
@@ -18,36 +17,39 @@ from linrelu.curvature import (  # noqa: E402
     linearized_hessian_matrix,
     residual_matrix,
 )
-from linrelu.diagnose import DiagnosisReport, diagnose, predict_trainability  # noqa: E402
-from linrelu.equivalence import (  # noqa: E402
+from linrelu.diagnose import DiagnosisReport, diagnose, predict_trainability
+from linrelu.equivalence import (
     centering_projector,
     ggn_eigenvalues,
     softmax_bracket_constants,
     spectral_equivalence_bracket,
 )
-from linrelu.features import (  # noqa: E402
+from linrelu.features import (
     dead_unit_fractions,
     dead_units,
     effective_rank,
     hidden_effective_ranks,
+    hidden_features,
 )
-from linrelu.gram import (  # noqa: E402
+from linrelu.gram import (
     jacobian,
     jacobian_gram,
     jacobian_gram_autodiff,
     jacobian_gram_layers,
     loss_weighted_gram,
 )
-from linrelu.kernels import nngp_analytic, ntk_analytic  # noqa: E402
-from linrelu.losses import (  # noqa: E402
+from linrelu.kernels import nngp_analytic, ntk_analytic
+from linrelu.lanczos import EpsRankEstimate, paper_eps_ranks, slq_eps_ranks
+from linrelu.losses import (
     loss_value,
     output_gradients,
     output_hessian_sqrt,
     output_hessians,
 )
-from linrelu.mlp import MLP, Trace, ravel_params, unravel_params  # noqa: E402
-from linrelu.spectra import density_mass_outside, eps_rank, eps_rank_ladder  # noqa: E402
-from linrelu.trainability import (  # noqa: E402
+from linrelu.mlp import MLP, Trace, ravel_params, unravel_params
+from linrelu.precision import float64
+from linrelu.spectra import density_mass_outside, eps_rank, eps_rank_ladder
+from linrelu.trainability import (
     flat_mass,
     mse_loss_bounds,
     mse_loss_curve,
@@ -61,7 +63,8 @@ from linrelu.trainability import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "MLP", "Trace", "ravel_params", "unravel_params",
+    "MLP", "Trace", "ravel_params", "unravel_params", "float64",
+    "mlp_from_flax", "mlp_from_dense_layers", "hidden_features",
     "loss_value", "output_gradients", "output_hessians", "output_hessian_sqrt",
     "jacobian", "jacobian_gram", "jacobian_gram_layers", "jacobian_gram_autodiff",
     "loss_weighted_gram",
@@ -70,6 +73,7 @@ __all__ = [
     "ggn_eigenvalues", "spectral_equivalence_bracket", "softmax_bracket_constants",
     "centering_projector",
     "eps_rank", "eps_rank_ladder", "density_mass_outside",
+    "slq_eps_ranks", "paper_eps_ranks", "EpsRankEstimate",
     "effective_rank", "dead_units", "dead_unit_fractions", "hidden_effective_ranks",
     "diagnose", "DiagnosisReport", "predict_trainability",
     "mse_loss_curve", "mse_loss_bounds", "flat_mass", "tau_conditions", "rank_conditions",

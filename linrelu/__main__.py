@@ -1,6 +1,10 @@
-"""Command line: ``python -m linrelu diagnose --params P.npz --data D.npz [--loss ce] …``.
+"""Command line: ``python -m linrelu diagnose (--params P.npz | --model FILE.py:FACTORY)
+--data D.npz [--loss ce] [--json] …``.
 
-Prints the :func:`linrelu.diagnose` table for a saved network (layout: ``linrelu.checkpoint``).
+Prints the :func:`linrelu.diagnose` table (or, with ``--json``, its report as JSON on stdout) for
+a saved MLP (``--params``, layout: ``linrelu.checkpoint``) or for any JAX model from the user's
+own file (``--model``): ``FACTORY()`` returns ``(f, params)`` or ``(f, params, features)`` with
+``f(params, X) -> (n, k)`` logits and ``features(params, X)`` the hidden activations.
 Bad input (missing or malformed file, wrong shapes, bad numbers) exits with status 2 and one line
 ``linrelu diagnose: error: <argument>: <what was expected, what was received>`` on stderr.
 """
@@ -54,8 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Spectral diagnosis (ε-ranks of the loss-weighted Gram, "
                                    "λ_max, effective rank and dead units per layer) and the "
                                    "predicted τ-trainability of the task (T8 for mse, T9 for ce).")
-    d.add_argument("--params", required=True, help="network .npz (linrelu.checkpoint layout)")
-    d.add_argument("--data", required=True, help="data .npz with X (n, d) and y")
+    which = d.add_mutually_exclusive_group(required=True)
+    which.add_argument("--params", help="MLP .npz (linrelu.checkpoint layout)")
+    which.add_argument("--model", metavar="FILE.py:FACTORY",
+                       help="any JAX model: FACTORY() in FILE.py returns (f, params) or "
+                            "(f, params, features)")
+    d.add_argument("--data", required=True, help="data .npz with X (n, ...) and y")
+    d.add_argument("--json", action="store_true", help="print the report as JSON")
     d.add_argument("--loss", choices=("mse", "ce"), default=None,
                    help="default: ce if y is 1-D integer labels, mse if y is 2-D")
     d.add_argument("--lr", type=_number(float, lo_open=0.0), default=None,
@@ -78,7 +87,8 @@ def _infer_loss(y) -> str:
 
 # Which command-line argument a library ValueError ("<name>: expected …") is about.
 _FLAG_OF = {"X": "--data", "targets": "--data", "y": "--data", "params": "--params",
-            "net": "--params", "lr": "--lr", "steps": "--steps", "tau": "--tau", "loss": "--loss"}
+            "net": "--model", "features": "--model", "lr": "--lr", "steps": "--steps",
+            "tau": "--tau", "loss": "--loss"}
 
 
 def _flag_for(message: str) -> str:
@@ -86,29 +96,70 @@ def _flag_for(message: str) -> str:
     return _FLAG_OF.get(name, "--params/--data")
 
 
+def load_model(spec: str):
+    """(f, params, features) from ``FILE.py:FACTORY`` (features None when not returned)."""
+    import importlib.util
+    import os
+
+    path, sep, name = spec.rpartition(":")
+    if not sep or not path or not name.isidentifier():
+        raise _UsageError(f"--model: expected FILE.py:FACTORY, received {spec!r}")
+    if not os.path.isfile(path):
+        raise _UsageError(f"--model: expected an existing Python file, received {path!r}")
+    try:
+        module_spec = importlib.util.spec_from_file_location("_linrelu_user_model", path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    except Exception as err:  # the user's file: report it in one line
+        raise _UsageError(f"--model: importing {path!r} raised {type(err).__name__}: "
+                          f"{err}") from None
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        got = "nothing by that name" if factory is None else type(factory).__name__
+        raise _UsageError(f"--model: expected a callable {name!r} in {path!r}, received {got}")
+    try:
+        made = factory()
+    except Exception as err:  # the user's factory: report it in one line
+        raise _UsageError(f"--model: {name}() raised {type(err).__name__}: {err}") from None
+    if not isinstance(made, tuple) or len(made) not in (2, 3) or not callable(made[0]):
+        raise _UsageError(f"--model: expected {name}() to return (f, params) or "
+                          f"(f, params, features) with f callable, received "
+                          f"{type(made).__name__}")
+    return made[0], made[1], made[2] if len(made) == 3 else None
+
+
 def _run_diagnose(args) -> int:
+    import json
     import os
 
     from linrelu.checkpoint import load_data, load_params
     from linrelu.diagnose import diagnose
 
     for flag, path in (("--params", args.params), ("--data", args.data)):
-        if not os.path.isfile(path):
+        if path is not None and not os.path.isfile(path):
             raise _UsageError(f"{flag}: expected an existing .npz file, received {path!r}")
-    try:
-        net, params = load_params(args.params)
-    except ValueError as err:
-        raise _UsageError(f"--params: {err}") from None
+    features = None
+    if args.model is not None:
+        net, params, features = load_model(args.model)
+    else:
+        try:
+            net, params = load_params(args.params)
+        except ValueError as err:
+            raise _UsageError(f"--params: {err}") from None
     try:
         X, y = load_data(args.data)
     except ValueError as err:
         raise _UsageError(f"--data: {err}") from None
     loss = args.loss or _infer_loss(y)
     try:
-        report = diagnose(net, params, X, y, loss, lr=args.lr, steps=args.steps, tau=args.tau)
+        report = diagnose(net, params, X, y, loss, lr=args.lr, steps=args.steps, tau=args.tau,
+                          features=features)
     except ValueError as err:
-        raise _UsageError(f"{_flag_for(str(err))}: {err}") from None
-    print(report)
+        flag = _flag_for(str(err))
+        if flag == "--params" and args.model is not None:
+            flag = "--model"
+        raise _UsageError(f"{flag}: {err}") from None
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report)
     return 0
 
 

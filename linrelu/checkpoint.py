@@ -3,9 +3,10 @@
 Params file (``--params P.npz``):
     layer_sizes  int array (d, m_1, …, m_L, k)
     sigma_w      float scalar            sigma_b  float scalar
+    parameterization, activation   optional strings ("ntk", "relu" when absent)
     W_1, b_1, …, W_{L+1}, b_{L+1}        W_l of shape (m_{l−1}, m_l), b_l of shape (m_l,)
 Data file (``--data D.npz``):
-    X  float array (n, d)
+    X  float array (n, d) (an MLP's inputs) or (n, ...) (whatever a --model expects)
     y  int labels (n,) in [0, k) for loss "ce", or float targets (n, k) for loss "mse"
 Writes are atomic (temporary file + rename), so a killed run never leaves half a file.
 """
@@ -47,7 +48,12 @@ def save_params(path, net: MLP, params) -> None:
     """Write ``net`` and ``params`` to ``path`` (.npz, layout in the module docstring)."""
     params = net.check_params(params)
     arrays = {"layer_sizes": np.asarray(net.layer_sizes, dtype=np.int64),
-              "sigma_w": np.float64(net.sigma_w), "sigma_b": np.float64(net.sigma_b)}
+              "sigma_w": np.float64(net.sigma_w), "sigma_b": np.float64(net.sigma_b),
+              "parameterization": np.str_(net.parameterization)}
+    if not isinstance(net.activation, str):
+        raise ValueError("net: expected a named activation to save (a callable cannot be "
+                         f"stored in .npz), received {net.activation!r}")
+    arrays["activation"] = np.str_(net.activation)
     for l, (W, b) in enumerate(params, start=1):
         arrays[f"W_{l}"] = np.asarray(W, dtype=np.float64)
         arrays[f"b_{l}"] = np.asarray(b, dtype=np.float64)
@@ -61,8 +67,9 @@ def load_params(path) -> tuple[MLP, list]:
             if key not in z:
                 raise ValueError(f"params: expected key {key!r} in {str(path)!r}, received keys "
                                  f"{sorted(z.files)}")
+        extra = {key: str(z[key]) for key in ("parameterization", "activation") if key in z}
         net = MLP(tuple(int(s) for s in z["layer_sizes"]), float(z["sigma_w"]),
-                  float(z["sigma_b"]))
+                  float(z["sigma_b"]), **extra)
         params = []
         for l in range(1, len(net.layer_sizes)):
             if f"W_{l}" not in z or f"b_{l}" not in z:
@@ -70,10 +77,7 @@ def load_params(path) -> tuple[MLP, list]:
                                  f"received keys {sorted(z.files)}")
             params.append((np.asarray(z[f"W_{l}"], np.float64),
                            np.asarray(z[f"b_{l}"], np.float64)))
-    import jax.numpy as jnp
-
-    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in net.check_params(params)]
-    return net, params
+    return net, net.check_params(params)  # float64 numpy: no dtype depends on jax_enable_x64
 
 
 def save_data(path, X, y) -> None:
@@ -88,6 +92,7 @@ def load_data(path) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"data: expected keys 'X' and 'y' in {str(path)!r}, received keys "
                              f"{sorted(z.files)}")
         X, y = np.asarray(z["X"]), np.asarray(z["y"])
-    if X.ndim != 2:
-        raise ValueError(f"data: expected X to be 2-D (n, d), received {describe(X)}")
+    if X.ndim < 2 or X.shape[0] == 0:
+        raise ValueError(f"data: expected X with n ≥ 1 rows, (n, d) for an MLP or (n, ...) "
+                         f"for a model, received {describe(X)}")
     return X, y

@@ -25,13 +25,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import jax.numpy as jnp
 import numpy as np
 
 from linrelu import trainability as tr
 from linrelu._checks import check_loss, check_positive, check_positive_int, check_targets
-from linrelu.features import dead_units, hidden_effective_ranks
-from linrelu.gram import _apply, _gram, _prepare, _weight_gram
-from linrelu.losses import _loss_value, output_gradients, output_hessian_sqrt
+from linrelu.features import effective_rank, hidden_features
+from linrelu.gram import loss_weighted_from_gram, network_mixed_gram
+from linrelu.losses import mean_loss, output_gradients, output_hessian_sqrt
+from linrelu.network import resolve
+from linrelu.precision import in_float64
 
 #: Defaults: GD at the largest step for which T8's bounds and T9's monotone progress are
 #: guaranteed (η = 1/λ_max(G), i.e. ηλ_max(K) = n for mse), for 100 full-batch steps, asking
@@ -71,7 +74,7 @@ class DiagnosisReport:
     n: int
     k: int
     num_params: int
-    widths: tuple
+    widths: tuple  # units per hidden layer (empty when a generic model gave no features)
     lam_max: float  # λ_max(G) = λ_max(Ĝ)
     eigenvalues: np.ndarray = field(repr=False)  # eig(G), largest first
     abs_eps: tuple = ()
@@ -81,13 +84,34 @@ class DiagnosisReport:
     effective_ranks: tuple = ()
     dead_units: tuple = ()
     prediction: Prediction = None
+    gram_method: str = "closed form T5"
+
+    def to_dict(self) -> dict:
+        """A JSON-able dict of everything in the report (``python -m linrelu diagnose --json``)."""
+        p = self.prediction
+        return {
+            "loss": self.loss, "n": self.n, "k": self.k, "num_params": self.num_params,
+            "gram_method": self.gram_method, "lambda_max": self.lam_max,
+            "eigenvalues": [float(v) for v in self.eigenvalues],
+            "eps_rank_abs": {repr(float(e)): int(r) for e, r in zip(self.abs_eps,
+                                                                     self.abs_ranks)},
+            "eps_rank_rel": {repr(float(e)): int(r) for e, r in zip(self.rel_eps,
+                                                                     self.rel_ranks)},
+            "layers": [{"units": int(m), "effective_rank": float(er), "dead_units": int(d)}
+                       for m, er, d in zip(self.widths, self.effective_ranks, self.dead_units,
+                                           strict=True)],
+            "prediction": {"lr": p.lr, "steps": p.steps, "tau": p.tau,
+                           "initial_loss": p.initial_loss, "predicted_ratio": p.predicted_ratio,
+                           "trainable": p.trainable, "decided_by": p.decided_by,
+                           "eps": p.eps},
+        }
 
     def __str__(self) -> str:
         N = self.n * self.k
         p = self.prediction
         lines = [
             f"linrelu diagnose: loss={self.loss}  n={self.n}  k={self.k}  params={self.num_params}"
-            f"  hidden widths={list(self.widths)}",
+            f"  hidden widths={list(self.widths)}  Gram: {self.gram_method}",
             f"  L_0 = {p.initial_loss:.6g}    λ_max(G) = {self.lam_max:.6g}    "
             f"(G = (1/n) H^1/2 K H^1/2, {N}×{N}; nonzero eig = GGN's)",
             "",
@@ -102,6 +126,8 @@ class DiagnosisReport:
                      f"{self.rel_ranks[i] / N:>9.4f}" if i < len(self.rel_eps) else "")
             lines.append(left + right)
         lines += ["", "  layer  width  effective rank  dead units"]
+        if not self.widths:
+            lines.append("  (no hidden features given: pass features= for a generic model)")
         for l, (m, er, dead) in enumerate(zip(self.widths, self.effective_ranks,
                                               self.dead_units, strict=True), start=1):
             lines.append(f"  {l:>5d}  {m:>5d}  {er:>14.3f}  {dead:>5d} ({dead / m:.1%})")
@@ -157,27 +183,33 @@ def _valid_eps_k(eps_k, lam_max_k, lr, n):
     return e[(lr * e <= n) & (lr * (lam_max_k + e) <= 2 * n)]
 
 
+@in_float64
 def predict_trainability(net, params, X, targets, loss: str, *, lr=None, steps=DEFAULT_STEPS,
-                         tau=DEFAULT_TAU, eps_ladder=None, _cache=None) -> Prediction:
+                         tau=DEFAULT_TAU, eps_ladder=None, memory_budget=None,
+                         gram=None) -> Prediction:
     """Predict whether ``steps`` full-batch GD steps of size ``lr`` reach L_T ≤ τ L_0.
 
     mse: T8 on K with the actual residual; ce: T9 with the actual gradient (module docstring).
-    ``lr=None`` uses 1/λ_max(G). ``eps_ladder`` (in units of G's eigenvalues) defaults to the
-    absolute and relative ladders of :func:`diagnose`.
+    ``net``: a linrelu.MLP or any model f(params, X). ``lr=None`` uses 1/λ_max(G).
+    ``eps_ladder`` (in units of G's eigenvalues) defaults to the absolute and relative ladders
+    of :func:`diagnose`. ``gram`` may pass a precomputed K = J Jᵀ.
     """
     check_loss(loss)
-    params, Xa = _prepare(net, params, X)
-    n, k = Xa.shape[0], net.out_dim
+    nw = resolve(net, params, X)
+    n, k = nw.n, nw.k
     t = check_targets(targets, n, k, loss)
     steps = check_positive_int(steps, "steps", minimum=1)
-    tau = tr._check_tau(tau)
-    logits = _apply(net, params, Xa)
-    K = np.asarray(_gram(net, params, Xa) if _cache is None else _cache["K"], np.float64)
+    tau = tr.check_tau(tau)
+    logits = nw.logits
+    if gram is None:
+        gram = network_mixed_gram(nw, None, memory_budget)
+    elif tuple(np.shape(gram)) != (n * k, n * k):
+        raise ValueError(f"gram: expected shape ({n * k}, {n * k}), received "
+                         f"{tuple(np.shape(gram))}")
+    K = np.asarray(gram, np.float64)
     S = np.asarray(output_hessian_sqrt(logits, loss), np.float64)
-    import jax.numpy as jnp
-
-    tj = jnp.asarray(t, dtype=Xa.dtype) if loss == "mse" else jnp.asarray(t, dtype=jnp.int32)
-    L0 = float(_loss_value(logits, tj, loss))
+    tj = jnp.asarray(t, dtype=jnp.float64) if loss == "mse" else jnp.asarray(t, dtype=jnp.int32)
+    L0 = float(mean_loss(logits, tj, loss))
     v = np.asarray(output_gradients(logits, t, loss), np.float64).reshape(-1)
     if loss == "mse":
         lamK, U = np.linalg.eigh(0.5 * (K + K.T))
@@ -193,7 +225,7 @@ def predict_trainability(net, params, X, targets, loss: str, *, lr=None, steps=D
     lr = check_positive(lr, "lr")
     if eps_ladder is None:
         eps_ladder = np.concatenate([ABS_EPS_LADDER, np.asarray(REL_EPS_LADDER) * lam_max_g])
-    eps_g = tr._eps_values(eps_ladder)
+    eps_g = tr.eps_values(eps_ladder)
 
     if loss == "mse":
         c = U.T @ v  # v = f − y = r_0
@@ -223,34 +255,46 @@ def predict_trainability(net, params, X, targets, loss: str, *, lr=None, steps=D
                       "T9 quadratic model (exact decrease)", None, curve)
 
 
+@in_float64
 def diagnose(net, params, X, targets, loss: str = "mse", lr=None, steps=DEFAULT_STEPS,
-             tau=DEFAULT_TAU) -> DiagnosisReport:
+             tau=DEFAULT_TAU, *, features=None, memory_budget=None) -> DiagnosisReport:
     """Spectral diagnosis of ``net`` at ``params`` on the task (X, targets).
 
-    Defaults: ``lr=None`` → 1/λ_max(G) (the largest step with T8's bounds and T9's monotone
-    progress guaranteed), ``steps=100``, ``tau=0.5`` (does the loss halve in 100 full-batch
-    steps?). ε-ranks are of G's eigenvalues, for the absolute ladder ``ABS_EPS_LADDER`` and for
-    ε = r·λ_max(G), r in ``REL_EPS_LADDER``. Bad input → ValueError naming the argument.
+    ``net``: a linrelu.MLP (closed-form Gram, hidden features from its forward pass) or any model
+    f(params, X) → (n, k) (Gram by per-sample Jacobian blocks within ``memory_budget`` bytes;
+    ``features`` gives its hidden activations, see :mod:`linrelu.features`; without it the
+    report has no per-layer rows). Defaults: ``lr=None`` → 1/λ_max(G) (the largest step with
+    T8's bounds and T9's monotone progress guaranteed), ``steps=100``, ``tau=0.5`` (does the
+    loss halve in 100 full-batch steps?). ε-ranks are of G's eigenvalues, for the absolute
+    ladder ``ABS_EPS_LADDER`` and for ε = r·λ_max(G), r in ``REL_EPS_LADDER``. Bad input →
+    ValueError naming the argument.
     """
     check_loss(loss)
-    params, Xa = _prepare(net, params, X)
-    n, k = Xa.shape[0], net.out_dim
-    t = check_targets(targets, n, k, loss)
-    K = _gram(net, params, Xa)
-    S = output_hessian_sqrt(_apply(net, params, Xa), loss)
-    eig = np.linalg.eigvalsh(np.asarray(_weight_gram(K, S, n), np.float64))[::-1]
+    nw = resolve(net, params, X)
+    n = nw.n
+    t = check_targets(targets, n, nw.k, loss)
+    K = network_mixed_gram(nw, None, memory_budget)
+    S = output_hessian_sqrt(nw.logits, loss)
+    G = loss_weighted_from_gram(jnp.asarray(K), S, n)
+    eig = np.linalg.eigvalsh(np.asarray(G, np.float64))[::-1]
     lam_max = float(eig[0])
-    pred = predict_trainability(net, params, Xa, t, loss, lr=lr, steps=steps, tau=tau,
-                                _cache={"K": K})
+    pred = predict_trainability(net, nw.params, nw.X, t, loss, lr=lr, steps=steps, tau=tau,
+                                gram=K)
     abs_ranks = tuple(int(np.count_nonzero(np.abs(eig) > e)) for e in ABS_EPS_LADDER)
     rel_ranks = tuple(int(np.count_nonzero(np.abs(eig) > r * lam_max)) for r in REL_EPS_LADDER)
-    dead = tuple(int(np.sum(m)) for m in dead_units(net, params, Xa))
+    if features is None and nw.mlp is None:
+        hidden = []
+    else:
+        hidden = hidden_features(net, nw.params, nw.X, features)
     return DiagnosisReport(
-        loss=loss, n=n, k=k, num_params=net.num_params, widths=tuple(net.widths),
+        loss=loss, n=n, k=nw.k, num_params=nw.num_params,
+        widths=tuple(int(h.shape[1]) for h in hidden),
         lam_max=lam_max, eigenvalues=eig, abs_eps=ABS_EPS_LADDER, abs_ranks=abs_ranks,
         rel_eps=REL_EPS_LADDER, rel_ranks=rel_ranks,
-        effective_ranks=tuple(hidden_effective_ranks(net, params, Xa)), dead_units=dead,
-        prediction=pred)
+        effective_ranks=tuple(effective_rank(h) for h in hidden),
+        dead_units=tuple(int(np.sum(np.all(h == 0.0, axis=0))) for h in hidden),
+        prediction=pred,
+        gram_method="closed form T5" if nw.mlp is not None else "per-sample Jacobian blocks")
 
 
 __all__ = ["DiagnosisReport", "Prediction", "diagnose", "ggn_gradient_components",

@@ -2,6 +2,23 @@
 
 erank(F) = exp(−Σ_i q_i log q_i), q = σ/Σσ over the singular values σ of F (Roy & Vetterli 2007);
 0 when F = 0. A hidden unit is dead when h_{l,u}(x_i) = 0 for every probe input x_i.
+
+Hidden features of a network. For a ``linrelu.MLP`` they are h_1..h_L of its forward pass. A
+generic model must say what its hidden features are, through ``features=``:
+
+- a list of arrays, one per hidden layer, each (n, m) (rows = probe inputs, columns = units), or
+- a callable ``features(params, X)`` returning such a list.
+
+An array of more than two axes, e.g. a conv layer's (n, H, W, C) map, is read as channels-last:
+it is reshaped to (n·H·W, C), so a *unit* is a channel, observed at every position of every input
+(a channel is dead when it is 0 everywhere on every input; its effective rank is that of the
+channel activations). Flatten it yourself to (n, H·W·C) to count every position as a unit.
+
+From Flax: ``model.apply({"params": p}, x, capture_intermediates=True, mutable=["intermediates"])``
+returns ``(logits, state)``; ``state["intermediates"]`` holds each submodule's ``__call__`` output
+(e.g. ``state["intermediates"]["Dense_0"]["__call__"][0]``), taken *before* the activation when
+the activation is a plain function, so apply it (``jax.nn.relu``) in your features callable, or
+capture ``nn.relu`` outputs with ``filter_fn``.
 """
 
 from __future__ import annotations
@@ -9,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from linrelu._checks import check_inputs, describe
+from linrelu.mlp import MLP
 
 
 def effective_rank(features) -> float:
@@ -27,17 +45,52 @@ def effective_rank(features) -> float:
     return float(np.exp(-np.sum(q * np.log(q))))
 
 
-def dead_units(net, params, X) -> list:
-    """Per hidden layer, a boolean mask (m_l,) of units with h_{l,u}(x_i) = 0 for every row of X."""
-    tr = net.trace(params, X)
-    return [np.asarray(np.all(np.asarray(h) == 0.0, axis=0)) for h in tr.acts[1:]]
+def _as_unit_matrix(h, l: int, n: int) -> np.ndarray:
+    name = f"features[{l}]"
+    if not hasattr(h, "shape") or len(h.shape) < 2:
+        raise ValueError(f"{name}: expected an array (n, m) or (n, ..., C) of hidden "
+                         f"activations, received {describe(h)}")
+    if h.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} rows (one per input), received {describe(h)}")
+    a = np.asarray(h, dtype=np.float64)
+    a = a.reshape(-1, a.shape[-1]) if a.ndim > 2 else a
+    if a.size == 0:
+        raise ValueError(f"{name}: expected a non-empty array, received shape {a.shape}")
+    check_inputs(a, name=name)
+    return a
 
 
-def dead_unit_fractions(net, params, X) -> list:
+def hidden_features(net, params, X, features=None) -> list:
+    """Each hidden layer's activations as a float64 (rows, units) matrix (module docstring)."""
+    n = int(np.shape(X)[0]) if hasattr(X, "shape") and len(X.shape) else None
+    if features is None:
+        if not isinstance(net, MLP):
+            raise ValueError("features: expected the hidden activations of this model (a list "
+                             "of (n, m) arrays or a callable features(params, X)), received None")
+        return [np.asarray(h, np.float64) for h in net.trace(params, X).acts[1:]]
+    if callable(features):
+        try:
+            features = features(params, X)
+        except Exception as err:  # the user's callable: report which argument failed
+            raise ValueError(f"features: calling features(params, X) raised "
+                             f"{type(err).__name__}: {' '.join(str(err).split())[:200]}") from err
+    if not isinstance(features, (list, tuple)) or not features:
+        raise ValueError(f"features: expected a non-empty list of per-layer activation arrays, "
+                         f"received {describe(features)}")
+    return [_as_unit_matrix(h, l, n if n is not None else h.shape[0])
+            for l, h in enumerate(features)]
+
+
+def dead_units(net, params, X, *, features=None) -> list:
+    """Per hidden layer, a boolean mask of units with h_{l,u}(x_i) = 0 for every probe input."""
+    return [np.all(h == 0.0, axis=0) for h in hidden_features(net, params, X, features)]
+
+
+def dead_unit_fractions(net, params, X, *, features=None) -> list:
     """Fraction of dead units per hidden layer."""
-    return [float(m.mean()) for m in dead_units(net, params, X)]
+    return [float(m.mean()) for m in dead_units(net, params, X, features=features)]
 
 
-def hidden_effective_ranks(net, params, X) -> list:
+def hidden_effective_ranks(net, params, X, *, features=None) -> list:
     """Effective rank of each hidden layer's features h_l(X), l = 1..L."""
-    return [effective_rank(np.asarray(h)) for h in net.trace(params, X).acts[1:]]
+    return [effective_rank(h) for h in hidden_features(net, params, X, features)]

@@ -14,8 +14,8 @@ import jax.numpy as jnp
 from linrelu._checks import check_logits, check_loss, check_targets
 
 
-def _loss_value(logits, targets, loss: str):
-    """Unvalidated mean loss (for use inside jit / grad)."""
+def mean_loss(logits, targets, loss: str):
+    """Unvalidated mean loss L = (1/n) Σ_i ℓ(f_i, y_i) (for use inside jit / grad)."""
     if loss == "mse":
         return 0.5 * jnp.mean(jnp.sum((logits - targets) ** 2, axis=-1))
     logp = jax.nn.log_softmax(logits, axis=-1)
@@ -28,7 +28,7 @@ def loss_value(logits, targets, loss: str):
     logits = check_logits(logits)
     n, k = logits.shape
     targets = check_targets(targets, n, k, loss)
-    return _loss_value(logits, jnp.asarray(targets), loss)
+    return mean_loss(logits, jnp.asarray(targets), loss)
 
 
 def output_gradients(logits, targets, loss: str):
@@ -43,7 +43,8 @@ def output_gradients(logits, targets, loss: str):
                                                              dtype=logits.dtype)
 
 
-def _output_hessians(logits, loss: str):
+def output_hessians_unchecked(logits, loss: str):
+    """H_i of :func:`output_hessians` without validation (for use inside jit)."""
     n, k = logits.shape
     if loss == "mse":
         return jnp.broadcast_to(jnp.eye(k, dtype=logits.dtype), (n, k, k))
@@ -58,7 +59,7 @@ def output_hessians(logits, loss: str):
     """
     check_loss(loss)
     logits = check_logits(logits)
-    return _output_hessians(logits, loss)
+    return output_hessians_unchecked(logits, loss)
 
 
 def output_hessian_sqrt(logits, loss: str):
@@ -70,6 +71,6 @@ def output_hessian_sqrt(logits, loss: str):
     check_loss(loss)
     logits = check_logits(logits)
     if loss == "mse":
-        return _output_hessians(logits, loss)
-    w, V = jnp.linalg.eigh(_output_hessians(logits, loss))
+        return output_hessians_unchecked(logits, loss)
+    w, V = jnp.linalg.eigh(output_hessians_unchecked(logits, loss))
     return jnp.einsum("nab,nb,ncb->nac", V, jnp.sqrt(jnp.clip(w, 0.0, None)), V)

@@ -1,18 +1,30 @@
-"""ReLU multilayer perceptron in the NTK parameterization (THEORY.md, Conventions).
+"""Multilayer perceptron: NTK (THEORY.md, Conventions) or standard parameterization, any
+elementwise activation φ (ReLU by default).
 
-    z_1     = (σ_w/√d)   W_1ᵀ x   + σ_b b_1
-    h_l     = φ(z_l),  φ(z) = max(z, 0)
-    z_{l+1} = (σ_w/√m_l) W_{l+1}ᵀ h_l + σ_b b_{l+1}
+    z_1     = s_1 W_1ᵀ x       + t b_1
+    h_l     = φ(z_l)
+    z_{l+1} = s_{l+1} W_{l+1}ᵀ h_l + t b_{l+1}
     f(x)    = z_{L+1}
 
-``W_l ∈ R^{in×out}``, ``b_l ∈ R^{out}``, all entries N(0, 1) at init. This is exactly
-neural-tangents' ``stax.Dense(out, W_std=σ_w, b_std=σ_b, parameterization="ntk")`` stacked with
-``stax.Relu()``. ``params`` is a list of ``(W, b)`` tuples; the flat parameter order everywhere in
-linrelu is ``jax.flatten_util.ravel_pytree(params)`` (W_1, b_1, W_2, b_2, …).
+- ``parameterization="ntk"`` (default, THEORY's convention): s_l = σ_w/√m_{l−1}, t = σ_b, every
+  entry of W_l and b_l N(0, 1) at init. This is exactly neural-tangents'
+  ``stax.Dense(out, W_std=σ_w, b_std=σ_b, parameterization="ntk")`` stacked with ``stax.Relu()``.
+- ``parameterization="standard"`` (Flax ``nn.Dense`` / Haiku / PyTorch convention): s_l = 1, t = 1,
+  the fan-in scaling lives in the init, W_l ~ N(0, σ_w²/m_{l−1}), b_l ~ N(0, σ_b²).
+
+``W_l ∈ R^{in×out}``, ``b_l ∈ R^{out}``. ``params`` is a list of ``(W, b)`` tuples; the flat
+parameter order everywhere in linrelu is ``jax.flatten_util.ravel_pytree(params)``
+(W_1, b_1, W_2, b_2, …).
+
+Activations: ``"relu"`` (φ′(0) = 0, matching the masks 1[z > 0] of T5), ``"leaky_relu"``
+(slope 0.01), ``"tanh"``, ``"gelu"`` (the erf form), or any elementwise callable. The closed-form
+Gram (T5) holds for every φ with D_l = diag φ′(z_l); T4 (block-diagonal curvature = GGN) holds
+only for piecewise-linear φ (relu, leaky_relu), where φ″ = 0 away from the kinks.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -22,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from linrelu._checks import check_inputs, describe, is_traced
+from linrelu.precision import float64
 
 
 class Trace(NamedTuple):
@@ -35,13 +48,24 @@ class Trace(NamedTuple):
     acts: list
 
 
+ACTIVATIONS = {
+    "relu": jax.nn.relu,
+    "leaky_relu": lambda z: jax.nn.leaky_relu(z, 0.01),
+    "tanh": jnp.tanh,
+    "gelu": lambda z: jax.nn.gelu(z, approximate=False),
+}
+PARAMETERIZATIONS = ("ntk", "standard")
+
+
 @dataclass(frozen=True)
 class MLP:
-    """ReLU MLP with layer sizes ``(d, m_1, …, m_L, k)`` in the NTK parameterization."""
+    """MLP with layer sizes ``(d, m_1, …, m_L, k)`` (module docstring for the conventions)."""
 
     layer_sizes: tuple
     sigma_w: float = 2**0.5
     sigma_b: float = 0.0
+    parameterization: str = "ntk"
+    activation: object = "relu"
 
     def __post_init__(self):
         sizes = self.layer_sizes
@@ -58,6 +82,35 @@ class MLP:
             object.__setattr__(self, name, float(v))
         if self.sigma_w == 0:
             raise ValueError("sigma_w: expected a finite number > 0, received 0.0")
+        if self.parameterization not in PARAMETERIZATIONS:
+            raise ValueError(f"parameterization: expected one of {PARAMETERIZATIONS}, received "
+                             f"{self.parameterization!r}")
+        if not (callable(self.activation) or self.activation in ACTIVATIONS):
+            raise ValueError(f"activation: expected one of {tuple(ACTIVATIONS)} or an elementwise "
+                             f"callable, received {self.activation!r}")
+
+    # --- the forward pass's ingredients --------------------------------------------------------
+    @property
+    def phi(self):
+        """The activation φ as a function of an array (elementwise)."""
+        return ACTIVATIONS[self.activation] if isinstance(self.activation, str) \
+            else self.activation
+
+    @property
+    def piecewise_linear(self) -> bool:
+        """True for relu / leaky_relu: the nets for which T4 (block Hessian = GGN block) holds."""
+        return self.activation in ("relu", "leaky_relu")
+
+    def weight_scale(self, l: int) -> float:
+        """s_l: σ_w/√m_{l−1} (ntk) or 1 (standard), the factor in front of W_l (l = 1..L+1)."""
+        if self.parameterization == "standard":
+            return 1.0
+        return self.sigma_w / float(np.sqrt(self.layer_sizes[l - 1]))
+
+    @property
+    def bias_scale(self) -> float:
+        """t: σ_b (ntk) or 1 (standard), the factor in front of every b_l."""
+        return 1.0 if self.parameterization == "standard" else self.sigma_b
 
     # --- shape facts -------------------------------------------------------------------------
     @property
@@ -90,17 +143,23 @@ class MLP:
 
     # --- parameters --------------------------------------------------------------------------
     def init(self, key, dtype=jnp.float64) -> list:
-        """All weights and biases i.i.d. N(0, 1) (the NTK parameterization puts scales in apply)."""
+        """ntk: every weight and bias i.i.d. N(0, 1) (the scales live in the forward pass);
+        standard: W_l ~ N(0, σ_w²/m_{l−1}), b_l ~ N(0, σ_b²). float64 unless ``dtype`` says
+        otherwise (whatever the caller's ``jax_enable_x64``)."""
         if not (isinstance(key, jax.Array) and key.shape in ((2,), ())) and not isinstance(
                 key, np.ndarray):
             raise ValueError(f"key: expected a jax.random key (e.g. jax.random.PRNGKey(0)), "
                              f"received {describe(key)}")
         params = []
-        keys = jax.random.split(key, 2 * (len(self.layer_sizes) - 1))
-        for i, (a, b) in enumerate(zip(self.layer_sizes[:-1], self.layer_sizes[1:])):
-            W = jax.random.normal(keys[2 * i], (a, b), dtype=dtype)
-            bias = jax.random.normal(keys[2 * i + 1], (b,), dtype=dtype)
-            params.append((W, bias))
+        standard = self.parameterization == "standard"
+        with float64():
+            keys = jax.random.split(key, 2 * (len(self.layer_sizes) - 1))
+            for i, (a, b) in enumerate(zip(self.layer_sizes[:-1], self.layer_sizes[1:])):
+                W = jax.random.normal(keys[2 * i], (a, b), dtype=dtype)
+                bias = jax.random.normal(keys[2 * i + 1], (b,), dtype=dtype)
+                if standard:
+                    W, bias = W * (self.sigma_w / np.sqrt(a)), bias * self.sigma_b
+                params.append((W, bias))
         return params
 
     def check_params(self, params, name: str = "params") -> list:
@@ -126,41 +185,57 @@ class MLP:
         return list(params)
 
     # --- forward -----------------------------------------------------------------------------
-    def _scale(self, l: int) -> float:
-        """σ_w/√m_{l-1}: the NTK scale in front of W_l (l = 1..L+1)."""
-        return self.sigma_w / np.sqrt(self.layer_sizes[l - 1])
-
     def trace(self, params, X) -> Trace:
         """Pre-activations z_1..z_{L+1} and activations h_0 = X, h_1..h_L."""
         X = check_inputs(X, self.in_dim)
         params = self.check_params(params)
-        return _trace(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
+        return forward_trace(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
 
     def apply(self, params, X):
         """Network output f(X), shape (n, k)."""
         X = check_inputs(X, self.in_dim)
         params = self.check_params(params)
-        return _apply(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
+        return forward(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
 
 
-def _trace(net: MLP, params, X) -> Trace:
+def _preactivation(net: MLP, l: int, h, W, b):
+    """z_l = s_l hW + t b (the one place the parameterization enters the forward pass)."""
+    z = net.weight_scale(l) * (h @ W)
+    return z + net.bias_scale * b if net.bias_scale else z
+
+
+def forward_trace(net: MLP, params, X) -> Trace:
+    """Unvalidated forward pass keeping every layer's z_l and h_l (jittable)."""
     h, preacts, acts = X, [], [X]
     for l, (W, b) in enumerate(params, start=1):
-        z = net._scale(l) * (h @ W) + net.sigma_b * b
+        z = _preactivation(net, l, h, W, b)
         preacts.append(z)
         if l <= net.depth:
-            h = jax.nn.relu(z)
+            h = net.phi(z)
             acts.append(h)
     return Trace(preacts, acts)
 
 
-def _apply(net: MLP, params, X):
-    """Unvalidated forward pass (for use inside jit / grad)."""
+def forward(net: MLP, params, X):
+    """Unvalidated forward pass f(X) (for use inside jit / grad)."""
     h = X
     for l, (W, b) in enumerate(params, start=1):
-        z = net._scale(l) * (h @ W) + net.sigma_b * b
-        h = jax.nn.relu(z) if l <= net.depth else z
+        z = _preactivation(net, l, h, W, b)
+        h = net.phi(z) if l <= net.depth else z
     return h
+
+
+def activation_derivative(net: MLP, z):
+    """φ′(z) elementwise, by one forward-mode derivative of φ (exact for any elementwise φ;
+    relu gives 1[z > 0], i.e. φ′(0) = 0 as THEORY's masks)."""
+    return jax.jvp(net.phi, (z,), (jnp.ones_like(z),))[1]
+
+
+@functools.lru_cache(maxsize=256)
+def apply_fn(net: MLP):
+    """``(params, X) ↦ f(X)`` for ``net``, the same function object for equal nets (so jit
+    caches keyed on it hit across calls)."""
+    return functools.partial(forward, net)
 
 
 def ravel_params(params):

@@ -70,7 +70,8 @@ def _coefficients(coeffs, size: int, name: str) -> np.ndarray:
     return c
 
 
-def _eps_values(eps) -> np.ndarray:
+def eps_values(eps) -> np.ndarray:
+    """ε as a 1-D float64 array of finite positive numbers (a scalar becomes one entry)."""
     e = np.atleast_1d(np.asarray(eps, dtype=np.float64))
     if e.ndim != 1 or e.size == 0 or not np.all(np.isfinite(e)) or np.any(e <= 0):
         raise ValueError(f"eps: expected a finite number > 0 or a 1-D array of them, received "
@@ -78,7 +79,8 @@ def _eps_values(eps) -> np.ndarray:
     return e
 
 
-def _check_tau(tau) -> float:
+def check_tau(tau) -> float:
+    """τ must lie in the open interval (0, 1)."""
     if isinstance(tau, bool) or not isinstance(tau, (int, float, np.floating, np.integer)) or \
             not np.isfinite(tau) or not 0 < tau < 1:
         raise ValueError(f"tau: expected a number in the open interval (0, 1), received {tau!r}")
@@ -139,7 +141,7 @@ def flat_mass(eigvals, coeffs, eps):
     ev = _psd_eigenvalues(eigvals)
     c = _coefficients(coeffs, ev.size, "coeffs")
     u = _unit_residual(c)
-    e = _eps_values(eps)
+    e = eps_values(eps)
     m = np.array([min(float(np.sum(u[ev <= x] ** 2)), 1.0) for x in e])
     return float(m[0]) if np.ndim(eps) == 0 else m
 
@@ -150,7 +152,7 @@ def check_bound_step_size(lam_max: float, lr: float, n: int, eps) -> None:
     Slack of 1e-12 relative: the conditions are inequalities between products of user numbers,
     and a step size chosen as exactly n/λ_max must not be rejected because of one rounding.
     """
-    e = _eps_values(eps)
+    e = eps_values(eps)
     slack = 1.0 + 1e-12
     worst_eps = float(e.max())
     if lr * worst_eps > n * slack:
@@ -177,7 +179,7 @@ def mse_loss_bounds(eigvals, coeffs, lr, steps, n, eps):
     ηλ_max ≤ n is not the right condition).
     """
     ev, c, lr, steps, n = _common(eigvals, coeffs, lr, steps, n)
-    e = _eps_values(eps)
+    e = eps_values(eps)
     check_bound_step_size(float(ev.max()), lr, n, e)
     m = np.asarray(flat_mass(ev, c, e))
     rho = _rho(e, lr, n, steps)
@@ -248,8 +250,8 @@ def tau_conditions(eigvals, coeffs, lr, steps, n, tau, eps) -> TauConditions:
     with ρ_ε(T) < τ (from the upper bound). Same step-size condition as :func:`mse_loss_bounds`.
     """
     ev, c, lr, steps, n = _common(eigvals, coeffs, lr, steps, n)
-    tau = _check_tau(tau)
-    e = _eps_values(eps)
+    tau = check_tau(tau)
+    e = eps_values(eps)
     check_bound_step_size(float(ev.max()), lr, n, e)
     m = np.asarray(flat_mass(ev, c, e))
     rho = _rho(e, lr, n, steps)[-1]
@@ -284,8 +286,8 @@ def rank_conditions(eigvals, lr, steps, n, tau, eps) -> RankConditions:
     lr = check_positive(lr, "lr")
     steps = check_positive_int(steps, "steps", minimum=0)
     n = check_positive_int(n, "n")
-    tau = _check_tau(tau)
-    e = _eps_values(eps)
+    tau = check_tau(tau)
+    e = eps_values(eps)
     check_bound_step_size(float(ev.max()), lr, n, e)
     N = ev.size
     rank = np.array([int(np.count_nonzero(ev > x)) for x in e])
@@ -344,7 +346,7 @@ def quadratic_decrease_bound(eigvals, grad_coeffs, lr, steps, eps):
     Valid for every η > 0 (module docstring). Scalar ``eps`` → float, ladder → array.
     """
     ev, g, lr, steps, _ = _common(eigvals, grad_coeffs, lr, steps, coeff_name="grad_coeffs")
-    e = _eps_values(eps)
+    e = eps_values(eps)
     g2 = g * g
     out = np.empty(e.size)
     for i, x in enumerate(e):

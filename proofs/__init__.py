@@ -1,9 +1,12 @@
 """Machine-checked proofs of THEORY.md's statements T1–T9 (with lemma T2a, corollaries T5a/T5b).
 
 Each module ``proofs/t*.py`` holds the statement and a complete prose proof in its docstring and a
-``check(variant=None)`` that verifies the key identities/inequalities symbolically with sympy
-(raising ``AssertionError`` on failure). ``MUTANTS`` names deliberately wrong variants that the
-check must reject (tests/test_proofs.py asserts it does). ``run_all`` runs every check.
+``check(variant=None)`` that proves the statement with sympy at general (symbolic) size, or by
+induction from a one-layer step with symbolic widths (raising ``AssertionError`` on failure).
+Each module also declares ``GENERAL`` (what is proved at symbolic size), ``INDUCTION`` (what is by
+induction; empty if nothing) and ``LEMMAS`` (the named standard lemmas left to prose).
+``MUTANTS`` names deliberately wrong variants that the check must reject (tests/test_proofs.py
+asserts it does). ``run_all`` runs every check.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ def proof_modules() -> list:
 
 
 def run_all(verbose: bool = False) -> list[dict]:
-    """Run every check; one row per statement with keys id, statement, checked, passed, seconds,
-    error (None when passed, else the failure message)."""
+    """Run every check; one row per statement with keys id, statement, checked, general,
+    induction, lemmas, passed, seconds, error (None when passed, else the failure message)."""
     rows = []
     for module in proof_modules():
         start = time.perf_counter()
@@ -47,7 +50,9 @@ def run_all(verbose: bool = False) -> list[dict]:
             if verbose:
                 traceback.print_exc()
         row = {"id": module.ID, "statement": module.STATEMENT, "checked": module.CHECKED,
-               "passed": error is None, "seconds": time.perf_counter() - start, "error": error}
+               "general": module.GENERAL, "induction": module.INDUCTION,
+               "lemmas": tuple(module.LEMMAS), "passed": error is None,
+               "seconds": time.perf_counter() - start, "error": error}
         if verbose:
             print(f"{row['id']:4s} {'PASS' if row['passed'] else 'FAIL'} {row['seconds']:6.2f}s",
                   flush=True)
@@ -56,13 +61,16 @@ def run_all(verbose: bool = False) -> list[dict]:
 
 
 def format_table(rows: list[dict]) -> str:
-    """Plain-text table: theorem, statement, what was checked, PASS/FAIL, seconds."""
-    header = ("id", "statement", "checked symbolically", "result", "sec")
-    body = [(r["id"], r["statement"], r["checked"], "PASS" if r["passed"] else "FAIL",
-             f"{r['seconds']:.2f}") for r in rows]
-    widths = [max(len(str(x[i])) for x in [header, *body]) for i in range(len(header))]
-    line = lambda cells: " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
-    out = [line(header), "-+-".join("-" * w for w in widths)] + [line(b) for b in body]
+    """Per theorem: result, seconds, statement, what is proved at general size, what is by
+    induction, and the named lemmas cited; then failures and a summary line."""
+    out = []
+    for r in rows:
+        out.append(f"{r['id']:4s} {'PASS' if r['passed'] else 'FAIL'} {r['seconds']:6.2f} s  "
+                   f"{r['statement']}")
+        out.append(f"     general size : {r.get('general') or r.get('checked', '')}")
+        out.append(f"     induction    : {r.get('induction') or '—'}")
+        lemmas = r.get("lemmas") or ()
+        out.append(f"     named lemmas : {'; '.join(lemmas) if lemmas else '—'}")
     for r in rows:
         if not r["passed"]:
             out.append(f"{r['id']} FAILED: {r['error']}")

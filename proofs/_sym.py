@@ -23,9 +23,7 @@ import sympy as sp
 def choose_variant(variant: str | None, mutants: Mapping[str, str]) -> str | None:
     """Validate a check's ``variant`` argument: None (the true statement) or a known mutant name."""
     if variant is not None and variant not in mutants:
-        raise ValueError(
-            f"variant must be None or one of {sorted(mutants)}, got {variant!r}"
-        )
+        raise ValueError(f"variant must be None or one of {sorted(mutants)}, got {variant!r}")
     return variant
 
 
@@ -98,3 +96,89 @@ def symbolic_matrix(name: str, rows: int, cols: int, symmetric: bool = False) ->
         return sp.Symbol(f"{name}_{i}{j}", real=True)
 
     return sp.Matrix(rows, cols, lambda i, j: entry(i, j))
+
+
+def assert_nonneg(expr, what: str) -> None:
+    """Assert that sympy's assumption system decides ``expr ≥ 0`` from the symbols' declared
+    assumptions (nonnegative / positive / integer); ``None`` (undecided) counts as failure."""
+    if sp.sympify(expr).is_nonnegative is not True:
+        raise AssertionError(f"sympy cannot confirm ≥ 0: {what} ({expr})")
+
+
+def assert_matrix_expr_identity(lhs, rhs, what: str) -> None:
+    """Assert ``lhs == rhs`` for matrix expressions of symbolic size (MatrixSymbol, Identity,
+    BlockMatrix, KroneckerProduct …): the difference, after ``block_collapse``/``doit``/``expand``,
+    must be a zero matrix (for block matrices: every block)."""
+    diff = sp.block_collapse(sp.sympify(lhs) - sp.sympify(rhs))
+    if isinstance(diff, sp.BlockMatrix):
+        blocks = list(diff.blocks)
+    else:
+        blocks = [diff]
+    for block in blocks:
+        simplified = sp.expand(block.doit()).doit()
+        if not (simplified == 0 or getattr(simplified, "is_ZeroMatrix", False)):
+            raise AssertionError(f"matrix identity fails ({simplified}): {what}")
+
+
+def telescoping_summand(a, b, M, i):
+    """The i-th term a^i b^{M−1−i} of S_M(a, b) = Σ_{i<M} a^i b^{M−1−i}."""
+    return a**i * b ** (M - 1 - i)
+
+
+def check_telescoping_lemma(variant_factor=1) -> None:
+    """Prove (a − b)·S_M = a^M − b^M, S_M = Σ_{i<M} a^i b^{M−1−i}, for every integer M ≥ 1 by
+    induction on M (a, b arbitrary: real, or elements of any commutative ring).
+
+    Base M = 1: S_1 = a⁰b⁰ = 1. Recursion: the i = 0 term of S_{M+1} is b^M and its term i = j + 1
+    (j = 0..M−1) is a·(j-th term of S_M), so S_{M+1} = a·S_M + b^M. Step:
+    (a − b)S_{M+1} = a·(a − b)S_M + (a − b)b^M = a(a^M − b^M) + (a − b)b^M = a^{M+1} − b^{M+1}.
+    All three are checked by sympy with a, b, j, M and P_M = (a − b)S_M (the induction
+    hypothesis' value) symbolic. ``variant_factor`` ≠ 1 is a mutation hook (a wrong
+    recursion S_{M+1} = c·a·S_M + b^M).
+    """
+    a, b = sp.symbols("a b")
+    M = sp.Symbol("M", integer=True, positive=True)
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    assert_identity(
+        (a - b) * telescoping_summand(a, b, 1, 0), a - b, "telescoping lemma, base M = 1"
+    )
+    assert_identity(
+        telescoping_summand(a, b, M + 1, 0),
+        b**M,
+        "telescoping lemma: the i = 0 term of S_{M+1} is b^M",
+    )
+    assert_identity(
+        sp.powsimp(telescoping_summand(a, b, M + 1, j + 1) - a * telescoping_summand(a, b, M, j)),
+        0,
+        "telescoping lemma: term j+1 of S_{M+1} = a · term j of S_M",
+    )
+    # (a − b)S_{M+1} = c·a·[(a − b)S_M] + (a − b)b^M, then the hypothesis (a − b)S_M = a^M − b^M
+    # (substituted for the bracket, no division, so a = b is included).
+    hyp = sp.Symbol("P_M")  # stands for (a − b)S_M
+    step = variant_factor * a * hyp + (a - b) * b**M
+    assert_identity(
+        step.subs(hyp, a**M - b**M), a ** (M + 1) - b ** (M + 1), "telescoping lemma, step M → M+1"
+    )
+
+
+def matmul_replace_adjacent(expr, pattern: tuple, replacement):
+    """Replace every run of consecutive factors equal to ``pattern`` inside each matrix product
+    of ``expr`` by ``replacement`` (e.g. (Q, Qᵀ) → I to use QQᵀ = I), then ``doit``."""
+
+    def rewrite(node):
+        if isinstance(node, sp.MatMul):
+            args = [rewrite(a) for a in node.args]
+            out, i, size = [], 0, len(pattern)
+            while i < len(args):
+                if tuple(args[i : i + size]) == tuple(pattern):
+                    out.append(replacement)
+                    i += size
+                else:
+                    out.append(args[i])
+                    i += 1
+            return sp.MatMul(*out).doit()
+        if node.args and isinstance(node, sp.MatrixExpr):
+            return node.func(*[rewrite(a) for a in node.args])
+        return node
+
+    return rewrite(sp.sympify(expr).doit())

@@ -2,52 +2,54 @@ r"""T2 — spectral-equivalence bracket between the loss-weighted Gram G and the
 
 Statement
 ---------
-Let ``K = JJᵀ`` (N × N, N = nk), ``G = (1/n) H^{1/2} K H^{1/2}`` with H PSD, and let P be an
-orthogonal projector with ``H = PHP`` and ``aP ≼ H ≼ bP`` (0 < a ≤ b). Then for every i
+Let ``K = JJᵀ`` (N × N, N = nk, J: N × p), ``G = (1/n) H^{1/2} K H^{1/2}`` with H ≽ 0, and let P
+be an orthogonal projector with ``H = PHP`` and ``aP ≼ H ≼ bP`` (0 < a ≤ b). Then for every i
 (eigenvalues in decreasing order)
 
     (a/n) λ_i(PKP) ≤ λ_i(G) ≤ (b/n) λ_i(PKP),
 
 hence ``rank_{nε/a}(PKP) ≤ rank_ε(G) ≤ rank_{nε/b}(PKP)`` for every ε > 0.
-Special cases: mse (H = I): a = b = 1, P = I and ``G = K/n`` exactly. ce: by lemma T2a,
+mse (H = I): a = b = 1, P = I and ``G = K/n`` exactly. ce: by lemma T2a (any k),
 P = blockdiag(I_k − 𝟙𝟙ᵀ/k), a = min_{i,c} p_ic, b = min(max_{i,c} p_ic, ½). ce at uniform
 predictions (p_i = 𝟙/k): ``H_i = P_k/k`` so ``G = PKP/(nk)`` exactly.
 
 Proof
 -----
-*Step 1 (move to parameter space).* ``H = PHP`` and H ≽ 0 imply ``H^{1/2} = PH^{1/2}P`` (the
-square root is a polynomial in H, and range(H) ⊆ range(P)). So ``nG = (H^{1/2}J)(H^{1/2}J)ᵀ`` and,
-by T1, its nonzero eigenvalues (with multiplicity) are those of ``(H^{1/2}J)ᵀ(H^{1/2}J) = JᵀHJ``.
-Likewise ``PKP = (PJ)(PJ)ᵀ`` has the nonzero eigenvalues of ``JᵀPJ`` (P = PᵀP).
-*Step 2 (congruence).* For every θ: ``θᵀJᵀ(H − aP)Jθ = (Jθ)ᵀ(H − aP)(Jθ) ≥ 0``, and likewise for
-``bP − H``; so ``a·JᵀPJ ≼ JᵀHJ ≼ b·JᵀPJ``.
-*Step 3 (Weyl monotonicity).* If X ≼ Y then λ_i(X) ≤ λ_i(Y) for all i (Courant–Fischer:
-λ_i(X) = max_{dim V = i} min_{v∈V, ‖v‖=1} vᵀXv ≤ the same with Y). Apply to Step 2; all the
-matrices are PSD, so padding with zeros (T1) keeps the i-th eigenvalues aligned, giving the
-bracket for nG versus PKP. *Ranks:* λ_i(PKP) > nε/a ⇒ λ_i(G) ≥ (a/n)λ_i(PKP) > ε, and
-λ_i(G) > ε ⇒ λ_i(PKP) ≥ (n/b)λ_i(G) > nε/b.
-*Special cases.* mse: H = I. Uniform ce: ``diag(𝟙/k) − 𝟙𝟙ᵀ/k² = P_k/k`` whose PSD root is
-``P_k/√k`` (P_k is a projector), so ``nG = PKP/k``. ∎
+*Step 1 (to parameter space).* With R = H^{1/2} (symmetric, R² = H): nG = RJJᵀR = (RJ)(RJ)ᵀ and,
+by T1, its nonzero eigenvalues (with multiplicity) are those of (RJ)ᵀ(RJ) = JᵀHJ. Likewise
+PKP = (PJ)(PJ)ᵀ has the nonzero eigenvalues of (PJ)ᵀ(PJ) = JᵀPJ (Pᵀ = P = P²).
+*Step 2 (congruence).* JᵀHJ − a·JᵀPJ = Jᵀ(H − aP)J and θᵀJᵀ(H − aP)Jθ = (Jθ)ᵀ(H − aP)(Jθ) ≥ 0
+for every θ; likewise b·JᵀPJ − JᵀHJ = Jᵀ(bP − H)J ≽ 0. So a·JᵀPJ ≼ JᵀHJ ≼ b·JᵀPJ.
+*Step 3 (Courant–Fischer).* X ≼ Y ⇒ λ_i(X) ≤ λ_i(Y) for all i, and λ_i(cX) = cλ_i(X) for c ≥ 0.
+All matrices are PSD, so by T1 the i-th eigenvalues of nG and JᵀHJ (and of PKP and JᵀPJ) agree
+for i ≤ min(N, p) and are 0 beyond. Hence a·λ_i(PKP) ≤ λ_i(nG) ≤ b·λ_i(PKP).
+*Ranks:* λ_i(G) − ε = (λ_i(G) − (a/n)λ_i(PKP)) + (a/n)(λ_i(PKP) − nε/a) > 0 when
+λ_i(PKP) > nε/a; λ_i(PKP) − nε/b = (n/b)(λ_i(G) − ε) + (n/b)((b/n)λ_i(PKP) − λ_i(G)) > 0 when
+λ_i(G) > ε.
+*Special cases.* mse: R = I. Uniform ce: diag(𝟙/k) − 𝟙𝟙ᵀ/k² = P_k/k, P_k² = P_k because
+(𝟙𝟙ᵀ)² = k·𝟙𝟙ᵀ, so (P_k/√k)² = H_i and nG = PKP/k. ∎
 
-What ``check()`` verifies symbolically
---------------------------------------
-(i) mse: ``G = K/n`` for symbolic K (N = 3). (ii) uniform ce, k = 2, 3 (n = 1) and n = 2, k = 2:
-``H_i = P_k/k``, ``(P_k/√k)² = H_i`` and ``G = PKP/(nk)`` entrywise for symbolic symmetric K.
-(iii) Step 1 for symbolic symmetric S = H^{1/2} (2×2) and J (2×3): the characteristic
-polynomials of ``S JJᵀ S`` and ``JᵀS²J`` agree up to the power of λ (T1), and
-``θᵀJᵀ(H − aP)Jθ = (Jθ)ᵀ(H − aP)(Jθ)``. (iv) The whole bracket end to end for binary ce, n = 1,
-symbolic p = (s, 1 − s) (s ≤ ½ by relabelling) and symbolic K: G's nonzero eigenvalue is
-``2s(1 − s) · vᵀKv`` with ``vᵀKv`` the nonzero eigenvalue of PKP (char polys compared), and
-``s ≤ 2s(1 − s) ≤ ½`` by explicit nonnegative certificates. Step 3 (Courant–Fischer) and sizes
-beyond these rest on the prose proof.
+What ``check()`` proves at general size
+---------------------------------------
+Steps 1–2 with MatrixSymbols J (N × p), R, H, P (N × N), θ (p × 1) of symbolic N, p, using only
+Rᵀ = R, R² = H, Pᵀ = P, P² = P. Step 3's consequences (bracket and both rank inclusions) as
+certificates over the Courant–Fischer outputs. mse with MatrixSymbol K. Uniform ce for symbolic
+k with ``OneMatrix`` (𝟙𝟙ᵀ)² = k𝟙𝟙ᵀ: H_i = P_k/k, P_k² = P_k, (P_k/√k)² = H_i, G = PKP/(nk). The ce
+constants a = p_min, b = min(p_max, ½) for symbolic k through T2a's certificates and sharpness
+witnesses (so a = 2·p_min·p_max is rejected: p = (.01, .01, .98)). Binary ce end to end
+(k = 2, n = 1, symbolic K and p) as an exact instance.
+Named lemmas (prose): Courant–Fischer min–max (Weyl monotonicity) and positive homogeneity of
+eigenvalues; T1 (proved in t1); existence of the PSD square root R = H^{1/2}.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
+from proofs import t2a_softmax_hessian as t2a
 from proofs._sym import (
     assert_identity,
+    assert_matrix_expr_identity,
     assert_matrix_identity,
     assert_nonneg_certificate,
     choose_variant,
@@ -56,99 +58,188 @@ from proofs._sym import (
 
 ID = "T2"
 STATEMENT = "aP ≼ H ≼ bP ⇒ (a/n)λ_i(PKP) ≤ λ_i(G) ≤ (b/n)λ_i(PKP); mse G = K/n; uniform ce PKP/(nk)"
-CHECKED = "mse & uniform-ce exact forms; T1 reduction; binary-ce bracket end to end (char polys)"
+CHECKED = (
+    "Loewner sandwich with MatrixSymbols (symbolic N, p); bracket & rank certificates; "
+    "uniform ce for symbolic k; ce constants via T2a (symbolic k)"
+)
+GENERAL = (
+    "Step 1 (nG ~ JᵀHJ, PKP ~ JᵀPJ) and the congruence aJᵀPJ ≼ JᵀHJ ≼ bJᵀPJ for symbolic "
+    "N, p; bracket and rank inclusions; mse G = K/n; uniform ce G = PKP/(nk) for symbolic "
+    "k, n; ce constants a = p_min, b = min(p_max, ½) for symbolic k"
+)
+INDUCTION = ""
+LEMMAS = (
+    "Courant–Fischer min–max / Weyl monotonicity (X ≼ Y ⇒ λ_i(X) ≤ λ_i(Y))",
+    "T1 (nonzero spectra of AAᵀ and AᵀA)",
+    "existence of the PSD square root H^{1/2}",
+)
 MUTANTS = {
     "mse_missing_1_over_n": "claims G = K for mse",
     "uniform_missing_1_over_k": "claims G = PKP/n at uniform ce predictions",
     "binary_ratio_halved": "claims G's nonzero eigenvalue is s(1 − s)·vᵀKv for binary ce",
+    "ce_lower_2_pmin_pmax": "claims the ce lower constant a = 2·p_min·p_max",
+    "reduction_without_square": "claims (RJ)ᵀ(RJ) = JᵀRJ (R = H^{1/2} in place of H)",
+    "rank_threshold_times_a": "claims rank_{nεa}(PKP) ≤ rank_ε(G) (threshold nε·a, not nε/a)",
+    "uniform_projector_not_idempotent": "uses (𝟙𝟙ᵀ)² = 𝟙𝟙ᵀ (forgets the factor k)",
 }
 
-
-def centering(k: int) -> sp.Matrix:
-    """P_k = I_k − 𝟙𝟙ᵀ/k."""
-    return sp.eye(k) - sp.ones(k, k) / k
+N, p, k, n = sp.symbols("N p k n", integer=True, positive=True)
 
 
-def claimed_uniform_gram(K: sp.Matrix, n: int, k: int, variant: str | None) -> sp.Matrix:
-    """The closed form claimed for G at uniform ce predictions: PKP/(nk)."""
-    P = sp.diag(*[centering(k)] * n)
+def _reduce(expr, rules_T: dict, rules_pow: dict):
+    """Apply symmetry (Xᵀ → X) then power rules (X² → …) to a matrix expression."""
+    return expr.xreplace(rules_T).doit().xreplace(rules_pow)
+
+
+def _check_general_steps(variant) -> None:
+    J = sp.MatrixSymbol("J", N, p)
+    R, H, P, K = (sp.MatrixSymbol(s, N, N) for s in ("R", "H", "P", "K"))
+    theta = sp.MatrixSymbol("theta", p, 1)
+    a, b = sp.symbols("a b", positive=True)
+    assert_matrix_expr_identity(
+        R * (J * J.T) * R,
+        _reduce((R * J) * (R * J).T, {R.T: R}, {}),
+        "Step 1: nG = R JJᵀ R = (RJ)(RJ)ᵀ",
+    )
+    square = {} if variant == "reduction_without_square" else {R**2: H}
+    claimed = J.T * R * J if variant == "reduction_without_square" else J.T * H * J
+    assert_matrix_expr_identity(
+        _reduce((R * J).T * (R * J), {R.T: R}, square),
+        claimed,
+        "Step 1: (RJ)ᵀ(RJ) = JᵀHJ (Rᵀ = R, R² = H)",
+    )
+    assert_matrix_expr_identity(
+        _reduce((P * J) * (P * J).T, {P.T: P}, {}),
+        P * (J * J.T) * P,
+        "Step 1: PKP = (PJ)(PJ)ᵀ (Pᵀ = P)",
+    )
+    assert_matrix_expr_identity(
+        _reduce((P * J).T * (P * J), {P.T: P}, {P**2: P}),
+        J.T * P * J,
+        "Step 1: (PJ)ᵀ(PJ) = JᵀPJ (Pᵀ = P = P²)",
+    )
+    assert_matrix_expr_identity(
+        J.T * H * J - a * J.T * P * J, J.T * (H - a * P) * J, "Step 2: JᵀHJ − aJᵀPJ = Jᵀ(H − aP)J"
+    )
+    assert_matrix_expr_identity(
+        b * J.T * P * J - J.T * H * J, J.T * (b * P - H) * J, "Step 2: bJᵀPJ − JᵀHJ = Jᵀ(bP − H)J"
+    )
+    for Y in (H - a * P, b * P - H):
+        assert_matrix_expr_identity(
+            theta.T * (J.T * Y * J) * theta,
+            (J * theta).T * Y * (J * theta),
+            "Step 2: θᵀJᵀYJθ = (Jθ)ᵀY(Jθ) (congruence)",
+        )
+    # mse: H = I, R = I, P = I.
+    G = sp.Identity(N) * K * sp.Identity(N) / n
+    assert_matrix_expr_identity(
+        G, K if variant == "mse_missing_1_over_n" else K / n, "mse: G = K/n"
+    )
+
+
+def _check_bracket_and_ranks(variant) -> None:
+    """Courant–Fischer gives μ − aν ≥ 0 and bν − μ ≥ 0 for μ = λ_i(nG) = λ_i(JᵀHJ),
+    ν = λ_i(PKP) = λ_i(JᵀPJ) (T1, PSD); everything else is certified here."""
+    a, b, nn, eps = sp.symbols("a b n epsilon", positive=True)
+    mu, nu = sp.symbols("mu nu", nonnegative=True)
+    lam_G = mu / nn
+    cf_lower, cf_upper = mu - a * nu, b * nu - mu
+    assert_nonneg_certificate(
+        lam_G - a * nu / nn,
+        [(1, [1 / nn, cf_lower], 1)],
+        [1 / nn, cf_lower],
+        "bracket: λ_i(G) ≥ (a/n)λ_i(PKP)",
+    )
+    assert_nonneg_certificate(
+        b * nu / nn - lam_G,
+        [(1, [1 / nn, cf_upper], 1)],
+        [1 / nn, cf_upper],
+        "bracket: λ_i(G) ≤ (b/n)λ_i(PKP)",
+    )
+    threshold = nn * eps * a if variant == "rank_threshold_times_a" else nn * eps / a
+    above = nu - threshold  # hypothesis λ_i(PKP) > threshold
+    lower_gap = lam_G - a * nu / nn
+    assert_nonneg_certificate(
+        lam_G - eps,
+        [(1, [lower_gap], 1), (1, [a / nn, above], 1)],
+        [lower_gap, a / nn, above],
+        "rank: λ_i(PKP) > nε/a ⇒ λ_i(G) > ε",
+    )
+    upper_gap = b * nu / nn - lam_G
+    assert_nonneg_certificate(
+        nu - nn * eps / b,
+        [(1, [nn / b, lam_G - eps], 1), (1, [nn / b, upper_gap], 1)],
+        [nn / b, lam_G - eps, upper_gap],
+        "rank: λ_i(G) > ε ⇒ λ_i(PKP) > nε/b",
+    )
+
+
+def _check_uniform_ce(variant) -> None:
+    """Matrices αI_k + β𝟙𝟙ᵀ (symbolic k) as pairs (α, β): their products only need
+    (𝟙𝟙ᵀ)² = k·𝟙𝟙ᵀ, which sympy confirms on ``OneMatrix``."""
+    O, I = sp.OneMatrix(k, k), sp.Identity(k)
+    assert_matrix_expr_identity((O * O).doit(), k * O, "(𝟙𝟙ᵀ)² = k·𝟙𝟙ᵀ (symbolic k)")
+    c = 1 if variant == "uniform_projector_not_idempotent" else k
+
+    def mul(X, Y):  # (α₁I + β₁O)(α₂I + β₂O) = α₁α₂I + (α₁β₂ + β₁α₂ + cβ₁β₂)O
+        return (X[0] * Y[0], X[0] * Y[1] + X[1] * Y[0] + c * X[1] * Y[1])
+
+    def same(X, Y, what):
+        assert_matrix_expr_identity(X[0] * I + X[1] * O, Y[0] * I + Y[1] * O, what)
+
+    P_k = (sp.Integer(1), -1 / k)
+    H_i = (1 / k, -1 / k**2)  # diag(𝟙/k) − (𝟙/k)(𝟙/k)ᵀ
+    same(H_i, (P_k[0] / k, P_k[1] / k), "uniform ce: H_i = P_k/k")
+    same(mul(P_k, P_k), P_k, "P_k² = P_k (symbolic k)")
+    root = (P_k[0] / sp.sqrt(k), P_k[1] / sp.sqrt(k))
+    same(mul(root, root), H_i, "(P_k/√k)² = H_i (symbolic k)")
+    Kn = sp.MatrixSymbol("K", n * k, n * k)
+    Pn = sp.MatrixSymbol("P", n * k, n * k)  # blockdiag(P_k): H^{1/2} = P/√k
+    G = (Pn / sp.sqrt(k)) * Kn * (Pn / sp.sqrt(k)) / n
     scale = n if variant == "uniform_missing_1_over_k" else n * k
-    return P * K * P / scale
+    assert_matrix_expr_identity(G, Pn * Kn * Pn / scale, "uniform ce: G = PKP/(nk)")
 
 
-def _check_mse(variant: str | None) -> None:
-    n = sp.Symbol("n", positive=True)
-    K = symbolic_matrix("K", 3, 3, symmetric=True)
-    H_sqrt = sp.eye(3)  # mse: H_i = I_k, so H^{1/2} = I
-    G = H_sqrt * K * H_sqrt / n
-    claimed = K if variant == "mse_missing_1_over_n" else K / n
-    assert_matrix_identity(G, claimed, "mse: G = K/n")
-
-
-def _check_uniform_ce(variant: str | None) -> None:
-    for n, k in ((1, 2), (1, 3), (2, 2)):
-        p = sp.ones(k, 1) / k
-        H_i = sp.diag(*p) - p * p.T
-        P_k = centering(k)
-        assert_matrix_identity(H_i, P_k / k, f"uniform ce: H_i = P_k/k (k={k})")
-        root = P_k / sp.sqrt(k)
-        assert_matrix_identity(root * root, H_i, f"(P_k/√k)² = H_i (k={k})")
-        assert_matrix_identity(root, root.T, f"P_k/√k symmetric (k={k})")
-        H_sqrt = sp.diag(*[root] * n)
-        K = symbolic_matrix("K", n * k, n * k, symmetric=True)
-        G = H_sqrt * K * H_sqrt / n
-        assert_matrix_identity(G, claimed_uniform_gram(K, n, k, variant),
-                               f"uniform ce: G = PKP/(nk) (n={n}, k={k})")
-
-
-def _check_reduction() -> None:
+def _check_binary_bracket(variant) -> None:
     lam = sp.Symbol("lambda")
-    S = symbolic_matrix("s", 2, 2, symmetric=True)
-    J = symbolic_matrix("j", 2, 3)
-    nG = S * J * J.T * S
-    param_side = J.T * S * S * J
-    assert_identity(lam**2 * (lam * sp.eye(3) - param_side).det(method="berkowitz"),
-                    lam**3 * (lam * sp.eye(2) - nG).det(method="berkowitz"),
-                    "Step 1: char polys of S JJᵀ S and JᵀS²J agree up to λ powers")
-    a = sp.Symbol("a", positive=True)
-    theta = sp.Matrix(sp.symbols("t1:4", real=True))
-    P = centering(2)
-    H = S * S
-    assert_identity((theta.T * J.T * (H - a * P) * J * theta)[0, 0],
-                    ((J * theta).T * (H - a * P) * (J * theta))[0, 0],
-                    "Step 2: congruence θᵀJᵀ(H − aP)Jθ = (Jθ)ᵀ(H − aP)(Jθ)")
-
-
-def _check_binary_bracket(variant: str | None) -> None:
-    lam = sp.Symbol("lambda")
-    s = sp.Symbol("s", positive=True)  # p = (s, 1 − s), relabelled so that s = p_min ≤ ½
-    p = sp.Matrix([s, 1 - s])
-    H = sp.diag(*p) - p * p.T
+    s = sp.Symbol("s", positive=True)  # p = (s, 1 − s)
+    pv = sp.Matrix([s, 1 - s])
+    H = sp.diag(*pv) - pv * pv.T
     v = sp.Matrix([1, -1]) / sp.sqrt(2)
     r = 2 * s * (1 - s)
     H_sqrt = sp.sqrt(r) * v * v.T
     assert_matrix_identity(H_sqrt * H_sqrt, H, "binary ce: (√(2s(1−s)) vvᵀ)² = H")
     K = symbolic_matrix("K", 2, 2, symmetric=True)
     G = H_sqrt * K * H_sqrt  # n = 1
-    PKP = centering(2) * K * centering(2)
+    P2 = sp.eye(2) - sp.ones(2, 2) / 2
     vKv = (v.T * K * v)[0, 0]
     claimed_ratio = r / 2 if variant == "binary_ratio_halved" else r
-    assert_identity((lam * sp.eye(2) - G).det(), lam * (lam - claimed_ratio * vKv),
-                    "binary ce: char poly of G = λ(λ − 2s(1−s)·vᵀKv)")
-    assert_identity((lam * sp.eye(2) - PKP).det(), lam * (lam - vKv),
-                    "binary ce: char poly of PKP = λ(λ − vᵀKv)")
-    # a = p_min = s ≤ ratio ≤ b = min(p_max, ½) = ½ (p_max ≥ ½ when k = 2).
-    half_minus_s = sp.Rational(1, 2) - s
-    assert_nonneg_certificate(r - s, [(2, [s, half_minus_s], 1)], [s, half_minus_s],
-                              "binary ce: 2s(1−s) − p_min ≥ 0")
-    assert_nonneg_certificate(sp.Rational(1, 2) - r, [(sp.Rational(1, 2), [], 1 - 2 * s)], [],
-                              "binary ce: ½ − 2s(1−s) ≥ 0")
+    assert_identity(
+        (lam * sp.eye(2) - G).det(),
+        lam * (lam - claimed_ratio * vKv),
+        "binary ce: char poly of G = λ(λ − 2s(1−s)·vᵀKv)",
+    )
+    assert_identity(
+        (lam * sp.eye(2) - P2 * K * P2).det(),
+        lam * (lam - vKv),
+        "binary ce: char poly of PKP = λ(λ − vᵀKv)",
+    )
+
+
+def _check_ce_constants(variant) -> None:
+    """a = p_min, b = min(p_max, ½) satisfy T2a's certificates for symbolic k (claimed a may be
+    mutated), and no larger a survives the sharpness witnesses."""
+    a = 2 * t2a.m * t2a.M if variant == "ce_lower_2_pmin_pmax" else t2a.m
+    t2a.lower_certificate(a)
+    t2a.upper_certificates(t2a.M, sp.Rational(1, 2))
+    t2a.sharpness_witnesses(a, t2a.M, sp.Rational(1, 2))
 
 
 def check(variant: str | None = None) -> None:
     """Verify T2 symbolically; raise AssertionError if any fact fails."""
     variant = choose_variant(variant, MUTANTS)
-    _check_mse(variant)
+    _check_general_steps(variant)
+    _check_bracket_and_ranks(variant)
     _check_uniform_ce(variant)
-    _check_reduction()
     _check_binary_bracket(variant)
+    _check_ce_constants(variant)

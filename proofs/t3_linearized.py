@@ -2,122 +2,114 @@ r"""T3 — Hessian of the linearized network is its GGN; Gauss–Newton split of
 
 Statement
 ---------
-Let ``L(θ) = (1/n) Σ_i ℓ_i(f(x_i; θ))`` with any twice-differentiable per-sample loss ℓ_i of the
-k outputs, ``g_i = ∇_f ℓ_i`` and ``H_i = ∇²_f ℓ_i``.
+Let ``L(θ) = (1/n) Σ_i ℓ_i(f(x_i; θ))`` with any twice-differentiable model f (k outputs) and
+per-sample loss ℓ_i, ``g_i = ∇_f ℓ_i`` and ``H_i = ∇²_f ℓ_i``.
 (a) For the linearization ``f_lin(x; θ) = f(x; θ_0) + J_0(x)(θ − θ_0)``,
-``∇²L_lin(θ) = (1/n) Σ_i J_0(x_i)ᵀ H_i(f_lin(x_i; θ)) J_0(x_i)`` at every θ (exactly the GGN
-built from J_0 and the Hessians at the current linearized outputs).
-(b) For the network itself, ``∇²L = Ĝ + R`` with ``Ĝ = (1/n) JᵀHJ`` and
+``∇²L_lin(θ) = (1/n) Σ_i J_0(x_i)ᵀ H_i(f_lin(x_i; θ)) J_0(x_i)`` at every θ.
+(b) For the model itself, ``∇²L = Ĝ + R`` with ``Ĝ = (1/n) JᵀHJ`` and
 ``R = (1/n) Σ_i Σ_c g_ic ∇²_θ f_c(x_i)``.
 
 Proof
 -----
-Chain rule, twice. ``∂L/∂θ_a = (1/n) Σ_i Σ_c g_ic ∂f_c(x_i)/∂θ_a``. Differentiating again, the
-product rule gives two terms:
-``∂²L/∂θ_a∂θ_b = (1/n) Σ_i Σ_{c,c'} [H_i]_{cc'} ∂_a f_c ∂_b f_{c'}``
-``+ (1/n) Σ_i Σ_c g_ic ∂²_{ab} f_c``.
-The first is ``[(1/n) JᵀHJ]_{ab}``, the second ``R_{ab}`` — this is (b). For (a), f_lin is affine
-in θ, so ``∂²f_lin = 0`` (R vanishes) and ``∂f_lin/∂θ = J_0`` at every θ; the first term remains
-with H_i evaluated at the current output f_lin(x_i; θ). (For mse H_i = I and ∇²L_lin is constant.)
-∎
+Chain rule, twice: ``∂_a L = (1/n) Σ_i Σ_c g_ic ∂_a f_c(x_i)``, and by the product rule
+``∂_a∂_b L = (1/n) Σ_i Σ_{c,c'} [H_i]_{cc'} ∂_a f_c ∂_b f_{c'} + (1/n) Σ_i Σ_c g_ic ∂_a∂_b f_c``:
+the first term is [Ĝ]_ab, the second R_ab — this is (b). For (a), f_lin is affine in θ, so
+∂²f_lin = 0 (R vanishes) and ∂f_lin/∂θ = J_0 at every θ; H_i is evaluated at f_lin(x_i; θ). ∎
 
-What ``check()`` verifies symbolically
---------------------------------------
-A fully symbolic ReLU MLP with sizes (1, 2, 2), n = 2 inputs, inside a fixed activation region
-(masks chosen so both inputs have different patterns; a numeric witness confirms the region is
-nonempty), symbolic σ_w, σ_b, inputs, targets and a generic non-quadratic loss
-``ℓ(e) = ½‖e‖² + γ e_1² e_2`` of the residual e = f − y (so H_i depends on θ and g_i ≠ 0):
-(b) the 10 × 10 Hessian of L, computed by sympy from the composed expression, equals Ĝ + R entry
-by entry; (a) with a second set of symbols θ_0, the Hessian of L_lin equals
-``(1/n) J_0ᵀ H(f_lin(θ)) J_0`` entry by entry. Other sizes rest on the chain-rule proof.
+What ``check()`` proves at general size
+---------------------------------------
+With *undefined* sympy Functions — an arbitrary smooth model f_c(θ) (k = 3 outputs) and an
+arbitrary smooth loss ℓ(u_1, u_2, u_3) — and a generic pair of parameters (θ_a, θ_b), both the
+mixed entry (a ≠ b) and the diagonal entry (a = b): sympy's second derivative of ℓ(f(θ))/n equals
+(1/n)(Σ_{c,c'} ∂_{cc'}ℓ ∂_a f_c ∂_b f_{c'} + Σ_c ∂_cℓ ∂_a∂_b f_c); the same for the linearization
+with symbolic θ_0 (H at f_lin(θ), not at f(θ_0)). Every entry of the Hessian is such a pair, so
+this covers any number of parameters; the sum over samples is linear. The k = 3 outputs are a
+fixed size (the chain rule is the same sum for any k).
+Named lemmas (prose): multivariate chain rule for any k (sympy applies it at k = 3); linearity
+of differentiation over the sample sum.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from proofs._network import make_net, realizing_witness
-from proofs._sym import assert_matrix_identity, assert_true, choose_variant
+from proofs._sym import assert_identity, choose_variant
 
 ID = "T3"
 STATEMENT = "∇²L_lin(θ) = (1/n)J_0ᵀH(θ)J_0 at every θ; ∇²L = Ĝ + R (R = residual·∇²f term)"
-CHECKED = "symbolic MLP (1,2,2), n=2, generic cubic loss: full 10×10 Hessians entrywise"
+CHECKED = ("undefined Functions f(θ), ℓ(u) (any smooth model and loss), generic parameter pair; "
+           "real and linearized Hessians")
+GENERAL = ("both Hessian identities for an arbitrary smooth model and loss (undefined sympy "
+           "Functions), any number of parameters (generic pair θ_a, θ_b, a = b and a ≠ b), any n")
+INDUCTION = ""
+LEMMAS = ("multivariate chain rule for k outputs (instantiated by sympy at k = 3)",
+          "linearity of differentiation over the sample sum")
 MUTANTS = {
     "drop_residual": "claims ∇²L = Ĝ for the real network (R omitted)",
     "ggn_missing_1_over_n": "claims Ĝ = JᵀHJ (no 1/n)",
     "lin_hessian_at_theta0": "claims ∇²L_lin(θ) uses H at f(θ_0) instead of f_lin(θ)",
 }
 
-WIDTHS = (1, 2, 2)
-MASKS = (((1, 0), (1, 1)),)  # D_1(x_i) for i = 0, 1
+K_OUT = 3
 
 
-def generic_loss(f: sp.Matrix, y: sp.Matrix) -> sp.Expr:
-    """A non-quadratic loss of k = 2 outputs: ½‖e‖² + γ e_1² e_2, e = f − y."""
-    gamma = sp.Symbol("gamma", real=True)
-    e = f - y
-    return (e.T * e)[0, 0] / 2 + gamma * e[0] ** 2 * e[1]
+def _setup():
+    ta, tb = sp.symbols("theta_a theta_b", real=True)
+    us = sp.symbols(f"u0:{K_OUT}", real=True)
+    f = [sp.Function(f"f{c}")(ta, tb) for c in range(K_OUT)]
+    ell = sp.Function("ell")(*us)
+    n = sp.Symbol("n", positive=True)
+    return ta, tb, us, f, ell, n
 
 
-def _per_sample(net, y):
-    """Outputs f_i (k × 1), ℓ_i, g_i and H_i as functions of a free output vector."""
-    u = sp.Matrix(sp.symbols(f"u0:{net.k}", real=True))
-    pieces = []
-    for i in range(net.n):
-        yi = y[i, :].T
-        ell = generic_loss(u, yi)
-        pieces.append((ell, sp.Matrix([ell]).jacobian(u).T, sp.hessian(ell, list(u))))
-    return u, pieces
+def _derivs_at(ell, us, outputs):
+    """(∂_cℓ, ∂_c∂_{c'}ℓ) evaluated at the output vector ``outputs``."""
+    at = dict(zip(us, outputs, strict=True))
+    grad = [sp.diff(ell, u).subs(at) for u in us]
+    hess = [[sp.diff(ell, u, v).subs(at) for v in us] for u in us]
+    return grad, hess
 
 
-def _check_real_network(net, y, variant) -> None:
-    theta = net.params()
-    f = net.outputs()
-    u, pieces = _per_sample(net, y)
-    n, k = net.n, net.k
-    loss = sum(pieces[i][0].subs(dict(zip(u, f[i, :], strict=True))) for i in range(n)) / n
-    hess = sp.hessian(loss, theta)
-    J = net.jacobian()
-    scale = 1 if variant == "ggn_missing_1_over_n" else sp.Rational(1, n)
-    ggn = sp.zeros(len(theta), len(theta))
-    resid = sp.zeros(len(theta), len(theta))
-    for i in range(n):
-        at_f = dict(zip(u, f[i, :], strict=True))
-        J_i = J[i * k:(i + 1) * k, :]
-        ggn += J_i.T * pieces[i][2].subs(at_f) * J_i
-        for c in range(k):
-            resid += pieces[i][1][c].subs(at_f) * sp.hessian(f[i, c], theta)
-    claimed = scale * ggn
-    if variant != "drop_residual":
-        claimed += resid / n
-    assert_matrix_identity(hess, claimed, "∇²L = (1/n)JᵀHJ + R for the symbolic ReLU MLP")
+def _check_real(variant) -> None:
+    ta, tb, us, f, ell, n = _setup()
+    loss = ell.subs(dict(zip(us, f, strict=True))) / n
+    grad, hess = _derivs_at(ell, us, f)
+    scale = 1 if variant == "ggn_missing_1_over_n" else 1 / n
+    for x, y in ((ta, tb), (ta, ta)):
+        ggn = sum(hess[c][d] * sp.diff(f[c], x) * sp.diff(f[d], y)
+                  for c in range(K_OUT) for d in range(K_OUT))
+        resid = sum(grad[c] * sp.diff(f[c], x, y) for c in range(K_OUT))
+        claimed = scale * ggn + (0 if variant == "drop_residual" else resid / n)
+        assert_identity(sp.diff(loss, x, y) - claimed, 0,
+                        f"∂²L/∂{x}∂{y} = [Ĝ + R] for arbitrary smooth f, ℓ")
 
 
-def _check_linearized(net, y, variant) -> None:
-    theta = net.params()
-    theta0 = [sp.Symbol(f"{t.name}_0", real=True) for t in theta]
-    at0 = dict(zip(theta, theta0, strict=True))
-    n, k = net.n, net.k
-    f0 = net.outputs().subs(at0)
-    J0 = net.jacobian().subs(at0)
-    delta = sp.Matrix(theta) - sp.Matrix(theta0)
-    u, pieces = _per_sample(net, y)
-    loss, claimed = sp.Integer(0), sp.zeros(len(theta), len(theta))
-    for i in range(n):
-        J0_i = J0[i * k:(i + 1) * k, :]
-        f_lin_i = f0[i, :].T + J0_i * delta
-        loss += pieces[i][0].subs(dict(zip(u, f_lin_i, strict=True)))
-        at_out = f0[i, :].T if variant == "lin_hessian_at_theta0" else f_lin_i
-        claimed += J0_i.T * pieces[i][2].subs(dict(zip(u, at_out, strict=True))) * J0_i
-    assert_matrix_identity(sp.hessian(loss / n, theta), claimed / n,
-                           "∇²L_lin(θ) = (1/n) J_0ᵀ H(f_lin(θ)) J_0")
+def _check_linearized(variant) -> None:
+    """f(θ_0) and J_0 do not depend on θ, so they are free symbols F_c, J_{c,a} (arbitrary values
+    of an arbitrary model at θ_0); f_lin is affine in θ."""
+    ta, tb, us, _, ell, n = _setup()
+    a0, b0 = sp.symbols("theta_a0 theta_b0", real=True)
+    F0 = sp.symbols(f"F0:{K_OUT}", real=True)
+    J0 = [sp.symbols(f"J{c}_a J{c}_b", real=True) for c in range(K_OUT)]
+    f_lin = [F0[c] + J0[c][0] * (ta - a0) + J0[c][1] * (tb - b0) for c in range(K_OUT)]
+    for c in range(K_OUT):
+        for x, y in ((ta, tb), (ta, ta), (tb, tb)):
+            assert_identity(sp.diff(f_lin[c], x, y), 0, "f_lin is affine: ∂²f_lin = 0")
+    # Differentiate ℓ(g(θ))/n for undefined g, then put g = f_lin and evaluate the derivatives of
+    # f_lin (sympy keeps ℓ's derivatives at a point in one canonical Subs form this way).
+    g = [sp.Function(f"g{c}")(ta, tb) for c in range(K_OUT)]
+    loss = ell.subs(dict(zip(us, g, strict=True))) / n
+    to_lin = dict(zip(g, f_lin, strict=True))
+    _, hess = _derivs_at(ell, us, F0 if variant == "lin_hessian_at_theta0" else f_lin)
+    for (x, ix), (y, iy) in (((ta, 0), (tb, 1)), ((ta, 0), (ta, 0)), ((tb, 1), (tb, 1))):
+        claimed = sum(hess[c][d] * J0[c][ix] * J0[d][iy]
+                      for c in range(K_OUT) for d in range(K_OUT)) / n
+        assert_identity(sp.diff(loss, x, y).subs(to_lin).doit() - claimed, 0,
+                        f"∂²L_lin/∂{x}∂{y} = [(1/n) J_0ᵀ H(f_lin(θ)) J_0]")
 
 
 def check(variant: str | None = None) -> None:
-    """Verify T3 symbolically; raise AssertionError if any identity fails."""
+    """Verify T3 for arbitrary smooth f and ℓ; raise AssertionError if any identity fails."""
     variant = choose_variant(variant, MUTANTS)
-    net = make_net(WIDTHS, MASKS)
-    assert_true(realizing_witness(net) is not None, "the activation region of MASKS is nonempty")
-    y = sp.Matrix(net.n, net.k, lambda i, c: sp.Symbol(f"y{i}{c}", real=True))
-    _check_real_network(net, y, variant)
-    _check_linearized(net, y, variant)
+    _check_real(variant)
+    _check_linearized(variant)

@@ -21,13 +21,20 @@ h_{l−1,a} + σ_b b_{l,u}``: ``∂f_c/∂W_l[a,u] = (σ_w/√m_{l−1}) h_{l−
 summing over (a, u) factorizes into ``(σ_w²/m_{l−1})⟨h_{l−1}(x_i), h_{l−1}(x_j)⟩⟨δ_{l,c}(x_i),
 δ_{l,c'}(x_j)⟩``, and the bias adds ``σ_b²⟨δ, δ'⟩``. Summing over layers gives the formula. ∎
 
-What ``check()`` verifies symbolically
---------------------------------------
-A fully symbolic MLP with sizes (1, 3, 2, 2) (all widths different from their neighbours, so
-an m_{l−1} ↔ m_l mix-up is detected), n = 2 inputs with different activation patterns inside
-one region (nonempty: numeric witness), symbolic σ_w, σ_b: the 4 × 4 Gram ``JJᵀ`` (J by sympy
-differentiation of the composed network) equals the closed form entry by entry. Other sizes rest
-on the backpropagation proof.
+What ``check()`` proves at general size
+---------------------------------------
+One layer with symbolic widths: (i) the backward step δ_l = (∂z_{l+1}/∂z_l)ᵀ δ_{l+1}
+= D_l(σ_w/√m_l)W_{l+1}δ_{l+1} by sympy's matrix derivative (MatrixSymbols, D_l symmetric);
+(ii) the parameter derivatives ∂(δᵀz_l)/∂W_l[a,u] = (σ_w/√m_{l−1}) h_a δ_u and
+∂(δᵀz_l)/∂b_{l,u} = σ_b δ_u by differentiating the index sums (symbolic m_{l−1}, m_l, symbolic
+index positions); (iii) ⟨hδᵀ, h′δ′ᵀ⟩_F = ⟨h, h′⟩⟨δ, δ′⟩ as double sums with symbolic bounds
+(summand identity + distributivity); (iv) the layer's Gram term
+((σ_w²/m_{l−1})⟨h, h′⟩ + σ_b²)⟨δ, δ′⟩ from (ii)–(iii). Induction over depth: δ_{L+1,c} = e_c
+and step (i) give δ_{l,c} = ∂f_c/∂z_l for every l (downward induction); the Gram entry is the sum
+over layers of (iv). Sample (exact, sympy): a symbolic MLP (1, 3, 2, 2), n = 2, whose JJᵀ (sympy
+Jacobian) equals the closed form entrywise.
+Named lemmas (prose): chain rule; the parameter inner product splits over the layers (a
+partition of coordinates); distributivity Σ_aΣ_u f(a)g(u) = (Σ_a f(a))(Σ_u g(u)).
 """
 
 from __future__ import annotations
@@ -35,15 +42,35 @@ from __future__ import annotations
 import sympy as sp
 
 from proofs._network import make_net, realizing_witness
-from proofs._sym import assert_matrix_identity, assert_true, choose_variant
+from proofs._sym import (
+    assert_identity,
+    assert_matrix_expr_identity,
+    assert_matrix_identity,
+    assert_true,
+    choose_variant,
+)
 
 ID = "T5"
 STATEMENT = "K = Σ_l ((σ_w²/m_{l−1})⟨h_{l−1},h'_{l−1}⟩ + σ_b²)⟨δ_{l,c}, δ'_{l,c'}⟩ (backprop δ)"
-CHECKED = "symbolic MLP (1,3,2,2), n=2: JJᵀ (sympy Jacobian) = closed form, all 16 entries"
+CHECKED = (
+    "backward step, parameter derivatives, Frobenius factorization for symbolic widths; "
+    "induction over depth; sample MLP (1,3,2,2) entrywise"
+)
+GENERAL = (
+    "one layer, symbolic widths: δ_l = D_l(σ_w/√m_l)W_{l+1}δ_{l+1}; ∂f/∂W_l = (σ_w/√m_{l−1})hδᵀ, "
+    "∂f/∂b_l = σ_bδ; ⟨hδᵀ, h′δ′ᵀ⟩_F = ⟨h,h′⟩⟨δ,δ′⟩; the layer term"
+)
+INDUCTION = "δ_{l,c} = ∂f_c/∂z_l downward from δ_{L+1,c} = e_c; K = Σ over layers"
+LEMMAS = (
+    "chain rule",
+    "inner product splits over the layer partition of θ",
+    "distributivity of finite sums",
+)
 MUTANTS = {
     "missing_bias_term": "drops the σ_b² term of each layer",
     "scale_uses_m_l": "uses σ_w²/m_l instead of σ_w²/m_{l−1}",
     "delta_without_mask": "omits D_l in the backward recursion",
+    "frobenius_mixed_indices": "pairs feature and backward indices wrongly in ⟨hδᵀ, h′δ′ᵀ⟩_F",
 }
 
 WIDTHS = (1, 3, 2, 2)
@@ -57,8 +84,11 @@ def backward_vectors(net, i: int, c: int, variant: str | None = None) -> list[sp
     delta[c] = 1
     deltas = [delta]
     for l in range(L, 0, -1):
-        mask = sp.eye(net.widths[l]) if variant == "delta_without_mask" else \
-            sp.diag(*net.masks[l - 1][i])
+        mask = (
+            sp.eye(net.widths[l])
+            if variant == "delta_without_mask"
+            else sp.diag(*net.masks[l - 1][i])
+        )
         delta = mask * (net.sigma_w / sp.sqrt(net.widths[l])) * net.weights[l] * delta
         deltas.append(delta)
     return deltas[::-1]
@@ -83,9 +113,66 @@ def closed_form_gram(net, variant: str | None = None) -> sp.Matrix:
     return K
 
 
+def _check_general(variant) -> None:
+    m0, m1, m2 = sp.symbols("m_0 m_1 m_2", integer=True, positive=True)
+    sw, sb = sp.symbols("sigma_w sigma_b", positive=True)
+    # (i) backward step: sympy's derivative of z_{l+1} w.r.t. z_l is (∂z_{l+1}/∂z_l)ᵀ.
+    z, D = sp.MatrixSymbol("z", m1, 1), sp.MatrixSymbol("D", m1, m1)
+    W, b, delta = (
+        sp.MatrixSymbol("W", m1, m2),
+        sp.MatrixSymbol("b", m2, 1),
+        sp.MatrixSymbol("delta", m2, 1),
+    )
+    z_next = sw / sp.sqrt(m1) * W.T * D * z + sb * b
+    step = (sp.diff(z_next, z) * delta).xreplace({D.T: D})
+    mask = sp.Identity(m1) if variant == "delta_without_mask" else D
+    assert_matrix_expr_identity(
+        step,
+        mask * (sw / sp.sqrt(m1)) * W * delta,
+        "backward step δ_l = D_l(σ_w/√m_l)W_{l+1}δ_{l+1}",
+    )
+    # (ii) parameter derivatives of δᵀz_l, z_l = (σ_w/√m_{l−1})W_lᵀh + σ_b b_l, index sums.
+    a, u, a0, u0, r1, r2 = sp.symbols("a u a0 u0 r1 r2", integer=True, nonnegative=True)
+    m_in, m_out = a0 + 1 + r1, u0 + 1 + r2  # symbolic widths with (a0, u0) in range
+    Wi, h, d, bi = (sp.IndexedBase(name) for name in ("W", "h", "delta", "b"))
+    lin = sp.Sum(
+        d[u] * (sw / sp.sqrt(m_in) * sp.Sum(Wi[a, u] * h[a], (a, 0, m_in - 1)) + sb * bi[u]),
+        (u, 0, m_out - 1),
+    )
+    fan_in = m_out if variant == "scale_uses_m_l" else m_in
+    assert_identity(
+        sp.diff(lin, Wi[a0, u0]).doit().doit(),
+        sw / sp.sqrt(fan_in) * h[a0] * d[u0],
+        "∂f/∂W_l[a,u] = (σ_w/√m_{l−1}) h_a δ_u",
+    )
+    assert_identity(sp.diff(lin, bi[u0]).doit(), sb * d[u0], "∂f/∂b_{l,u} = σ_b δ_u")
+    # (iii) Frobenius: Σ_a Σ_u (h_a δ_u)(h′_a δ′_u) = (Σ_a h_a h′_a)(Σ_u δ_u δ′_u).
+    hp, dp = sp.IndexedBase("hp"), sp.IndexedBase("deltap")
+    M0, M1 = sp.symbols("M0 M1", integer=True, positive=True)
+    frob = sp.Sum((h[a] * d[u]) * (hp[a] * dp[u]), (a, 0, M0 - 1), (u, 0, M1 - 1))
+    pairing = (
+        h[a] * hp[u] * d[a] * dp[u]
+        if variant == "frobenius_mixed_indices"
+        else h[a] * hp[a] * d[u] * dp[u]
+    )
+    joined = sp.Sum(pairing, (a, 0, M0 - 1), (u, 0, M1 - 1))
+    assert_identity(frob.function - joined.function, 0, "⟨hδᵀ, h′δ′ᵀ⟩_F summand")
+    assert_true(frob.limits == joined.limits, "⟨hδᵀ, h′δ′ᵀ⟩_F: same ranges")
+    # (iv) the layer term from (ii)–(iii): weights give (σ_w²/m)⟨h,h′⟩⟨δ,δ′⟩, bias σ_b²⟨δ,δ′⟩.
+    hh, dd = sp.symbols("hh dd", real=True)  # ⟨h, h′⟩, ⟨δ, δ′⟩
+    weight_coeff = (sw / sp.sqrt(m_in)) ** 2  # the squared factor from (ii)
+    bias = 0 if variant == "missing_bias_term" else sb**2
+    assert_identity(
+        weight_coeff * hh * dd + sb**2 * dd,
+        (sw**2 / m_in * hh + bias) * dd,
+        "layer term = ((σ_w²/m_{l−1})⟨h,h′⟩ + σ_b²)⟨δ,δ′⟩",
+    )
+
+
 def check(variant: str | None = None) -> None:
     """Verify T5 symbolically; raise AssertionError if any identity fails."""
     variant = choose_variant(variant, MUTANTS)
+    _check_general(variant)
     net = make_net(WIDTHS, MASKS)
     assert_true(realizing_witness(net) is not None, "the activation region of MASKS is nonempty")
     J = net.jacobian()

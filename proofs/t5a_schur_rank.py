@@ -16,23 +16,38 @@ Write ``F ⊗ 𝟙𝟙ᵀ = UUᵀ`` (U: N × r, r = rank F, rows repeated k time
 ``(MMᵀ)[i,j] = ⟨U_i ⊗ V_i, U_j ⊗ V_j⟩ = ⟨U_i, U_j⟩⟨V_i, V_j⟩ = (UUᵀ ∘ VVᵀ)[i,j]``.
 So the Hadamard product equals MMᵀ with M having rs columns: rank ≤ rs. ∎
 
-What ``check()`` verifies symbolically
---------------------------------------
+What ``check()`` proves at general size
+---------------------------------------
+(MMᵀ)[i,j] = Σ_{a<r} Σ_{b<s} (U_ia V_ib)(U_ja V_jb) = (UUᵀ)[i,j]·(VVᵀ)[i,j] as double sums with
+symbolic r, s (summand identity + distributivity), i.e. UUᵀ ∘ VVᵀ = MMᵀ with M of r·s columns for
+any sizes. Sample:
 ``UUᵀ ∘ VVᵀ = MMᵀ`` with M the row-wise Kronecker product, for fully symbolic U (3 × 2) and
 V (3 × 2) (so the bound is rank ≤ 4 through an explicit 3 × 4 factor), and the same identity
 with rank-one factors in the T5 layout (U = feature vectors repeated over the k = 2 classes).
-The statement "rank(MMᵀ) ≤ #columns of M" is elementary linear algebra (prose).
+Named lemmas (prose): rank(MMᵀ) ≤ #columns of M; distributivity of finite sums; a Gram matrix
+of rank r factors as UUᵀ with r columns.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from proofs._sym import assert_matrix_identity, choose_variant, symbolic_matrix
+from proofs._sym import (
+    assert_identity,
+    assert_matrix_identity,
+    assert_true,
+    choose_variant,
+    symbolic_matrix,
+)
 
 ID = "T5a"
 STATEMENT = "rank(layer-l Gram term) ≤ rank(H_{l−1})·rank(Δ_l) (Schur product)"
-CHECKED = "UUᵀ∘VVᵀ = MMᵀ with M = row-wise U⊗V (rs columns), symbolic U, V (3×2)"
+CHECKED = ("UUᵀ∘VVᵀ = MMᵀ (M = row-wise U⊗V, rs columns) as index sums with symbolic r, s; "
+           "sample 3×2")
+GENERAL = "UUᵀ ∘ VVᵀ = MMᵀ with M the row-wise Kronecker product, symbolic ranks r, s"
+INDUCTION = ""
+LEMMAS = ("rank(MMᵀ) ≤ #columns of M", "Gram matrix of rank r = UUᵀ with r columns",
+          "distributivity of finite sums")
 MUTANTS = {
     "rank_sum_factor": "claims UUᵀ∘VVᵀ = [U V][U V]ᵀ (rank ≤ r + s)",
 }
@@ -46,9 +61,24 @@ def khatri_rao_rows(U: sp.Matrix, V: sp.Matrix, variant: str | None = None) -> s
     return sp.Matrix(rows)
 
 
+def _check_general(variant) -> None:
+    r, s = sp.symbols("r s", integer=True, positive=True)
+    i, j, a, b = sp.symbols("i j a b", integer=True, nonnegative=True)
+    U, V = sp.IndexedBase("U"), sp.IndexedBase("V")
+    if variant == "rank_sum_factor":  # [U V][U V]ᵀ = UUᵀ + VVᵀ, not the Hadamard product
+        mm = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1)) + sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))
+        had = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1)) * sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))
+        assert_identity(mm - had, 0, "UUᵀ ∘ VVᵀ = [U V][U V]ᵀ")
+    mm = sp.Sum((U[i, a] * V[i, b]) * (U[j, a] * V[j, b]), (a, 0, r - 1), (b, 0, s - 1))
+    had = sp.Sum(U[i, a] * U[j, a] * V[i, b] * V[j, b], (a, 0, r - 1), (b, 0, s - 1))
+    assert_identity(mm.function - had.function, 0, "(MMᵀ)_ij summand = (UUᵀ)_ij(VVᵀ)_ij summand")
+    assert_true(mm.limits == had.limits, "same double-sum ranges (r·s columns)")
+
+
 def check(variant: str | None = None) -> None:
     """Verify T5a symbolically; raise AssertionError if the factorization fails."""
     variant = choose_variant(variant, MUTANTS)
+    _check_general(variant)
     U = symbolic_matrix("u", 3, 2)
     V = symbolic_matrix("v", 3, 2)
     M = khatri_rao_rows(U, V, variant)

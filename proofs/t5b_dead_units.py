@@ -1,37 +1,47 @@
 r"""T5b — dead units create zero Jacobian columns and GGN null directions (corrected count).
 
-Statement (corrected)
----------------------
-If hidden unit u of layer l is dead on all n inputs (h_{l,u}(x_i) = 0 for every i, i.e.
-z_{l,u}(x_i) ≤ 0), the Jacobian columns of its m_{l−1} incoming weights W_l[:, u], its bias
-b_{l,u} and its m_{l+1} outgoing weights W_{l+1}[u, :] are zero, and each zero column e_j of J
-satisfies Ĝe_j = 0. With d_l dead units in layer l (m_{L+1} = k):
+Statement (THEORY.md, corrected)
+--------------------------------
+If hidden unit u of layer l is dead on all n inputs (h_{l,u}(x_i) = 0, z_{l,u}(x_i) < 0 for every
+i), the Jacobian columns of its m_{l−1} incoming weights W_l[:, u], its bias b_{l,u} and its
+m_{l+1} outgoing weights W_{l+1}[u, :] are zero, and each zero column e_j of J satisfies
+Ĝe_j = 0. With d_l dead units in layer l (m_0 = d, m_{L+1} = k, d_0 = d_{L+1} = 0):
 
-    dim null(Ĝ) ≥ Σ_{dead (l,u)} (m_{l−1} + 1 + m_{l+1}) − Σ_{l=1}^{L−1} d_l d_{l+1}.
+    dim null(Ĝ) = p − rank(Ĝ) ≥ Σ_{dead (l,u)} (m_{l−1} + 1 + m_{l+1}) − Σ_{l=1}^{L−1} d_l d_{l+1}.
 
-THEORY.md states the bound without the overlap term; that is false when dead units sit in
-adjacent layers, because the weight W_{l+1}[u, v] joining dead u (layer l) to dead v (layer l+1)
-is both an outgoing weight of u and an incoming weight of v and is counted twice.
-Counterexample: sizes (1, 1, 1, 1), both hidden units dead, σ_b > 0, mse. The THEORY.md count is
-(1+1+1) + (1+1+1) = 6 = p, i.e. Ĝ = 0; but ∂f/∂b_3 = σ_b ≠ 0 so Ĝ[b_3, b_3] = σ_b² > 0 and
-dim null(Ĝ) = 5 (the corrected count).
+The version without the last sum (THEORY.md's first version) over-counts: the weight W_{l+1}[u, v]
+joining dead u (layer l) to dead v (layer l+1) is both an outgoing weight of u and an incoming
+weight of v. Counterexample: sizes (1, 1, 1, 1), both hidden units dead, σ_b > 0: the old count
+is (1+1+1) + (1+1+1) = 6 = p, i.e. Ĝ = 0; but ∂f/∂b_3 = σ_b ≠ 0, so Ĝ[b_3, b_3] = σ_b² > 0,
+rank(Ĝ) = 1 and dim null(Ĝ) = p − rank(Ĝ) = 5, the corrected count.
 
 Proof
 -----
-With z_{l,u}(x_i) ≤ 0 on every input, ``D_l[u,u] = 0`` so ``δ_{l,c,u}(x_i) = 0`` (T5 recursion), and
-``h_{l,u}(x_i) = 0``. By T5's derivative formulas: ∂f_c/∂W_l[a,u] ∝ h_{l−1,a}δ_{l,c,u} = 0,
-∂f_c/∂b_{l,u} = σ_b δ_{l,c,u} = 0, ∂f_c/∂W_{l+1}[u,b] ∝ h_{l,u}δ_{l+1,c,b} = 0. If Je_j = 0 then
-``Ĝe_j = (1/n)JᵀH(Je_j) = 0``, and distinct zero columns give independent null vectors, so
-dim null(Ĝ) ≥ #zero columns. The zero-column sets of different dead units are disjoint except for
-the weights joining two dead units of adjacent layers; each such weight lies in exactly two sets,
-so inclusion–exclusion gives the count above. ∎
+*One layer step (any widths).* D_l[u,u] = 0 and D_l is diagonal, so (D_l v)_u = 0 for every v:
+δ_{l,c,u} = (D_l (σ_w/√m_l) W_{l+1} δ_{l+1,c})_u = 0 and h_{l,u} = (D_l z_l)_u = 0. By T5's
+derivative formulas ∂f_c/∂W_l[a,u] = (σ_w/√m_{l−1}) h_{l−1,a} δ_{l,c,u} = 0,
+∂f_c/∂b_{l,u} = σ_b δ_{l,c,u} = 0 and ∂f_c/∂W_{l+1}[u,b] = (σ_w/√m_l) h_{l,u} δ_{l+1,c,b} = 0.
+If Je_j = 0 then Ĝe_j = (1/n)JᵀH(Je_j) = 0; distinct zero columns give independent null vectors,
+so p − rank(Ĝ) ≥ #zero columns. *Counting, one weight matrix.* In W_{l+1} (m_l × m_{l+1}) the
+zero entries include the d_l dead rows and the d_{l+1} dead columns: by complement counting
+m_l m_{l+1} − (m_l − d_l)(m_{l+1} − d_{l+1}) = d_l m_{l+1} + m_l d_{l+1} − d_l d_{l+1} entries;
+biases add d_l. *Induction over depth.* Let C(L) = Σ_{l=1}^{L+1} (d_{l−1}m_l + m_{l−1}d_l −
+d_{l−1}d_l) + Σ_{l≤L} d_l (d_0 = d_{L+1} = 0) and B(L) the bound. C(0) = B(0) = 0; making the
+output layer L+1 a hidden layer with d_{L+1} dead units and adding an output layer of width
+m_{L+2} adds m_L d_{L+1} − d_L d_{L+1} + d_{L+1}m_{L+2} + d_{L+1} to C and
+d_{L+1}(m_L + 1 + m_{L+2}) − d_L d_{L+1} to B: equal, so C(L) = B(L) for every depth. ∎
 
-What ``check()`` verifies symbolically
---------------------------------------
-A fully symbolic MLP with sizes (1, 2, 2, 2), n = 2 inputs, unit 1 of layer 1 and unit 0 of layer
-2 dead on both inputs (region nonempty: numeric witness): every claimed column of the sympy
-Jacobian is identically 0, Ĝe_j = 0 for each (mse and a generic symbolic PSD H), and the number of
-distinct zero columns is ≥ the (corrected) count, 8. The THEORY.md count (9) fails this check.
+What ``check()`` proves at general size
+---------------------------------------
+The one-layer step for MatrixSymbols of symbolic width (e_uᵀD = 0 ⇒ δ_{l,u} = 0 and h_{l,u} = 0;
+Je = 0 ⇒ Ĝe = 0); the complement count of one weight matrix with symbolic m_l, m_{l+1}, d_l,
+d_{l+1}; the induction base and step of C(L) = B(L) with symbolic widths and dead counts.
+Instances (exact, sympy): the (1,1,1,1) counterexample — Jacobian by differentiation, rank(Ĝ) = 1,
+p − rank(Ĝ) = 5 = corrected count < 6 = old count; sizes (1, 2, 2, 2) with dead units in adjacent
+layers (region nonempty: numeric witness): every claimed column is identically 0 and
+p − rank(Ĝ) (exact rank at a rational point of the region, ≤ the generic value) = 12 ≥ 8.
+Named lemmas (prose): T5's derivative formulas (proved in t5); distinct standard basis vectors
+are independent; |A × B| = |A||B|.
 """
 
 from __future__ import annotations
@@ -39,19 +49,37 @@ from __future__ import annotations
 import sympy as sp
 
 from proofs._network import make_net, realizing_witness
-from proofs._sym import assert_true, choose_variant, is_zero, symbolic_matrix
+from proofs._sym import (
+    assert_identity,
+    assert_matrix_expr_identity,
+    assert_true,
+    choose_variant,
+    is_zero,
+)
 
 ID = "T5b"
-STATEMENT = "dead units ⇒ zero J columns; dim null(Ĝ) ≥ Σ(m_{l−1}+1+m_{l+1}) − Σ d_l d_{l+1}"
-CHECKED = "symbolic MLP (1,2,2,2), dead units in adjacent layers: zero columns, Ĝe_j = 0, count"
+STATEMENT = "dead units ⇒ zero J columns; p − rank(Ĝ) ≥ Σ(m_{l−1}+1+m_{l+1}) − Σ d_l d_{l+1}"
+CHECKED = (
+    "one-layer step (symbolic widths), complement count, induction over depth; "
+    "(1,1,1,1) counterexample and (1,2,2,2) instance against p − rank(Ĝ)"
+)
+GENERAL = (
+    "dead unit ⇒ δ_{l,u} = 0, h_{l,u} = 0 and Ĝe_j = 0 for symbolic widths; zero entries of "
+    "one weight matrix d_l m_{l+1} + m_l d_{l+1} − d_l d_{l+1} for symbolic sizes"
+)
+INDUCTION = "count C(L) = bound B(L) over depth L (base L = 0, step L → L+1, symbolic widths)"
+LEMMAS = ("T5 derivative formulas", "independence of distinct basis vectors", "|A×B| = |A||B|")
 MUTANTS = {
-    "theory_md_count": "THEORY.md's count without the adjacent-layer overlap correction",
+    "theory_md_count": "THEORY.md's first count, without the adjacent-layer overlap correction",
     "next_layer_bias": "also claims the next layer's bias columns b_{l+1} vanish",
+    "grid_union_without_intersection": "counts d_l m_{l+1} + m_l d_{l+1} zero entries in W_{l+1}",
 }
 
 WIDTHS = (1, 2, 2, 2)
 DEAD = ((1, 1), (2, 0))  # (layer, unit)
 MASKS = (((1, 0), (1, 0)), ((0, 1), (0, 1)))
+COUNTEREXAMPLE_WIDTHS = (1, 1, 1, 1)
+COUNTEREXAMPLE_DEAD = ((1, 0), (2, 0))
 
 
 def dead_unit_columns(net, dead, variant: str | None = None) -> set[int]:
@@ -77,22 +105,102 @@ def null_count_bound(widths, dead, variant: str | None = None) -> int:
     return total - sum(per_layer[l] * per_layer[l + 1] for l in range(len(widths) - 1))
 
 
-def check(variant: str | None = None) -> None:
-    """Verify T5b symbolically; raise AssertionError if any fact fails."""
-    variant = choose_variant(variant, MUTANTS)
+def _check_one_layer_step() -> None:
+    m = sp.Symbol("m", integer=True, positive=True)
+    p, N = sp.symbols("p N", integer=True, positive=True)
+    D = sp.MatrixSymbol("D", m, m)  # D_l, diagonal with D[u, u] = 0, i.e. D e_u = 0
+    e_u, v = sp.MatrixSymbol("e_u", m, 1), sp.MatrixSymbol("v", m, 1)
+    zero_col = {D * e_u: sp.ZeroMatrix(m, 1)}
+    # δ_{l,u} = e_uᵀ D v = (D e_u)ᵀ v (D symmetric), and h_{l,u} = e_uᵀ D z likewise.
+    expr = sp.MatMul(sp.Transpose(D * e_u), v, evaluate=False)
+    assert_matrix_expr_identity(
+        expr.xreplace(zero_col).doit(),
+        sp.ZeroMatrix(1, 1),
+        "dead unit: δ_{l,u} = e_uᵀ D_l (…) = 0 and h_{l,u} = 0",
+    )
+    J, H = sp.MatrixSymbol("J", N, p), sp.MatrixSymbol("H", N, N)
+    e_j = sp.MatrixSymbol("e_j", p, 1)
+    n = sp.Symbol("n", positive=True)
+    Y = sp.MatrixSymbol("Y", N, 1)  # Y = J e_j
+    assert_matrix_expr_identity(
+        (J.T * H * J / n) * e_j, (J.T * H * Y / n).xreplace({Y: J * e_j}), "Ĝe_j = (1/n)JᵀH(Je_j)"
+    )
+    assert_matrix_expr_identity(
+        (J.T * H * Y / n).xreplace({Y: sp.ZeroMatrix(N, 1)}).doit(),
+        sp.ZeroMatrix(p, 1),
+        "J e_j = 0 ⇒ Ĝ e_j = 0",
+    )
+
+
+def weight_matrix_zero_entries(m_in, m_out, d_in, d_out, variant=None):
+    """Zero entries of W (m_in × m_out) from d_in dead rows and d_out dead columns."""
+    if variant == "grid_union_without_intersection":
+        return d_in * m_out + m_in * d_out
+    return d_in * m_out + m_in * d_out - d_in * d_out
+
+
+def _check_counting(variant) -> None:
+    m_in, m_out, d_in, d_out = sp.symbols("m_in m_out d_in d_out", integer=True, nonnegative=True)
+    assert_identity(
+        m_in * m_out - (m_in - d_in) * (m_out - d_out),
+        weight_matrix_zero_entries(m_in, m_out, d_in, d_out, variant),
+        "one weight matrix: |dead rows ∪ dead columns| by complement counting",
+    )
+    # Induction over depth: C(L+1) − C(L) = B(L+1) − B(L) for symbolic widths and dead counts.
+    mL, mL1, mL2, dL, dL1 = sp.symbols("m_L m_L1 m_L2 d_L d_L1", integer=True, nonnegative=True)
+    W = lambda *a: weight_matrix_zero_entries(*a, variant=variant)  # noqa: E731
+    # the output layer L+1 (width m_{L+1}, nothing dead) becomes hidden with d_{L+1} dead units;
+    # a new output layer of width m_{L+2} is added (nothing dead there).
+    count_step = (W(mL, mL1, dL, dL1) - W(mL, mL1, dL, 0)) + W(mL1, mL2, dL1, 0) + dL1
+    overlap = 0 if variant == "theory_md_count" else dL * dL1
+    bound_step = dL1 * (mL + 1 + mL2) - overlap
+    assert_identity(count_step, bound_step, "induction step L → L+1: count and bound grow alike")
+    assert_identity(W(mL, mL1, 0, 0), 0, "induction base L = 0: no dead units, count 0 = bound")
+
+
+def _check_counterexample(variant) -> None:
+    net = make_net(COUNTEREXAMPLE_WIDTHS, (((0,),), ((0,),)))
+    J = net.jacobian()
+    G = J.T * J / net.n
+    assert_true(is_zero(G[-1, -1] - net.sigma_b**2), "(1,1,1,1): Ĝ[b₃, b₃] = σ_b²")
+    null_dim = len(net.params()) - G.rank()
+    bound = null_count_bound(COUNTEREXAMPLE_WIDTHS, COUNTEREXAMPLE_DEAD, variant)
+    assert_true(
+        null_dim == 5 and null_dim >= bound,
+        f"(1,1,1,1), both hidden units dead: p − rank(Ĝ) = {null_dim} ≥ claimed {bound}",
+    )
+
+
+def _check_instance(variant) -> None:
     net = make_net(WIDTHS, MASKS)
-    assert_true(realizing_witness(net) is not None, "the dead-unit activation region is nonempty")
+    witness = realizing_witness(net)
+    assert_true(witness is not None, "the dead-unit activation region is nonempty")
     J = net.jacobian()
     zero_cols = {j for j in range(J.cols) if all(is_zero(e) for e in J[:, j])}
     claimed = dead_unit_columns(net, DEAD, variant)
     missing = claimed - zero_cols
     assert_true(not missing, f"Jacobian columns {sorted(missing)} of the dead units are zero")
-    N = net.n * net.k
-    H_generic = (lambda S: S * S.T)(symbolic_matrix("r", N, N))  # any PSD output Hessian
-    for H in (sp.eye(N), H_generic):
-        G = J.T * H * J / net.n
-        for j in sorted(zero_cols):
-            assert_true(all(is_zero(e) for e in G[:, j]), f"Ĝ e_{j} = 0")
+    X, Ws, bs = witness
+    point = {net.sigma_w: 1, net.sigma_b: 1}
+    point.update(
+        {s: sp.Rational(repr(float(v))) for s, v in zip(net.X, X.reshape(-1), strict=True)}
+    )
+    for Wsym, bsym, Wv, bv in zip(net.weights, net.biases, Ws, bs, strict=True):
+        point.update(
+            {s: sp.Rational(repr(float(v))) for s, v in zip(Wsym, Wv.reshape(-1), strict=True)}
+        )
+        point.update({s: sp.Rational(repr(float(v))) for s, v in zip(bsym, bv, strict=True)})
+    Jv = J.subs(point)
+    G = Jv.T * Jv / net.n
+    null_dim = len(net.params()) - G.rank()
     bound = null_count_bound(WIDTHS, DEAD, variant)
-    assert_true(len(zero_cols) >= bound,
-                f"#zero columns = {len(zero_cols)} ≥ claimed null-space bound {bound}")
+    assert_true(null_dim >= bound, f"(1,2,2,2): p − rank(Ĝ) = {null_dim} ≥ claimed {bound}")
+
+
+def check(variant: str | None = None) -> None:
+    """Verify T5b; raise AssertionError if any fact fails."""
+    variant = choose_variant(variant, MUTANTS)
+    _check_one_layer_step()
+    _check_counting(variant)
+    _check_counterexample(variant)
+    _check_instance(variant)

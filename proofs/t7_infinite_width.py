@@ -31,13 +31,15 @@ parameterization (Jacot et al. 2018; Arora et al. 2019; Lee et al. 2019): layer 
 pre-activations that are, at infinite width, a centred Gaussian process with covariance Σ^l.
 Input dependence enters only through Σ¹, a function of xᵀx′, hence of XXᵀ = (XQ)(XQ)ᵀ. ∎
 
-What ``check()`` verifies symbolically (and what it does not)
--------------------------------------------------------------
+What ``check()`` proves at general size (and what it does not)
+--------------------------------------------------------------
 Symbolic s₁, s₂ > 0 and angle θ: the Cholesky factor reproduces the covariance; the polar form of
 v is ``√s₂ r cos(t − θ)``; the arc endpoints are the zeros of u and v; both
 expectations obtained by sympy's ``integrate`` (radial and angular) equal the arc-cosine forms
-after θ = arccos ρ; Price's identity ∂_c E[φφ] = E[φ′φ′]; and ``Σ¹`` is invariant under a symbolic
-rotation Q of the inputs. The recursion and the O(m^{-1/2}) finite-width convergence rest on the
+after θ = arccos ρ; Price's identity ∂_c E[φφ] = E[φ′φ′]; and ``Σ¹ = σ_w²XXᵀ/d + σ_b²𝟙𝟙ᵀ`` is
+invariant under X ↦ XQ for MatrixSymbols X (n × d) and Q (d × d) of symbolic sizes using only
+QQᵀ = I, and (XQ)W₁ = X(QW₁) (finite width; QW₁ ~ W₁ is the named Gaussian lemma).
+The recursion and the O(m^{-1/2}) finite-width convergence rest on the
 cited literature and are sampled numerically (tests/test_kernels.py, experiment E2).
 """
 
@@ -45,15 +47,28 @@ from __future__ import annotations
 
 import sympy as sp
 
-from proofs._sym import assert_identity, choose_variant
+from proofs._sym import (
+    assert_identity,
+    assert_matrix_expr_identity,
+    choose_variant,
+    matmul_replace_adjacent,
+)
 
 ID = "T7"
 STATEMENT = "E[φ(u)φ(v)] = √(s₁s₂)(√(1−ρ²) + (π−arccos ρ)ρ)/2π; E[φ′φ′] = (π−arccos ρ)/2π"
-CHECKED = "both expectations by symbolic polar integration = arc-cosine forms; Price; XQ invariance"
+CHECKED = ("both expectations by symbolic polar integration = arc-cosine forms; Price; "
+           "Σ¹ invariance under XQ for symbolic orthogonal Q")
+GENERAL = ("both Gaussian expectations for symbolic s₁, s₂ > 0 and angle θ; Price's identity; "
+           "Σ¹(XQ) = Σ¹(X) for MatrixSymbols X (n×d), Q (QQᵀ = I) of symbolic sizes")
+INDUCTION = ""
+LEMMAS = ("NTK recursion at infinite width (Jacot et al. 2018; Lee et al. 2019; Arora et al. 2019)",
+          "O(m^{-1/2}) finite-width convergence (sampled in E2)",
+          "rotation invariance of the standard Gaussian (QW₁ ~ W₁)", "polar coordinates / Cholesky")
 MUTANTS = {
     "arccos_without_pi": "uses arccos ρ in place of π − arccos ρ",
     "drop_sqrt_term": "drops √(1 − ρ²) from E[φ(u)φ(v)]",
     "derivative_kernel_over_pi": "claims E[φ′φ′] = (π − arccos ρ)/π",
+    "permute_samples": "claims invariance under X ↦ PX (permuting samples, not pixels)",
 }
 
 
@@ -108,11 +123,21 @@ def check(variant: str | None = None) -> None:
     assert_identity(sp.diff(claim_phi, rho) / sp.sqrt(s1 * s2), claim_dphi,
                     "Price: ∂_c E[φ(u)φ(v)] = E[φ′(u)φ′(v)]")
 
-    # Σ¹ depends on inputs only through inner products: invariant under a rotation Q.
-    a = sp.Symbol("alpha", real=True)
-    Q = sp.Matrix([[sp.cos(a), -sp.sin(a)], [sp.sin(a), sp.cos(a)]])
-    x, x2 = sp.Matrix(sp.symbols("x1:3", real=True)), sp.Matrix(sp.symbols("z1:3", real=True))
+    _check_xq_invariance(variant)
+
+
+def _check_xq_invariance(variant) -> None:
+    """Σ¹ = σ_w² XXᵀ/d + σ_b²𝟙𝟙ᵀ depends on X only through XXᵀ, and (XQ)(XQ)ᵀ = XXᵀ for a
+    symbolic orthogonal Q (QQᵀ = I, symbolic sizes n, d); finite width: (XQ)W₁ = X(QW₁)."""
+    n, d, m = sp.symbols("n d m", integer=True, positive=True)
+    X, Q = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("Q", d, d)
     sw, sb = sp.symbols("sigma_w sigma_b", positive=True)
-    sigma1 = lambda p, q: sw**2 * (p.T * q)[0, 0] / 2 + sb**2
-    assert_identity(sp.trigsimp(sigma1(Q.T * x, Q.T * x2)), sigma1(x, x2),
-                    "Σ¹(xQ, x′Q) = Σ¹(x, x′) for orthogonal Q")
+    sigma1 = lambda Z: sw**2 * Z * Z.T / d + sb**2 * sp.OneMatrix(n, n)  # noqa: E731
+    if variant == "permute_samples":  # mutant: X ↦ PX with P orthogonal n × n (rows permuted)
+        P = sp.MatrixSymbol("P", n, n)
+        moved = matmul_replace_adjacent(sigma1(P * X), (P, P.T), sp.Identity(n))
+    else:
+        moved = matmul_replace_adjacent(sigma1(X * Q), (Q, Q.T), sp.Identity(d))
+    assert_matrix_expr_identity(moved, sigma1(X), "Σ¹(XQ) = Σ¹(X) for orthogonal Q (QQᵀ = I)")
+    W1 = sp.MatrixSymbol("W1", d, m)
+    assert_matrix_expr_identity((X * Q) * W1, X * (Q * W1), "finite width: (XQ)W₁ = X(QW₁)")

@@ -1,129 +1,365 @@
 r"""T8 — ε-rank conditions for training the linearized network with mse and gradient descent.
 
-Statement (with the corrected range of ε)
------------------------------------------
+Statement (THEORY.md, corrected conditions)
+-------------------------------------------
 GD with step η on ``L = (1/2n)‖r‖²`` for the linearized model (residual r = f_lin(X) − Y,
-Jacobian J, K = JJᵀ with eigenpairs (λ_j, u_j), c_j = u_jᵀr_0):
+Jacobian J, K = JJᵀ ≽ 0 with eigenpairs (λ_j, u_j), c_j = u_jᵀr_0):
 ``r_t = (I − (η/n)K)^t r_0`` and ``L_t = (1/2n) Σ_j (1 − ηλ_j/n)^{2t} c_j²``. With
-``m_ε = Σ_{λ_j ≤ ε} c_j²/‖r_0‖²`` and ``ρ_ε(T) = (1 − ηε/n)^{2T}``: if ηλ_max ≤ n then
+``m_ε = Σ_{λ_j ≤ ε} c_j²/‖r_0‖²`` and ``ρ_ε(T) = (1 − ηε/n)^{2T}`` (ε ≥ 0, every integer T ≥ 1):
 
-    upper:  L_T/L_0 ≤ m_ε + ρ_ε(T)(1 − m_ε)      for every ε ≥ 0,
-    lower:  ρ_ε(T) m_ε ≤ L_T/L_0                  for 0 ≤ ε ≤ n/η.
+    lower:  ρ_ε(T) m_ε ≤ L_T/L_0                 whenever 0 ≤ ηε ≤ n,
+    upper:  L_T/L_0 ≤ m_ε + ρ_ε(T)(1 − m_ε)      whenever ηλ_max + ηε ≤ 2n
+            (in particular for every ε ≥ 0 when ηλ_max ≤ n).
 
-THEORY.md states both "for every ε". The lower bound (and so the necessary condition
-m_ε ≤ τ/ρ_ε(T)) is false for ε > n/η when |1 − ηε/n| > 1: e.g. n = η = T = 1, K = [[½]], ε = 3:
-ρ_ε = 4, m_ε = 1, L_1/L_0 = ¼, and 4·1 ≤ ¼ fails. (ηλ_max ≤ n is the right condition for the
-eigenvalues; ε needs the same range.) Consequences: τ-trainable ⇒ m_ε ≤ τ/ρ_ε(T) (0 ≤ ε ≤ n/η);
-m_ε ≤ (τ − ρ_ε)/(1 − ρ_ε) for some ε with ρ_ε < τ ⇒ τ-trainable. For isotropic r_0,
-E[c_j²/‖r_0‖²] = 1/N, so E[L_T/L_0] = (1/N)Σ_j(1 − ηλ_j/n)^{2T} and E[m_ε] = 1 − rank_ε(K)/N,
-giving the ε-rank conditions in expectation. Gradient flow: r(t) = e^{−tK/n} r_0, ρ → e^{−2εt/n}.
+Both conditions are needed. Lower without ηε ≤ n: K = [1], n = η = T = 1, ε = 2 gives
+L_1/L_0 = 0 < ρ_ε m_ε = 1 (``lower_bound_counterexample``). Upper with only ηλ_max ≤ 2n:
+K = [3/2], n = η = T = 1, ε = 1 gives m_ε = 0, ρ_ε = 0, bound 0 < L_1/L_0 = ¼
+(``upper_bound_counterexample``). Consequences: τ-trainable ⇒ m_ε ≤ τ/ρ_ε(T) (ηε ≤ n);
+m_ε ≤ (τ − ρ_ε)/(1 − ρ_ε) for some ε with ρ_ε < τ (and ηλ_max + ηε ≤ 2n) ⇒ τ-trainable. For
+isotropic r_0, in expectation over r_0: E[L_T/L_0] = (1/N)Σ_j(1 − ηλ_j/n)^{2T},
+E[m_ε] = 1 − rank_ε(K)/N. Gradient flow: r(t) = e^{−tK/n} r_0, ρ → e^{−2εt/n}.
 
 Proof
 -----
-∇_θL = (1/n)J_ᵀr, so θ_{t+1} = θ_t − (η/n)Jᵀr_t and r_{t+1} = r_t + J(θ_{t+1} − θ_t) =
-(I − (η/n)K)r_t; by induction r_t = (I − (η/n)K)^t r_0, and in K's eigenbasis each coordinate is
-the scalar recurrence c_{j,t+1} = (1 − ηλ_j/n)c_{j,t}. Let w(λ) = (1 − ηλ/n)^{2T}, q_j = c_j²/‖r_0‖²
-(Σq_j = 1), so L_T/L_0 = Σ_j w(λ_j)q_j. For 0 ≤ λ ≤ n/η, y = 1 − ηλ/n ∈ [0, 1], so 0 ≤ w ≤ 1 and
-w′(λ) = −(2Tη/n)y^{2T−1} ≤ 0. Upper: w(λ_j) ≤ 1 for λ_j ≤ ε, and w(λ_j) ≤ w(ε) = ρ for ε < λ_j ≤
-λ_max (monotone; if ε > n/η no λ_j exceeds ε). Lower (ε ≤ n/η): w(λ_j) ≥ w(ε) = ρ for λ_j ≤ ε and
-w ≥ 0 otherwise. In formulas (exact decompositions):
-L_T/L_0 − ρm = Σ_{λ_j≤ε}(w_j − ρ)q_j + Σ_{λ_j>ε}w_jq_j, and
-m + ρ(1 − m) − L_T/L_0 = Σ_{λ_j≤ε}(1 − w_j)q_j + Σ_{λ_j>ε}(ρ − w_j)q_j.
-The trainability implications are one-line algebra; isotropy makes r_0/‖r_0‖ uniform on the sphere.
-∎
+*Closed form.* ∇_θL = (1/n)Jᵀr, so r_{t+1} = r_t + J(θ_{t+1} − θ_t) = (I − (η/n)K)r_t, and by
+induction r_t = B^t r_0 (B = I − (η/n)K). By the spectral theorem B^t = U diag(y_j^t) Uᵀ with
+y_j = 1 − ηλ_j/n, so ‖r_t‖² = Σ_j y_j^{2t} c_j².
+*Coefficients.* Let q_j = c_j²/‖r_0‖² ≥ 0 (Σ q_j = 1), w_j = y_j^{2T}, y_ε = 1 − ηε/n, ρ = y_ε^{2T}.
+Then L_T/L_0 = Σ_j w_j q_j, m = Σ_{flat} q_j (flat: λ_j ≤ ε, steep: λ_j > ε), and for any bound
+affine in m, using Σ q_j = 1,
+    L_T/L_0 − ρm = Σ_flat (w_j − ρ) q_j + Σ_steep w_j q_j,
+    m + ρ(1 − m) − L_T/L_0 = Σ_flat (1 − w_j) q_j + Σ_steep (ρ − w_j) q_j.
+Each bound holds once every coefficient is ≥ 0.
+*Signs (telescoping lemma (a − b)Σ_{i<M}a^i b^{M−1−i} = a^M − b^M).*
+Lower, flat: w_j − ρ = (y_j − y_ε) Σ_{i<2T} y_j^i y_ε^{2T−1−i} with n(y_j − y_ε) = η(ε − λ_j) ≥ 0,
+n·y_ε = n − ηε ≥ 0 (the condition), n·y_j = (n − ηε) + η(ε − λ_j) ≥ 0: every factor ≥ 0.
+Lower, steep: w_j = (y_j)^{2T} ≥ 0 (even power).
+Upper, flat: 1 − w_j = (1 − y_j²) Σ_{i<T} 1^i (y_j²)^{T−1−i}, 1 − y_j² = (1 − y_j)(1 + y_j) with
+n(1 − y_j) = ηλ_j ≥ 0 and n(1 + y_j) = 2n − ηλ_j = s + η(λ_max − λ_j) + ηε ≥ 0, where
+s = 2n − ηλ_max − ηε ≥ 0 is the condition.
+Upper, steep: ρ − w_j = (y_ε² − y_j²) Σ_{i<T}(y_ε²)^i (y_j²)^{T−1−i}, with n(y_ε − y_j) = η(λ_j − ε)
+≥ 0 and n(y_ε + y_j) = 2n − ηε − ηλ_j = s + η(λ_max − λ_j) ≥ 0. (Here the ηε in the condition is
+used; without it the factor y_ε + y_j can be negative — the second counterexample.)
+If ηλ_max ≤ n: a steep j has ε < λ_j ≤ λ_max, so s = 2(n − ηλ_max) + η(λ_max − λ_j) + η(λ_j − ε)
+≥ 0; with no steep j only the flat factor 2n − ηλ_j = 2(n − ηλ_max) + η(λ_max − λ_j) + ηλ_max ≥ 0
+is used. *Consequences* are one-line algebra. *Isotropy:* the law of r_0 is invariant under
+rotations, so the q_j are exchangeable: E[q_j] = 1/N. ∎
 
-What ``check()`` verifies symbolically
---------------------------------------
-For symbolic J (2 × 3), θ, Y, η, n: one GD step on L gives r_{t+1} = (I − (η/n)JJᵀ)r_t; sympy's
-``rsolve`` solves the eigen-coordinate recurrence to (1 − ηλ/n)^t c_0; ``dsolve`` solves gradient
-flow to e^{−λt/n}c_0; the derivative of w has the sign of −y^{2T−1} ≤ 0 for y ∈ [0, 1] and
-symbolic integer T ≥ 1 (sympy assumptions); for N = 3 (λ₁ ≤ ε < λ₂ ≤ λ₃) both decompositions
-above are identities; the sufficiency algebra ρ + (1 − ρ)(τ − ρ)/(1 − ρ) = τ; E[cos² t] = ½ over
-the uniform circle (isotropy, N = 2); and the counterexample to the "every ε" lower bound.
+What ``check()`` proves at general size
+---------------------------------------
+With MatrixSymbols J (N × p), θ, r of symbolic N, p: the GD step r_{t+1} = (I − (η/n)JJᵀ)r_t
+(sympy's matrix derivative of ‖Jθ + o‖²/2n), and the induction step B·B^t r_0 = B^{t+1} r_0.
+``rsolve``/``dsolve`` give the per-eigendirection solutions. The two coefficient formulas are
+extracted by differentiating ``L_T/L_0 − bound`` with respect to the weight q of a generic flat and
+a generic steep eigenvalue (any N). Each coefficient is certified ≥ 0 with *symbolic* T: it must
+equal A^M − B^M for the stated A, B (sympy identity with symbolic exponent), the telescoping lemma
+is proved by induction on M (``_sym.check_telescoping_lemma``), n·(A − B) factors into products of
+quantities that are sums of hypothesis slacks (n − ηε, s, η, ε − λ_j, λ_j − ε, λ_max − λ_j, λ_j)
+— exactly the stated conditions, nothing else — and the summands A^iB^j are powers of numbers
+certified ≥ 0. The ηλ_max ≤ n special case, the consequence algebra and both counterexamples are
+checked exactly. A grid of exact rational instances satisfying the stated conditions is also
+checked (a falsifier, not part of the proof).
+Named lemmas (prose): spectral theorem (B^t = U diag(y^t)Uᵀ, ‖Ux‖ = ‖x‖); exchangeability of the
+coordinates of an isotropic vector (E[q_j] = 1/N); a sum of nonnegative terms is nonnegative.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+from itertools import product
+
 import sympy as sp
 
-from proofs._sym import assert_identity, assert_matrix_identity, assert_true, choose_variant
+from proofs._sym import (
+    assert_identity,
+    assert_matrix_expr_identity,
+    assert_nonneg,
+    assert_nonneg_certificate,
+    assert_true,
+    check_telescoping_lemma,
+    choose_variant,
+)
 
 ID = "T8"
-STATEMENT = "r_t = (I−ηK/n)^t r_0; ρ_ε m_ε ≤ L_T/L_0 ≤ m_ε + ρ_ε(1−m_ε) (ηλ_max ≤ n, ε ≤ n/η)"
-CHECKED = "GD step & rsolve/dsolve closed forms; monotonicity sign; N=3 bound decompositions"
+STATEMENT = (
+    "r_t = (I−ηK/n)^t r_0; ρ_ε m_ε ≤ L_T/L_0 (ηε ≤ n); "
+    "L_T/L_0 ≤ m_ε + ρ_ε(1−m_ε) (ηλ_max + ηε ≤ 2n)"
+)
+CHECKED = (
+    "GD step & induction (symbolic N, p); sign certificates of every bound coefficient, "
+    "symbolic T; both counterexamples"
+)
+GENERAL = (
+    "GD step r_{t+1} = (I − ηK/n)r_t for MatrixSymbol J (N×p); coefficient formulas for any N; "
+    "sign of every coefficient for symbolic integer T under exactly ηε ≤ n (lower) and "
+    "ηλ_max + ηε ≤ 2n (upper), and the ηλ_max ≤ n special case; trainability algebra"
+)
+INDUCTION = (
+    "r_t = (I − ηK/n)^t r_0 (step t → t+1 with MatPow); telescoping lemma "
+    "(a−b)Σ_{i<M}a^ib^{M−1−i} = a^M − b^M (step M → M+1)"
+)
+LEMMAS = (
+    "spectral theorem (B^t = U diag(y_j^t) Uᵀ)",
+    "exchangeability of an isotropic vector's coordinates (E[q_j] = 1/N)",
+)
 MUTANTS = {
     "step_missing_1_over_n": "claims r_{t+1} = (I − ηK) r_t",
     "loss_exponent_t": "claims L_t uses (1 − ηλ/n)^t instead of ^{2t}",
     "upper_drops_rho_term": "claims L_T/L_0 ≤ m_ε",
+    "lower_bound_doubled": "claims 2ρ_ε(T) m_ε ≤ L_T/L_0 (false: λ = ε gives w − 2ρ = −ρ)",
+    "upper_rho_squared": "claims L_T/L_0 ≤ m_ε + ρ_ε(T)²(1 − m_ε)",
+    "lower_without_condition": "claims the lower bound for every ε ≥ 0 (drops ηε ≤ n)",
+    "upper_condition_without_eps": "claims the upper bound under ηλ_max ≤ 2n alone",
+    "telescoping_wrong_recursion": "uses S_{M+1} = 2a·S_M + b^M in the telescoping induction",
 }
 
 
 def lower_bound_counterexample():
-    """(ρ_ε m_ε, L_1/L_0) for n = η = T = 1, K = [[½]], ε = 3 — lower bound fails: 4 > ¼."""
+    """(ρ_ε m_ε, L_1/L_0) for K = [1], n = η = T = 1, ε = 2 (ηε > n): 1 > 0, the bound fails."""
     n = eta = T = 1
-    lam, eps = sp.Rational(1, 2), 3
-    rho = (1 - eta * sp.Integer(eps) / n) ** (2 * T)
-    ratio = (1 - eta * lam / n) ** (2 * T)
-    return rho * 1, ratio
+    lam, eps = sp.Integer(1), sp.Integer(2)
+    rho = (1 - eta * eps / n) ** (2 * T)
+    m = 1  # the only eigenvalue 1 ≤ ε is flat
+    return rho * m, (1 - eta * lam / n) ** (2 * T)
 
 
-def check(variant: str | None = None) -> None:
-    """Verify T8 symbolically; raise AssertionError if any fact fails."""
-    variant = choose_variant(variant, MUTANTS)
+def upper_bound_counterexample():
+    """(m_ε + ρ_ε(1 − m_ε), L_1/L_0) for K = [3/2], n = η = T = 1, ε = 1: ηλ_max = 3/2 ≤ 2n but
+    ηλ_max + ηε = 5/2 > 2n, and the bound 0 is below L_1/L_0 = ¼."""
+    n = eta = T = 1
+    lam, eps = sp.Rational(3, 2), sp.Integer(1)
+    rho = (1 - eta * eps / n) ** (2 * T)
+    m = 0  # λ = 3/2 > ε is steep
+    return m + rho * (1 - m), (1 - eta * lam / n) ** (2 * T)
+
+
+def claimed_lower(m, one, rho, variant):
+    return (2 if variant == "lower_bound_doubled" else 1) * rho * m
+
+
+def claimed_upper(m, one, rho, variant):
+    if variant == "upper_drops_rho_term":
+        return m
+    if variant == "upper_rho_squared":
+        return m + rho**2 * (one - m)
+    return m + rho * (one - m)
+
+
+def _check_closed_form(variant) -> None:
+    N, p = sp.symbols("N p", integer=True, positive=True)
     eta, n = sp.symbols("eta n", positive=True)
-    J = sp.Matrix(2, 3, lambda i, j: sp.Symbol(f"j{i}{j}", real=True))
-    theta = sp.Matrix(sp.symbols("th1:4", real=True))
-    offset = sp.Matrix(sp.symbols("o1:3", real=True))  # f(θ_0) − J θ_0 − Y
-    resid = lambda th: J * th + offset
-    loss = (resid(theta).T * resid(theta))[0, 0] / (2 * n)
-    grad = sp.Matrix([sp.diff(loss, v) for v in theta])
-    r_next = resid(theta - eta * grad)
+    J = sp.MatrixSymbol("J", N, p)
+    theta, offset = sp.MatrixSymbol("theta", p, 1), sp.MatrixSymbol("o", N, 1)  # o = f0 − Jθ0 − Y
+    resid = J * theta + offset
+    grad = sp.diff(resid.T * resid, theta) / (2 * n)  # ∇_θ (1/2n)‖r‖²
     scale = 1 if variant == "step_missing_1_over_n" else 1 / n
-    assert_matrix_identity(r_next, (sp.eye(2) - eta * scale * J * J.T) * resid(theta),
-                           "one GD step: r_{t+1} = (I − (η/n)K) r_t")
-
+    B = sp.Identity(N) - eta * scale * J * J.T
+    assert_matrix_expr_identity(
+        J * (theta - eta * grad) + offset,
+        B * resid,
+        "one GD step: r_{t+1} = (I − (η/n)K) r_t (symbolic N, p)",
+    )
     t = sp.Symbol("t", integer=True, nonnegative=True)
+    r0 = sp.MatrixSymbol("r0", N, 1)
+    assert_matrix_expr_identity(
+        B * (B**t * r0), B ** (t + 1) * r0, "induction step: B·(B^t r_0) = B^{t+1} r_0"
+    )
     lam, c0 = sp.Symbol("lambda"), sp.Symbol("c0")
     c = sp.Function("c")
     sol = sp.rsolve(c(t + 1) - (1 - eta * lam / n) * c(t), c(t), {c(0): c0})
     assert_identity(sol, c0 * (1 - eta * lam / n) ** t, "rsolve: c_t = (1 − ηλ/n)^t c_0")
     power = t if variant == "loss_exponent_t" else 2 * t
-    assert_identity(sp.expand_power_base(sol**2, force=True),
-                    c0**2 * (1 - eta * lam / n) ** power, "c_t² = (1 − ηλ/n)^{2t} c_0²")
-
-    tau_t = sp.Symbol("s", nonnegative=True)
+    assert_identity(
+        sp.expand_power_base(sol**2, force=True),
+        c0**2 * (1 - eta * lam / n) ** power,
+        "c_t² = (1 − ηλ/n)^{2t} c_0²",
+    )
+    s = sp.Symbol("s", nonnegative=True)
     x = sp.Function("x")
-    flow = sp.dsolve(sp.Eq(x(tau_t).diff(tau_t), -lam / n * x(tau_t)), x(tau_t), ics={x(0): c0})
-    assert_identity(flow.rhs, c0 * sp.exp(-lam * tau_t / n), "gradient flow: e^{−λt/n} c_0")
+    flow = sp.dsolve(sp.Eq(x(s).diff(s), -lam / n * x(s)), x(s), ics={x(0): c0})
+    assert_identity(flow.rhs, c0 * sp.exp(-lam * s / n), "gradient flow: e^{−λt/n} c_0")
 
+
+def bound_coefficients(bound, w_flat, w_steep, rho):
+    """Coefficients of q_flat and q_steep in L_T/L_0 − bound (any N): L_T/L_0 = Σ_j w_j q_j,
+    m = Σ_flat q_j, Σ_j q_j = 1; q_f, q_s are the weights of one generic flat / steep eigenvalue,
+    the other eigenvalues contribute the free symbols R (to L_T/L_0), m_rest and one_rest."""
+    q_f, q_s, R, m_rest, one_rest = sp.symbols("q_f q_s R m_rest one_rest")
+    ratio = w_flat * q_f + w_steep * q_s + R
+    diff = ratio - bound(q_f + m_rest, q_f + q_s + one_rest, rho)
+    return sp.expand(sp.diff(diff, q_f)), sp.expand(sp.diff(diff, q_s))
+
+
+def _certify_power_gap(coef, A, B, M, factors, what, nonneg_base):
+    """coef ≥ 0 via coef = A^M − B^M = (A − B)·Σ_{i<M} A^i B^{M−1−i} (telescoping lemma).
+
+    ``factors``: (F1, F2, denominator, cert1, cert2) with A − B = F1·F2/denominator (denominator
+    a positive symbol power) and each certᵢ = (target = den_i·Fᵢ, terms, atoms) a nonnegativity
+    certificate of the numerator. ``nonneg_base``: certificates that A and B themselves are ≥ 0
+    (or None for squares), so every summand A^iB^j is ≥ 0.
+    """
+    assert_identity(coef, A**M - B**M, f"{what}: coefficient = A^M − B^M")
+    F1, F2, den = factors[:3]
+    assert_identity(A - B, F1 * F2 / den, f"{what}: A − B factorization")
+    for target, terms, atoms in factors[3:]:
+        assert_nonneg_certificate(target, terms, atoms, f"{what}: factor of A − B is ≥ 0")
+    for cert in nonneg_base:
+        if cert is not None:
+            target, terms, atoms = cert
+            assert_nonneg_certificate(target, terms, atoms, f"{what}: base of the power ≥ 0")
+    a, b = sp.symbols("a b", nonnegative=True)  # A, B once certified ≥ 0
+    i, j = sp.symbols("i j", integer=True, nonnegative=True)
+    assert_nonneg(a**i * b**j, f"{what}: summand A^i B^j ≥ 0")
+
+
+def _check_sign_certificates(variant) -> None:
+    eta, n = sp.symbols("eta n", positive=True)
+    lam, eps, lam_max = sp.symbols("lambda epsilon lambda_max", real=True)
     T = sp.Symbol("T", integer=True, positive=True)
-    y = sp.Symbol("y", nonnegative=True)  # y = 1 − ηλ/n ∈ [0, 1] when ηλ ≤ n
-    lam_ = sp.Symbol("lam_", nonnegative=True)
-    w = (1 - eta * lam_ / n) ** (2 * T)
-    dw = sp.diff(w, lam_)
-    # powsimp merges (1 − ηλ/n)^{2T}/(1 − ηλ/n) into one power; the difference must vanish.
-    assert_identity(sp.powsimp(sp.expand_power_exp(dw))
-                    - (-2 * T * eta / n * (1 - eta * lam_ / n) ** (2 * T - 1)), 0,
-                    "w′(λ) = −(2Tη/n) y^{2T−1}, y = 1 − ηλ/n")
-    assert_true((-2 * T * eta / n * y ** (2 * T - 1)).is_nonpositive,
-                "w′(λ) ≤ 0 for y = 1 − ηλ/n ≥ 0 (monotone weights)")
+    y = lambda v: 1 - eta * v / n  # noqa: E731
+    w_lam, rho = y(lam) ** (2 * T), y(eps) ** (2 * T)
 
-    w1, w2, w3, rho = sp.symbols("w1 w2 w3 rho", nonnegative=True)
-    q1, q2 = sp.symbols("q1 q2", nonnegative=True)
-    q3 = 1 - q1 - q2
-    ratio = w1 * q1 + w2 * q2 + w3 * q3  # λ₁ ≤ ε < λ₂ ≤ λ₃
-    m = q1
-    assert_identity(ratio - rho * m, (w1 - rho) * q1 + w2 * q2 + w3 * q3,
-                    "lower decomposition: L_T/L_0 − ρm = (w₁−ρ)q₁ + w₂q₂ + w₃q₃")
-    upper = m if variant == "upper_drops_rho_term" else m + rho * (1 - m)
-    assert_identity(upper - ratio, (1 - w1) * q1 + (rho - w2) * q2 + (rho - w3) * q3,
-                    "upper decomposition: m + ρ(1−m) − L_T/L_0 = (1−w₁)q₁ + (ρ−w₂)q₂ + (ρ−w₃)q₃")
+    # Lower bound: hypothesis n − ηε ≥ 0 (dropped by the mutant: ε is only ≥ 0).
+    lower_slack = (n - eta * eps) if variant != "lower_without_condition" else None
+    c_flat, c_steep = bound_coefficients(
+        lambda m, one, r: claimed_lower(m, one, r, variant), w_lam, w_lam, rho
+    )
+    atoms = [eta, eps - lam] + ([lower_slack] if lower_slack is not None else [eps])
+    _certify_power_gap(
+        c_flat,
+        y(lam),
+        y(eps),
+        2 * T,
+        (eta, eps - lam, n, (n * (y(lam) - y(eps)), [(1, [eta, eps - lam], 1)], atoms)),
+        "lower bound, flat coefficient w_j − ρ",
+        [
+            (n * y(eps), [(1, [n - eta * eps], 1)], atoms),
+            (n * y(lam), [(1, [n - eta * eps], 1), (1, [eta, eps - lam], 1)], atoms),
+        ],
+    )
+    z = sp.Symbol("z", real=True)
+    assert_identity(c_steep, y(lam) ** (2 * T), "lower bound, steep coefficient = w_j")
+    assert_nonneg(z ** (2 * T), "lower bound, steep coefficient: even power y_j^{2T} ≥ 0")
 
-    tau = sp.Symbol("tau", positive=True)
-    assert_identity(rho + (1 - rho) * (tau - rho) / (1 - rho), tau,
-                    "sufficiency: m = (τ−ρ)/(1−ρ) makes the upper bound equal τ")
-    phi = sp.Symbol("phi", real=True)
-    assert_identity(sp.integrate(sp.cos(phi) ** 2, (phi, 0, 2 * sp.pi)) / (2 * sp.pi),
-                    sp.Rational(1, 2), "isotropy (N = 2): E[c_1²/‖r_0‖²] = 1/N")
-    bound, ratio_ce = lower_bound_counterexample()
-    assert_true(bound > ratio_ce, "ε > n/η: the THEORY.md lower bound fails (4 > ¼)")
+    # Upper bound: hypothesis s = 2n − ηλ_max − ηε ≥ 0 (mutant: s = 2n − ηλ_max), K ≽ 0.
+    s = 2 * n - eta * lam_max - (0 if variant == "upper_condition_without_eps" else eta * eps)
+    c_flat, c_steep = bound_coefficients(
+        lambda m, one, r: claimed_upper(m, one, r, variant), w_lam, w_lam, rho
+    )
+    flat_atoms = [s, eta, lam, lam_max - lam, eps]
+    _certify_power_gap(
+        -c_flat,
+        sp.Integer(1),
+        y(lam) ** 2,
+        T,
+        (
+            1 - y(lam),
+            1 + y(lam),
+            1,
+            (n * (1 - y(lam)), [(1, [eta, lam], 1)], flat_atoms),
+            (
+                n * (1 + y(lam)),
+                [(1, [s], 1), (1, [eta, lam_max - lam], 1), (1, [eta, eps], 1)],
+                flat_atoms,
+            ),
+        ),
+        "upper bound, flat coefficient 1 − w_j",
+        [None, None],
+    )
+    steep_atoms = [s, eta, lam - eps, lam_max - lam]
+    _certify_power_gap(
+        -c_steep,
+        y(eps) ** 2,
+        y(lam) ** 2,
+        T,
+        (
+            y(eps) - y(lam),
+            y(eps) + y(lam),
+            1,
+            (n * (y(eps) - y(lam)), [(1, [eta, lam - eps], 1)], steep_atoms),
+            (n * (y(eps) + y(lam)), [(1, [s], 1), (1, [eta, lam_max - lam], 1)], steep_atoms),
+        ),
+        "upper bound, steep coefficient ρ − w_j",
+        [None, None],
+    )
+
+    # Special case ηλ_max ≤ n ⇒ the upper condition for every ε ≥ 0 (steep j exists: λ_j > ε),
+    # and the only factor used when no eigenvalue is steep.
+    special = [n - eta * lam_max, eta, lam_max - lam, lam - eps, lam_max]
+    assert_nonneg_certificate(
+        2 * n - eta * lam_max - eta * eps,
+        [(2, [n - eta * lam_max], 1), (1, [eta, lam_max - lam], 1), (1, [eta, lam - eps], 1)],
+        special,
+        "ηλ_max ≤ n and a steep λ_j > ε ⇒ ηλ_max + ηε ≤ 2n",
+    )
+    assert_nonneg_certificate(
+        2 * n - eta * lam,
+        [(2, [n - eta * lam_max], 1), (1, [eta, lam_max - lam], 1), (1, [eta, lam_max], 1)],
+        special,
+        "ηλ_max ≤ n ⇒ 2n − ηλ_j ≥ 0 (flat factor, no steep eigenvalue)",
+    )
+
+
+def _check_consequences() -> None:
+    rho, tau, m, N, r = sp.symbols("rho tau m N r", positive=True)
+    assert_identity(
+        rho + (1 - rho) * (tau - rho) / (1 - rho),
+        tau,
+        "sufficiency: m = (τ−ρ)/(1−ρ) makes the upper bound equal τ",
+    )
+    # expectation: E[m] = 1 − r/N (r = rank_ε(K)); ρ(1 − r/N) ≤ τ ⇔ r ≥ N(1 − τ/ρ).
+    assert_identity(
+        N * (tau - rho * (1 - r / N)) / rho,
+        r - N * (1 - tau / rho),
+        "necessary ε-rank condition: ρE[m] ≤ τ ⇔ r ≥ N(1 − τ/ρ)",
+    )
+    bound = (tau - rho) / (1 - rho)
+    assert_identity(
+        N * (bound - (1 - r / N)),
+        r - N * (1 - bound),
+        "sufficient ε-rank condition: E[m] ≤ (τ−ρ)/(1−ρ) ⇔ r ≥ N(1 − (τ−ρ)/(1−ρ))",
+    )
+    bound_lo, ratio_lo = lower_bound_counterexample()
+    assert_true(bound_lo > ratio_lo, "K=[1], n=η=T=1, ε=2: lower bound fails (1 > 0)")
+    bound_up, ratio_up = upper_bound_counterexample()
+    assert_true(ratio_up > bound_up, "K=[3/2], n=η=T=1, ε=1: upper bound fails (¼ > 0)")
+
+
+def falsifier_grid(variant) -> None:
+    """Exact rational instances (n = 1, N = 2) satisfying the stated conditions: the claimed
+    bounds must hold on each. Not part of the proof; it rejects false bounds concretely."""
+    half = Fraction(1, 2)
+    lams = [Fraction(v) for v in (0, half, 1, Fraction(3, 2), 2, 3)]
+    for eta, T, eps, l1, l2, q1 in product(
+        (half, Fraction(1)),
+        (1, 2),
+        lams[:5],
+        lams,
+        lams,
+        (Fraction(0), Fraction(1, 3), Fraction(1)),
+    ):
+        w = [(1 - eta * lv) ** (2 * T) for lv in (l1, l2)]
+        q = [q1, 1 - q1]
+        ratio = w[0] * q[0] + w[1] * q[1]
+        m = sum(qq for lv, qq in zip((l1, l2), q, strict=True) if lv <= eps)
+        rho = (1 - eta * eps) ** (2 * T)
+        lower_ok = eta * eps <= 1 or variant == "lower_without_condition"
+        if lower_ok and not claimed_lower(m, 1, rho, variant) <= ratio:
+            raise AssertionError(
+                f"lower bound violated at η={eta}, T={T}, ε={eps}, λ=({l1}, {l2}), q₁={q1}"
+            )
+        extra = 0 if variant == "upper_condition_without_eps" else eta * eps
+        if eta * max(l1, l2) + extra <= 2 and not ratio <= claimed_upper(m, 1, rho, variant):
+            raise AssertionError(
+                f"upper bound violated at η={eta}, T={T}, ε={eps}, λ=({l1}, {l2}), q₁={q1}"
+            )
+
+
+def check(variant: str | None = None) -> None:
+    """Verify T8 symbolically; raise AssertionError if any fact fails."""
+    variant = choose_variant(variant, MUTANTS)
+    check_telescoping_lemma(2 if variant == "telescoping_wrong_recursion" else 1)
+    _check_closed_form(variant)
+    _check_sign_certificates(variant)
+    _check_consequences()
+    falsifier_grid(variant)

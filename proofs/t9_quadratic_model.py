@@ -1,48 +1,76 @@
-r"""T9 — progress of gradient descent on the local quadratic model (any loss).
+r"""T9 — progress of gradient descent on the local quadratic model (any loss, any η > 0).
 
 Statement
 ---------
 For ``q(Δ) = L_0 + gᵀΔ + ½ΔᵀĜΔ`` with Ĝ ≽ 0 (eigenpairs λ_j ≥ 0, g_j = component of g on the
-j-th eigenvector) and T GD steps ``Δ_{t+1} = Δ_t − η(g + ĜΔ_t)`` from Δ_0 = 0 with ηλ_max ≤ 1:
+j-th eigenvector) and T GD steps ``Δ_{t+1} = Δ_t − η(g + ĜΔ_t)`` from Δ_0 = 0, for every η > 0:
 
     L_0 − q(Δ_T) = ½ Σ_j (g_j²/λ_j)(1 − (1 − ηλ_j)^{2T})      (term = Tη g_j² when λ_j = 0),
     L_0 − q(Δ_T) ≤ ½ Σ_{λ_j > ε} g_j²/λ_j + Tη Σ_{λ_j ≤ ε} g_j².
 
+The decrease is nondecreasing in T when ηλ_max ≤ 2 (no condition is needed for the bound).
+
 Proof
 -----
 In Ĝ's eigenbasis GD decouples: ``d_{t+1} = (1 − ηλ)d_t − ηg`` (per direction), d_0 = 0, whose
-solution is ``d_t = −(g/λ)(1 − (1 − ηλ)^t)`` (λ > 0; fixed point −g/λ, contraction 1 − ηλ), and
-``d_t = −tηg`` for λ = 0. With s = 1 − (1 − ηλ)^T the decrease in that direction is
-``−(g d + ½λd²) = (g²/λ)(s − s²/2) = (g²/2λ)(1 − (1 − s)²) = (g²/2λ)(1 − (1 − ηλ)^{2T})``.
-As λ → 0 this tends to Tηg² (derivative of 1 − (1 − ηλ)^{2T} at 0 is 2Tη). Bound: for λ_j > ε
-use (1 − ηλ_j)^{2T} ≥ 0 (even power). For λ_j ≤ ε (0 < ηλ_j ≤ 1) use the geometric sum
-``1 − (1 − x)^{2T} = x Σ_{i=0}^{2T−1} (1 − x)^i ≤ 2T x`` since 0 ≤ 1 − x ≤ 1, i.e. the term is at
-most ½(g²/λ)·2Tηλ = Tηg². ∎
+solution is ``d_t = −(g/λ)(1 − (1 − ηλ)^t)`` (λ > 0) and ``d_t = −tηg`` (λ = 0). With
+s = 1 − (1 − ηλ)^T the decrease ``−(g d_T + ½λd_T²) = (g²/2λ)(1 − (1 − ηλ)^{2T})``; for λ = 0 it
+is Tηg², the λ → 0 limit. Bound, term by term:
+steep (λ_j > ε ≥ 0): g²/(2λ) − term = (g²/2λ)(1 − ηλ)^{2T} ≥ 0 (even power, any η);
+flat (0 < λ_j ≤ ε): Tηg² − term = (g²/2λ)((1 − ηλ)^{2T} − 1 + 2Tηλ) ≥ 0 by Bernoulli's inequality
+for even powers, (1 − x)^{2T} ≥ 1 − 2Tx for *every* real x (so for every η > 0): with y = 1 − x,
+for y ≥ 0: y^{2T} − 1 − 2T(y − 1) = Σ_{i<2T}(y − 1)(y^i − 1) = Σ_{i<2T}(y − 1)² Σ_{j<i} y^j ≥ 0
+(telescoping lemma twice); for y < 0 (x > 1): y^{2T} ≥ 0 > 1 − 2Tx = −(2T − 1) − 2T(x − 1).
+flat with λ_j = 0: term = Tηg² exactly. Summing the per-direction slacks gives the bound.
+Monotonicity: term(T+1) − term(T) = (g²/2λ)(1 − ηλ)^{2T}·ηλ(2 − ηλ) ≥ 0 when ηλ ≤ 2. ∎
 
-What ``check()`` verifies symbolically
---------------------------------------
-With symbolic g, λ, η and integer t, T: ``rsolve`` solves the per-direction recurrence to the
-closed form; the decrease equals ½(g²/λ)(1 − (1 − ηλ)^{2T}); its λ → 0 limit is Tηg²; the λ = 0
-recurrence gives d_t = −tηg and decrease Tηg²; the geometric-sum identity
-x Σ_{i<2T}(1 − x)^i = 1 − (1 − x)^{2T} (sympy ``summation``) and (1 − ηλ)^{2T} ≥ 0 for a real
-base (sympy assumptions); the remaining fact (1 − x)^i ≤ 1 for 0 ≤ 1 − x ≤ 1 is prose; and for
-a symbolic 2 × 2 diagonal Ĝ the full vector
-iteration matches the per-direction formula (decoupling). The orthogonal change of basis to
-Ĝ's eigenvectors is prose.
+What ``check()`` proves at general size
+---------------------------------------
+With symbolic g, λ, η, t and integer T (no step-size assumption anywhere): ``rsolve`` solves the
+per-direction recurrence; the decrease identity and its λ → 0 limit; the λ = 0 recurrence;
+Bernoulli's inequality for symbolic T in both cases (y ≥ 0: the two telescoping identities, each
+summand (y − 1)²y^j ≥ 0; x > 1: (1 − x)^{2T} ≥ 0 and 2T − 1 + 2T(x − 1) > 0), the telescoping
+lemma by induction (``_sym.check_telescoping_lemma``); the assembled bound: the coefficient of
+each class in ``bound − decrease`` for a generic steep and a generic flat direction (any number of
+directions) equals the slacks above, each certified ≥ 0; the monotonicity certificate
+(hypothesis 2 − ηλ ≥ 0). The decoupling is checked for the full vector iteration with symbolic
+diagonal Ĝ (two directions, two steps); a grid of exact rational instances (η up to 3, far past
+any step-size condition) is a falsifier, not part of the proof.
+Named lemma (prose): spectral theorem (orthogonal change of basis to Ĝ's eigenvectors decouples
+GD and preserves gᵀΔ and ΔᵀĜΔ).
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+from itertools import product
+
 import sympy as sp
 
-from proofs._sym import assert_identity, assert_true, choose_variant
+from proofs._sym import (
+    assert_identity,
+    assert_nonneg,
+    assert_nonneg_certificate,
+    check_telescoping_lemma,
+    choose_variant,
+)
 
 ID = "T9"
-STATEMENT = "L_0 − q(Δ_T) = ½Σ(g_j²/λ_j)(1−(1−ηλ_j)^{2T}) ≤ ½Σ_{λ>ε}g_j²/λ_j + TηΣ_{λ≤ε}g_j²"
-CHECKED = "rsolve closed form, decrease identity, λ→0 limit, geometric-sum bound, decoupling"
+STATEMENT = ("L_0 − q(Δ_T) = ½Σ(g_j²/λ_j)(1−(1−ηλ_j)^{2T}) ≤ ½Σ_{λ>ε}g_j²/λ_j + TηΣ_{λ≤ε}g_j², "
+             "any η > 0")
+CHECKED = ("rsolve closed form, decrease identity, Bernoulli (even powers, symbolic T), assembled "
+           "bound with no step-size condition, monotonicity")
+GENERAL = ("per-direction closed form and decrease for symbolic λ, η, T; Bernoulli "
+           "(1−x)^{2T} ≥ 1−2Tx for every real x and symbolic T; the assembled bound for any number "
+           "of directions and every η > 0; monotone in T when ηλ_max ≤ 2")
+INDUCTION = "telescoping lemma (a−b)Σ_{i<M}a^ib^{M−1−i} = a^M − b^M (step M → M+1)"
+LEMMAS = ("spectral theorem (orthogonal eigenbasis of Ĝ decouples GD)",)
 MUTANTS = {
     "progress_exponent_T": "claims the decrease uses (1 − ηλ)^T instead of ^{2T}",
     "drift_halved": "claims the flat-direction drift is ½Tηg² per direction",
+    "bernoulli_odd_power": "uses Bernoulli for odd powers (1 − x)^{2T+1} ≥ 1 − (2T+1)x, all real x",
+    "steep_bound_quartered": "claims the steep term is at most g²/(4λ)",
+    "flat_bound_half_drift": "claims the flat term is at most ½Tηg² in the assembled bound",
 }
 
 
@@ -57,9 +85,14 @@ def claimed_drift(g, eta, T, variant: str | None = None):
     return (T * eta * g**2 / 2) if variant == "drift_halved" else T * eta * g**2
 
 
-def check(variant: str | None = None) -> None:
-    """Verify T9 symbolically; raise AssertionError if any fact fails."""
-    variant = choose_variant(variant, MUTANTS)
+def claimed_bound_terms(g, lam, eta, T, variant: str | None = None):
+    """(steep bound g²/(2λ), flat bound Tηg²) of the assembled inequality."""
+    steep = g**2 / (4 * lam) if variant == "steep_bound_quartered" else g**2 / (2 * lam)
+    flat = T * eta * g**2 / (2 if variant == "flat_bound_half_drift" else 1)
+    return steep, flat
+
+
+def _check_closed_form(variant) -> None:
     g, eta, lam = sp.Symbol("g", real=True), sp.Symbol("eta", positive=True), \
         sp.Symbol("lambda", positive=True)
     t = sp.Symbol("t", integer=True, nonnegative=True)
@@ -70,8 +103,7 @@ def check(variant: str | None = None) -> None:
     assert_identity(sol, closed, "rsolve: d_t = −(g/λ)(1 − (1 − ηλ)^t)")
     d_T = closed.subs(t, T)
     decrease = -(g * d_T + lam * d_T**2 / 2)
-    claim = claimed_decrease(g, lam, eta, T, variant)
-    assert_identity(sp.powsimp(sp.expand(decrease - claim)), 0,
+    assert_identity(sp.powsimp(sp.expand(decrease - claimed_decrease(g, lam, eta, T, variant))), 0,
                     "decrease = ½(g²/λ)(1 − (1 − ηλ)^{2T})")
     assert_identity(sp.limit(claimed_decrease(g, lam, eta, T), lam, 0),
                     claimed_drift(g, eta, T, variant), "λ → 0 limit of the decrease = Tηg²")
@@ -79,14 +111,6 @@ def check(variant: str | None = None) -> None:
     assert_identity(flat, -t * eta * g, "λ = 0: d_t = −tηg")
     assert_identity(-g * flat.subs(t, T), claimed_drift(g, eta, T, variant),
                     "λ = 0: decrease = Tηg²")
-
-    x = sp.Symbol("x", positive=True)
-    i = sp.Symbol("i", integer=True, nonnegative=True)
-    geometric = x * sp.summation((1 - x) ** i, (i, 0, 2 * T - 1))
-    assert_identity(geometric, 1 - (1 - x) ** (2 * T), "x Σ_{i<2T}(1−x)^i = 1 − (1−x)^{2T}")
-    z = sp.Symbol("z", real=True)  # z = 1 − ηλ: any real base
-    assert_true((z ** (2 * T)).is_nonnegative, "(1 − ηλ)^{2T} ≥ 0 (even power)")
-
     # Decoupling: vector GD with diagonal Ĝ = diag(λ₁, λ₂), two steps, equals the formula.
     l1, l2 = sp.symbols("l1 l2", positive=True)
     gv = sp.Matrix(sp.symbols("g1 g2", real=True))
@@ -97,3 +121,90 @@ def check(variant: str | None = None) -> None:
     q_drop = -((gv.T * delta)[0, 0] + (delta.T * Ghat * delta)[0, 0] / 2)
     formula = sum(claimed_decrease(gv[j], lj, eta, 2, variant) for j, lj in enumerate((l1, l2)))
     assert_identity(q_drop, formula, "vector GD (2 steps, diagonal Ĝ) = Σ_j per-direction formula")
+
+
+def check_bernoulli(variant: str | None = None) -> None:
+    """(1 − x)^M ≥ 1 − Mx for every real x, M = 2T (symbolic T ≥ 1); mutant: M = 2T + 1."""
+    T = sp.Symbol("T", integer=True, positive=True)
+    M = 2 * T + 1 if variant == "bernoulli_odd_power" else 2 * T
+    y = sp.Symbol("y", nonnegative=True)  # case x ≤ 1: y = 1 − x ≥ 0
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    # Σ_{i<M}(y − 1)(y^i − 1) = (y − 1)S_M(y, 1) − M(y − 1), and the telescoping lemma (a = y,
+    # b = 1) gives (y − 1)S_M(y, 1) = y^M − 1; Q stands for (y − 1)S_M(y, 1).
+    Q = sp.Symbol("Q")
+    assert_identity((Q - M * (y - 1)).subs(Q, y**M - 1), y**M - 1 - M * (y - 1),
+                    "Bernoulli, y ≥ 0: y^M − 1 − M(y − 1) = Σ_{i<M}(y − 1)(y^i − 1)")
+    # each summand: (y − 1)(y^i − 1) = (y − 1)·(y − 1)S_i(y, 1) = (y − 1)²Σ_{j<i} y^j (lemma
+    # again), a sum of terms (y − 1)² y^j ≥ 0.
+    assert_nonneg((y - 1) ** 2 * y**j, "Bernoulli, y ≥ 0: summand (y − 1)² y^j ≥ 0")
+    x = sp.Symbol("x", real=True)
+    z = sp.Symbol("z", positive=True)  # case x > 1: x = 1 + z
+    assert_nonneg(((1 - x) ** M).subs(x, 1 + z), "Bernoulli, x > 1: (1 − x)^M ≥ 0")
+    assert_identity(-(1 - M * x).subs(x, 1 + z), (M - 1) + M * z,
+                    "Bernoulli, x > 1: −(1 − Mx) = (M − 1) + M(x − 1)")
+    T0 = sp.Symbol("T0", integer=True, nonnegative=True)  # T = T0 + 1 ≥ 1
+    assert_nonneg(((M - 1) + M * z).subs(T, T0 + 1), "Bernoulli, x > 1: (M − 1) + M(x − 1) > 0")
+
+
+def _check_assembled_bound(variant) -> None:
+    g_s, g_f, g_0 = sp.symbols("g_s g_f g_0", real=True)  # generic steep / flat(λ>0) / λ = 0
+    lam_s, lam_f, eta = sp.symbols("lambda_s lambda_f eta", positive=True)
+    T = sp.Symbol("T", integer=True, positive=True)
+    a_s, a_f, a_0 = sp.symbols("a_s a_f a_0")  # indicator weights to read off each coefficient
+    steep_b, _ = claimed_bound_terms(g_s, lam_s, eta, T, variant)
+    _, flat_b = claimed_bound_terms(g_f, lam_f, eta, T, variant)
+    _, flat_b0 = claimed_bound_terms(g_0, lam_f, eta, T, variant)
+    bound = a_s * steep_b + a_f * flat_b + a_0 * flat_b0
+    decrease = (a_s * claimed_decrease(g_s, lam_s, eta, T)
+                + a_f * claimed_decrease(g_f, lam_f, eta, T) + a_0 * claimed_drift(g_0, eta, T))
+    gap = sp.expand(bound - decrease)
+    c_s, c_f, c_0 = (sp.diff(gap, a) for a in (a_s, a_f, a_0))
+    w = sp.Symbol("w", real=True)  # w = 1 − ηλ_s: any real number (no step-size condition)
+    assert_identity(c_s, g_s**2 / (2 * lam_s) * (1 - eta * lam_s) ** (2 * T),
+                    "steep slack = (g²/2λ)(1 − ηλ)^{2T}")
+    assert_nonneg(g_s**2 / (2 * lam_s) * w ** (2 * T), "steep slack ≥ 0 (even power, any η)")
+    bern = (1 - eta * lam_f) ** (2 * T) - (1 - 2 * T * eta * lam_f)  # ≥ 0 by Bernoulli, x = ηλ
+    assert_identity(c_f, g_f**2 / (2 * lam_f) * bern,
+                    "flat slack = (g²/2λ)((1 − ηλ)^{2T} − 1 + 2Tηλ)")
+    B = sp.Symbol("B", nonnegative=True)  # the Bernoulli gap, certified ≥ 0 by check_bernoulli
+    assert_nonneg(g_f**2 / (2 * lam_f) * B, "flat slack ≥ 0 given Bernoulli")
+    assert_identity(c_0, 0, "λ = 0: the flat bound Tηg² is attained (slack 0)")
+
+
+def _check_monotone() -> None:
+    g, lam, eta = sp.Symbol("g", real=True), sp.Symbol("lambda", positive=True), \
+        sp.Symbol("eta", positive=True)
+    T = sp.Symbol("T", integer=True, positive=True)
+    inc = claimed_decrease(g, lam, eta, T + 1) - claimed_decrease(g, lam, eta, T)
+    factored = g**2 / (2 * lam) * (1 - eta * lam) ** (2 * T) * eta * lam * (2 - eta * lam)
+    assert_identity(sp.powsimp(sp.expand(sp.powsimp(sp.expand_power_exp(inc)) - factored)), 0,
+                    "term(T+1) − term(T) = (g²/2λ)(1 − ηλ)^{2T}·ηλ(2 − ηλ)")
+    assert_nonneg_certificate(eta * lam * (2 - eta * lam), [(1, [eta * lam, 2 - eta * lam], 1)],
+                              [eta * lam, 2 - eta * lam], "ηλ(2 − ηλ) ≥ 0 when ηλ ≤ 2")
+
+
+def falsifier_grid(variant) -> None:
+    """Exact rational instances (one direction each, η up to 3): the claimed per-direction bound
+    must hold. Not part of the proof; it rejects false bounds concretely."""
+    vals = [Fraction(v) for v in (Fraction(1, 4), Fraction(1, 2), 1, 2, 3)]
+    for eta, lam, eps, T in product(vals, vals, [Fraction(0)] + vals, (1, 2, 3)):
+        g2 = Fraction(1)
+        term = g2 / (2 * lam) * (1 - (1 - eta * lam) ** (2 * T))
+        steep, flat = claimed_bound_terms(1, lam, eta, T, variant)
+        if not term <= (steep if lam > eps else flat):
+            raise AssertionError(f"T9 bound violated at η={eta}, λ={lam}, ε={eps}, T={T}")
+        power = 2 * T + 1 if variant == "bernoulli_odd_power" else 2 * T
+        x = eta * lam
+        if not (1 - x) ** power >= 1 - power * x:
+            raise AssertionError(f"Bernoulli violated at x={x}, power {power}")
+
+
+def check(variant: str | None = None) -> None:
+    """Verify T9 symbolically; raise AssertionError if any fact fails."""
+    variant = choose_variant(variant, MUTANTS)
+    check_telescoping_lemma()
+    _check_closed_form(variant)
+    check_bernoulli(variant)
+    _check_assembled_bound(variant)
+    _check_monotone()
+    falsifier_grid(variant)

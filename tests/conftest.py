@@ -13,7 +13,10 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-import linrelu  # noqa: F401  (enables float64)
+import linrelu
+
+# Tests are our own program: float64 everywhere (the library itself flips no global switch).
+jax.config.update("jax_enable_x64", True)
 
 # The property tests compile a fresh XLA program for every random network shape; compile time,
 # not run time, dominates the suite. Skipping XLA's optimization passes cuts it by about a third

@@ -27,7 +27,7 @@ from linrelu.continual.agents import l2_penalty
 def test_stream_shapes_and_determinism(name):
     s = make_stream(name, seed=3, num_tasks=4)
     t, t_again = s.task(2), make_stream(name, seed=3, num_tasks=4).task(2)
-    assert t.X.shape[1] == s.in_dim and t.X.dtype == np.float64
+    assert t.X.shape[1:] == s.input_shape and t.X.dtype == np.float64
     assert t.X_probe.shape[0] == s.options["n_probe"]
     if s.loss == "ce":
         assert t.y.shape == (t.X.shape[0],) and t.y.min() >= 0 and t.y.max() < s.out_dim

@@ -60,7 +60,7 @@ def test_gram_index_order_is_sample_major():
     X = np.random.default_rng(0).normal(size=(4, 3))
     J = np.asarray(lr.jacobian(net, params, X))
     flat = lr.ravel_params(params)
-    row = jax.grad(lambda t: lr.mlp._apply(net, lr.unravel_params(net, t), jnp.asarray(X))[2, 1])
+    row = jax.grad(lambda t: lr.mlp.forward(net, lr.unravel_params(net, t), jnp.asarray(X))[2, 1])
     np.testing.assert_allclose(J[2 * 2 + 1], row(flat), rtol=0, atol=1e-12)
     K = np.asarray(lr.jacobian_gram(net, params, X))
     assert abs(K[5, 2] - J[5] @ J[2]) <= 1e-12 * np.abs(K).max()

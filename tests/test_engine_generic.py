@@ -15,6 +15,8 @@ from linrelu.continual import (
     make_stream,
     mean_erank,
     regularized_objective,
+    run_continual,
+    task_start_metrics,
     train_task,
     train_task_with_state,
 )
@@ -112,3 +114,66 @@ def test_separate_er_step_then_the_loss_step():
                          key=jax.random.PRNGKey(2))
     assert max(float(jnp.abs(a - b).max()) for a, b in zip(
         jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(p_bp))) > 1e-3
+
+
+def _probe_task(k=3, n=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(n, 8, 8, 1)), rng.integers(0, k, n)
+    return Task(0, X, y, X, y, X, y, "ce", k)
+
+
+@pytest.mark.usefixtures("optimized_xla")
+def test_convnet_task_start_metrics_against_dense_references():
+    """GGN eigenvalues from the nk × nk Gram built from a dense autodiff Jacobian; dead channels
+    and effective ranks from the features by numpy."""
+    from jax.flatten_util import ravel_pytree
+
+    net = ConvNet((8, 8, 1), 3)
+    task = _probe_task()
+    params = [(W.astype(jnp.float64), b.astype(jnp.float64))
+              for W, b in net.init(jax.random.PRNGKey(0))]
+    W, b = params[1]
+    params[1] = (W, b.at[5].set(-1e3))  # conv2 channel 5 dead on every input
+    m = task_start_metrics(net, params, task, eps_ladder=(1e-3,))
+    flat, unravel = ravel_pytree(params)
+    J = np.asarray(jax.jacrev(lambda t: net.apply(unravel(t), task.X).reshape(-1))(flat))
+    f = np.asarray(net.apply(params, task.X))
+    p = np.exp(f - f.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    S = np.zeros((12, 12))
+    for i in range(4):  # H_i^{1/2} of diag(p) − ppᵀ by eigendecomposition
+        lam, V = np.linalg.eigh(np.diag(p[i]) - np.outer(p[i], p[i]))
+        S[3 * i:3 * i + 3, 3 * i:3 * i + 3] = V @ np.diag(np.sqrt(np.clip(lam, 0, None))) @ V.T
+    G = S @ J @ J.T @ S / 4
+    ev = np.sort(np.linalg.eigvalsh(G))[::-1]
+    # two float64 routes to the same 12 eigenvalues: round-off ~1e-13 of λ_max
+    np.testing.assert_allclose(m["ggn_eigenvalues"], ev, rtol=0, atol=1e-10 * ev[0])
+    assert m["num_params"] == net.num_params == flat.size and m["gram_dim"] == 12
+    F = [np.asarray(h) for h in net.features(params, task.X)]
+    assert m["dead_fraction"] == pytest.approx([np.mean(np.all(h == 0, axis=0)) for h in F])
+    assert m["dead_fraction"][1] >= 1 / 64
+    for e, h in zip(m["erank"], F):
+        s = np.linalg.svd(h, compute_uv=False)
+        q = s[s > 0] / s.sum()
+        assert e == pytest.approx(float(np.exp(-np.sum(q * np.log(q)))), rel=1e-9)
+
+
+@pytest.mark.usefixtures("optimized_xla")
+def test_run_continual_convnet_carries_params_and_state_across_tasks():
+    stream = make_stream("permuted_digits", seed=0, num_tasks=2, n_train=32, n_test=16,
+                         n_probe=4)
+    net = ConvNet((8, 8, 1), 10)
+    agent = make_agent("cbp", lr=0.05, optimizer="momentum", replacement_rate=0.01,
+                       maturity_threshold=2)
+    rec = run_continual(net, stream, agent, epochs=2, batch_size=8, seed=0, slq_tasks=[1],
+                        slq_options={"order": 6, "num_runs": 1})
+    assert [r["task"] for r in rec] == [0, 1] and "slq" in rec[1]
+    assert rec[0]["start"]["num_params"] == net.num_params
+    # task 1 starts where task 0 ended (no reset): its ε-free metrics on task 1's data differ
+    # from task 0's, but the weight norm is the same params
+    assert rec[1]["start"]["weight_norm"] == pytest.approx(rec[0]["end"]["weight_norm"], rel=1e-12)
+    reset = run_continual(net, stream, make_agent("reset", lr=0.05), epochs=1, batch_size=8,
+                          seed=0)
+    assert reset[1]["start"]["weight_norm"] != pytest.approx(reset[0]["end"]["weight_norm"])
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        run_continual(net, stream, agent, epochs=1, batch_size=8, seed=0, checkpoint_dir="x")

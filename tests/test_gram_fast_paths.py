@@ -11,7 +11,6 @@ numbers, so float64 round-off is ~1e-16·√(L·m) ≲ 1e-14 relative here; a re
 layer, a wrong mask, a mixed-up row order i·k + c) changes entries by ≳ 1e-3 relative.
 """
 
-from functools import partial
 from unittest import mock
 
 import jax
@@ -22,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import linrelu as lr
-from linrelu import equivalence, gram
+from linrelu import closed_form_gram, gram, linalg
 
 TOL = 1e-10
 EXAMPLES = 10
@@ -30,18 +29,24 @@ EXAMPLES = 10
 
 def host_path_for_every_width():
     """Make the dispatch choose the host BLAS path even for the tiny test nets."""
-    return mock.patch.object(gram, "_HOST_MIN_WIDTH", 1)
+    return mock.patch.object(closed_form_gram, "HOST_MIN_WIDTH", 1)
 
 
-def test_dispatch_uses_host_only_for_wide_concrete_nets():
+def test_dispatch_uses_host_only_for_wide_concrete_nets_on_cpu():
+    """The host path returns numpy, the XLA path a jax array: the type tells which ran."""
     wide, narrow = lr.MLP((2, 4096, 3)), lr.MLP((2, 16, 3))
     X = jnp.ones((2, 2))
-    assert gram._use_host(wide, X) and not gram._use_host(narrow, X)
-    jax.jit(lambda X: assert_traced_not_host(wide, X))(X)
+    K_wide = closed_form_gram.mixed_gram(wide, wide.init(jax.random.PRNGKey(0)), X)
+    K_narrow = closed_form_gram.mixed_gram(narrow, narrow.init(jax.random.PRNGKey(0)), X)
+    assert isinstance(K_wide, np.ndarray) and not isinstance(K_narrow, np.ndarray)
+    assert linalg.use_host_blas(X)
+    jax.jit(lambda X: assert_traced_not_host(X))(X)
+    with mock.patch.object(linalg.jax, "default_backend", lambda: "gpu"):
+        assert not linalg.use_host_blas(X)  # on an accelerator: never copy to the host
 
 
-def assert_traced_not_host(net, X):
-    assert not gram._use_host(net, X)
+def assert_traced_not_host(X):
+    assert not linalg.use_host_blas(X)
     return X
 
 
@@ -73,8 +78,8 @@ def cases(draw, max_width=12, max_n=9):
 def test_host_and_traced_grams_equal_the_autodiff_gram(case):
     net, params, X, _, _ = case
     K_ref = lr.jacobian_gram_autodiff(net, params, X)
-    K_host = gram._mixed_gram_host(net, params, jnp.asarray(X))  # numpy/OpenBLAS path
-    K_xla = jax.jit(partial(gram._gram, net))(params, jnp.asarray(X))  # traced: XLA path
+    K_host = closed_form_gram.mixed_gram_host(net, params, jnp.asarray(X))  # numpy/OpenBLAS
+    K_xla = closed_form_gram.mixed_gram_xla(net, params, jnp.asarray(X))  # one XLA program
     assert rel_err(K_host, K_ref) <= TOL
     assert rel_err(K_xla, K_ref) <= TOL
     with host_path_for_every_width():  # the public function through the host dispatch
@@ -89,15 +94,16 @@ def test_blocked_lower_triangle_equals_autodiff(monkeypatch):
     K_ref = lr.jacobian_gram_autodiff(net, params, X)
     for b in range(1, 6):
         edges = [round(i * 11 / b) for i in range(b + 1)]
-        monkeypatch.setattr(gram, "_sample_blocks",
+        monkeypatch.setattr(closed_form_gram, "row_blocks",
                             lambda n, r, e=edges: list(zip(e[:-1], e[1:], strict=True)))
-        K = jax.jit(partial(gram._mixed_gram, net))(params, jnp.asarray(X))  # fresh trace
+        closed_form_gram.mixed_gram_xla.clear_cache()  # retrace with the patched blocks
+        K = closed_form_gram.mixed_gram_xla(net, params, jnp.asarray(X))
         assert rel_err(K, K_ref) <= TOL, b
 
 
 @pytest.mark.parametrize("n,r", [(1, 10), (7, 1), (64, 10), (256, 10), (512, 9), (1000, 3)])
 def test_sample_blocks_partition_the_samples(n, r):
-    spans = gram._sample_blocks(n, r)
+    spans = linalg.row_blocks(n, r)
     assert spans[0][0] == 0 and spans[-1][1] == n
     assert all(a < b for a, b in spans)
     assert all(spans[i][1] == spans[i + 1][0] for i in range(len(spans) - 1))
@@ -111,13 +117,15 @@ def test_loss_weighted_gram_from_mixed_signals_equals_S_K_S(case):
     n = X.shape[0]
     K_ref = lr.jacobian_gram_autodiff(net, params, X)
     S = lr.output_hessian_sqrt(net.apply(params, X), loss)
-    G_ref = gram._weight_gram(K_ref, S, n)
+    k = S.shape[1]
+    G_ref = np.einsum("iac,iajb,jbd->icjd", S, np.asarray(K_ref).reshape(n, k, n, k),
+                      S).reshape(n * k, n * k) / n
     G_fast = lr.loss_weighted_gram(net, params, X, targets, loss)
     assert rel_err(G_fast, G_ref) <= TOL
     with host_path_for_every_width():
         assert rel_err(lr.loss_weighted_gram(net, params, X, targets, loss), G_ref) <= TOL
     # and the traced path of the same mixed Gram
-    G_xla = jax.jit(partial(gram._mixed_gram, net))(params, jnp.asarray(X), S) / n
+    G_xla = closed_form_gram.mixed_gram_xla(net, params, jnp.asarray(X), S) / n
     assert rel_err(G_xla, G_ref) <= TOL
 
 
@@ -148,7 +156,7 @@ def test_ce_factor_gram_plus_zeros_has_the_spectrum_of_G(case):
     net, params, X, _, _ = case
     targets = np.arange(X.shape[0]) % net.out_dim  # labels (the case may hold mse targets)
     G = np.asarray(lr.loss_weighted_gram(net, params, X, targets, "ce"))
-    G_r, zeros = gram._ggn_factor_gram(net, params, X, targets, "ce")
+    G_r, zeros = gram.reduced_loss_weighted_gram(net, params, X, targets, "ce")
     n, k = X.shape[0], net.out_dim
     assert zeros == (n if k >= 2 else 0)
     assert G_r.shape[0] + zeros == n * k
@@ -162,7 +170,7 @@ def test_two_stage_eigensolver_equals_numpy_eigvalsh(size):
     rng = np.random.default_rng(size)
     A = rng.normal(size=(size, size))
     A = A + A.T
-    ev = equivalence._eigvalsh_desc_fast(A)
+    ev = linalg.eigvalsh_desc_fast(A)
     ref = np.linalg.eigvalsh(A)[::-1]
     assert ev.shape == ref.shape
     if size:
@@ -175,5 +183,5 @@ def test_two_stage_eigensolver_reads_only_the_lower_triangle():
     A = rng.normal(size=(20, 20))
     A = A + A.T
     garbage_upper = np.tril(A) + np.triu(rng.normal(size=(20, 20)), 1)
-    assert rel_err(equivalence._eigvalsh_desc_fast(garbage_upper),
+    assert rel_err(linalg.eigvalsh_desc_fast(garbage_upper),
                    np.linalg.eigvalsh(A)[::-1]) <= TOL

@@ -12,7 +12,7 @@ import proofs
 from proofs import _sym, format_table, proof_modules, run_all
 from proofs._network import make_net
 from proofs.t5b_dead_units import null_count_bound
-from proofs.t8_trainability import lower_bound_counterexample
+from proofs.t8_trainability import lower_bound_counterexample, upper_bound_counterexample
 
 MODULES = proof_modules()
 MUTANT_CASES = [(m, v) for m in MODULES for v in m.MUTANTS]
@@ -28,7 +28,17 @@ def test_run_all_passes_every_statement(rows):
     failed = {r["id"]: r["error"] for r in rows if not r["passed"]}
     assert not failed, failed
     for r in rows:
-        assert set(r) == {"id", "statement", "checked", "passed", "seconds", "error"}
+        assert set(r) == {
+            "id",
+            "statement",
+            "checked",
+            "general",
+            "induction",
+            "lemmas",
+            "passed",
+            "seconds",
+            "error",
+        }
         assert r["error"] is None and r["seconds"] >= 0
 
 
@@ -42,8 +52,9 @@ def test_every_check_has_a_mutant(module):
     assert len(module.MUTANTS) >= 1
 
 
-@pytest.mark.parametrize(("module", "variant"), MUTANT_CASES,
-                         ids=[f"{m.ID}-{v}" for m, v in MUTANT_CASES])
+@pytest.mark.parametrize(
+    ("module", "variant"), MUTANT_CASES, ids=[f"{m.ID}-{v}" for m, v in MUTANT_CASES]
+)
 def test_wrong_variant_fails(module, variant):
     with pytest.raises(AssertionError):
         module.check(variant=variant)
@@ -56,10 +67,24 @@ def test_unknown_variant_is_a_value_error(module):
 
 
 def test_format_table_reports_failures():
-    fake = [{"id": "T1", "statement": "s", "checked": "c", "passed": True, "seconds": 0.1,
-             "error": None},
-            {"id": "T2", "statement": "s", "checked": "c", "passed": False, "seconds": 0.2,
-             "error": "AssertionError: boom"}]
+    fake = [
+        {
+            "id": "T1",
+            "statement": "s",
+            "checked": "c",
+            "passed": True,
+            "seconds": 0.1,
+            "error": None,
+        },
+        {
+            "id": "T2",
+            "statement": "s",
+            "checked": "c",
+            "passed": False,
+            "seconds": 0.2,
+            "error": "AssertionError: boom",
+        },
+    ]
     table = format_table(fake)
     assert "PASS" in table and "FAIL" in table and "boom" in table
     assert "1/2 passed" in table
@@ -68,9 +93,20 @@ def test_format_table_reports_failures():
 def test_main_exit_code_reflects_failure(monkeypatch):
     import proofs.__main__ as main_mod
 
-    monkeypatch.setattr(main_mod, "run_all", lambda verbose=False: [
-        {"id": "T1", "statement": "s", "checked": "c", "passed": False, "seconds": 0.0,
-         "error": "x"}])
+    monkeypatch.setattr(
+        main_mod,
+        "run_all",
+        lambda verbose=False: [
+            {
+                "id": "T1",
+                "statement": "s",
+                "checked": "c",
+                "passed": False,
+                "seconds": 0.0,
+                "error": "x",
+            }
+        ],
+    )
     assert main_mod.main() == 1
 
 
@@ -96,10 +132,106 @@ def test_theory_md_dead_unit_count_counterexample():
     assert sp.simplify(G[-1, -1] - net.sigma_b**2) == 0  # Ĝ ≠ 0, so null(Ĝ) < 6
 
 
+def _gd_loss_ratio(lam, n, eta, T):
+    """L_T/L_0 for K = [lam] by running T plain gradient steps on the residual (independent of
+    the proof module's closed form)."""
+    r = 1.0
+    for _ in range(T):
+        r = r - (eta / n) * lam * r
+    return r**2
+
+
 def test_theory_md_lower_bound_counterexample():
-    """T8 lower bound with ε > n/η: ρ_ε m_ε = 4 exceeds L_1/L_0 = ¼."""
+    """THEORY's counterexample: K = [1], n = η = T = 1, ε = 2 (ηε > n):
+    L_1/L_0 = 0 < ρ_ε m_ε = 1."""
     bound, ratio = lower_bound_counterexample()
-    assert bound == 4 and ratio == sp.Rational(1, 4)
+    assert bound == 1 and ratio == 0
+    assert _gd_loss_ratio(1.0, 1, 1.0, 1) == 0.0 < (1 - 1.0 * 2 / 1) ** 2 * 1
+
+
+def test_upper_bound_needs_the_eta_eps_term():
+    """K = [3/2], n = η = T = 1, ε = 1: ηλ_max ≤ 2n holds but ηλ_max + ηε > 2n; the upper bound
+    m_ε + ρ_ε(1 − m_ε) = 0 is below L_1/L_0 = ¼ (so the condition needs the ηε term)."""
+    bound, ratio = upper_bound_counterexample()
+    assert bound == 0 and ratio == sp.Rational(1, 4)
+    assert _gd_loss_ratio(1.5, 1, 1.0, 1) == 0.25
+
+
+def test_t8_consequences_need_the_same_conditions():
+    """THEORY's "Hence" lines inherit the conditions. Necessary (m_ε ≤ τ/ρ_ε) fails for ηε > n:
+    K = [1], n = η = T = 1, ε = 2 trains to L_1 = 0 (τ = ½) although m_ε = 1 > τ/ρ_ε = ½.
+    Sufficient fails for ηλ_max + ηε > 2n: K = [3/2], ε = 1 has ρ_ε = 0 < τ = 0.1 and
+    m_ε = 0 ≤ (τ − ρ_ε)/(1 − ρ_ε), yet L_1/L_0 = ¼ > τ."""
+    tau = 0.5
+    rho, m = (1 - 2.0) ** 2, 1.0
+    assert _gd_loss_ratio(1.0, 1, 1.0, 1) <= tau and not m <= tau / rho
+    tau = 0.1
+    rho, m = (1 - 1.0) ** 2, 0.0
+    assert rho < tau and m <= (tau - rho) / (1 - rho) and _gd_loss_ratio(1.5, 1, 1.0, 1) > tau
+
+
+def test_issue_false_variants_are_mutants():
+    """The three false variants found by review are registered (and so asserted to FAIL above)."""
+    from proofs import t2_spectral_equivalence as t2
+    from proofs import t8_trainability as t8
+
+    assert "ce_lower_2_pmin_pmax" in t2.MUTANTS
+    assert {"lower_bound_doubled", "upper_rho_squared"} <= set(t8.MUTANTS)
+
+
+def test_t2_variant_2pmin_pmax_is_false_numerically():
+    """Independent of sympy: at p = (.01, .01, .98) the smallest nonzero eigenvalue of
+    diag p − ppᵀ is 0.01 < 2·p_min·p_max = 0.0196, while p_min = 0.01 is not exceeded."""
+    import numpy as np
+
+    p = np.array([0.01, 0.01, 0.98])
+    eig = np.linalg.eigvalsh(np.diag(p) - np.outer(p, p))
+    smallest_nonzero = min(e for e in eig if abs(e) > 1e-12)  # one exact 0 (H𝟙 = 0); float64
+    assert abs(smallest_nonzero - 0.01) < 1e-12
+    assert smallest_nonzero < 2 * p.min() * p.max()
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "lower_bound_doubled",
+        "upper_rho_squared",
+        "upper_drops_rho_term",
+        "lower_without_condition",
+        "upper_condition_without_eps",
+    ],
+)
+def test_t8_false_bounds_fail_on_exact_instances(variant):
+    """Each false T8 variant is refuted by an exact rational instance satisfying its stated
+    condition (not only by a missing certificate)."""
+    from proofs.t8_trainability import falsifier_grid
+
+    falsifier_grid(None)
+    with pytest.raises(AssertionError, match="violated"):
+        falsifier_grid(variant)
+
+
+def test_every_module_declares_general_induction_lemmas():
+    for module in MODULES:
+        assert module.GENERAL.strip(), module.ID
+        assert isinstance(module.INDUCTION, str)
+        assert all(isinstance(x, str) and x for x in module.LEMMAS), module.ID
+
+
+def test_table_reports_general_induction_and_lemmas(rows):
+    table = format_table(rows)
+    for r in rows:
+        assert f"{r['id']:4s} PASS" in table
+    assert table.count("general size :") == len(rows)
+    assert table.count("induction    :") == len(rows)
+    assert table.count("named lemmas :") == len(rows)
+    assert "12/12 passed" in table
+
+
+def test_telescoping_lemma_wrong_recursion_fails():
+    with pytest.raises(AssertionError):
+        _sym.check_telescoping_lemma(variant_factor=2)
+    _sym.check_telescoping_lemma()
 
 
 def test_module_names_match_files():

@@ -248,13 +248,13 @@ def regularized_objective(net, agent: AgentConfig, X, y, loss: str, floor: float
 
     ``net``: a :class:`linrelu.MLP` or a model (:mod:`linrelu.continual.model`)."""
     from linrelu.continual.model import as_model
-    from linrelu.losses import loss_value
+    from linrelu.losses import mean_loss
 
     model = as_model(net)
     beta = agent.er_in_objective
 
     def objective(params):
-        value = loss_value(model.apply(params, X), y, loss)
+        value = mean_loss(model.apply(params, X), y, loss)
         if agent.l2:
             value = value + agent.l2 * l2_penalty(params)
         if beta:

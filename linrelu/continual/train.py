@@ -34,7 +34,7 @@ from linrelu.continual.agents import (
 from linrelu.continual.cbp import cbp_update, hidden_widths, init_cbp_state
 from linrelu.continual.model import MLPModel, as_model
 from linrelu.continual.streams import Task
-from linrelu.losses import loss_value
+from linrelu.losses import mean_loss
 from linrelu.precision import float64
 
 
@@ -196,13 +196,13 @@ def evaluate(net, params, X, y, loss: str) -> dict:
         f = model.apply(_cast(params, jnp.float64), jnp.asarray(X, jnp.float64))
         if loss == "ce":
             yj = jnp.asarray(y, jnp.int32)
-            return {"loss": float(loss_value(f, yj, loss)),
+            return {"loss": float(mean_loss(f, yj, loss)),
                     "accuracy": float(np.mean(np.asarray(jnp.argmax(f, axis=1))
                                               == np.asarray(y)))}
         yj = jnp.asarray(y, jnp.float64)
         ss_res = float(jnp.sum((f - yj) ** 2))
         ss_tot = float(jnp.sum((yj - jnp.mean(yj, axis=0)) ** 2))
-        return {"loss": float(loss_value(f, yj, loss)),
+        return {"loss": float(mean_loss(f, yj, loss)),
                 "accuracy": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")}
 
 

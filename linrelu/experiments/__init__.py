@@ -21,6 +21,7 @@ _MODULES = (
     ("E6", "e6_eps_rank_vs_accuracy"),
     ("E7", "e7_plasticity_metrics"),
     ("E8", "e8_permutation_invariance"),
+    ("E9", "e9_eps_rank_estimators"),
 )
 
 

@@ -99,17 +99,17 @@ def ggn_operator(net, params, X, loss):
     import jax
     import jax.numpy as jnp
 
-    from linrelu.losses import _output_hessians
-    from linrelu.mlp import _apply, ravel_params, unravel_params
+    from linrelu.losses import output_hessians_unchecked
+    from linrelu.mlp import forward, ravel_params, unravel_params
 
     X = jnp.asarray(X, dtype=jnp.float64)
     flat0 = ravel_params(params)
     n = X.shape[0]
 
     def f(flat):
-        return _apply(net, unravel_params(net, flat), X)
+        return forward(net, unravel_params(net, flat), X)
 
-    H = _output_hessians(f(flat0), loss)  # (n, k, k)
+    H = output_hessians_unchecked(f(flat0), loss)  # (n, k, k)
     _, vjp = jax.vjp(f, flat0)
 
     @jax.jit

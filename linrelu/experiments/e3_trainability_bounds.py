@@ -70,7 +70,7 @@ def _gd_losses(model, params, X, Y, lr: float, steps: int) -> np.ndarray:
 
 def run_cell(cell: dict) -> dict:
     from linrelu import MLP, jacobian_gram, linearize
-    from linrelu.mlp import _apply
+    from linrelu.mlp import forward
     from linrelu.trainability import mse_loss_bounds, mse_loss_curve
 
     net = MLP((D,) + (cell["width"],) * cell["depth"] + (K_OUT,), 2**0.5, 0.1)
@@ -87,7 +87,7 @@ def run_cell(cell: dict) -> dict:
         f_lin = linearize(net, params)
         losses = _gd_losses(f_lin, params, X, Y, lr, STEPS)
     else:
-        losses = _gd_losses(lambda p, Xj: _apply(net, p, Xj), params, X, Y, lr, STEPS)
+        losses = _gd_losses(lambda p, Xj: forward(net, p, Xj), params, X, Y, lr, STEPS)
     realized = losses / losses[0]
     eps = np.asarray(EPS_REL) * lam[-1]
     lower, upper = mse_loss_bounds(lam, c, lr, STEPS, N, eps)  # (T+1, len(eps))

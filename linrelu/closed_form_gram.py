@@ -1,0 +1,174 @@
+"""T5: the closed-form NTK Gram of an MLP, the one engine behind every MLP Gram in linrelu.
+
+With δ_{L+1,c}(x) = e_c, δ_{l,c}(x) = D_l(x) s_{l+1} W_{l+1} δ_{l+1,c}(x), D_l = diag φ′(z_l),
+h_0 = x (s_l, t the weight and bias scales of :mod:`linrelu.mlp`; ntk: s_l = σ_w/√m_{l−1},
+t = σ_b, which is THEORY's T5):
+
+    K[(i,c),(j,c')] = Σ_{l=1}^{L+1} ( s_l² ⟨h_{l−1}(x_i), h_{l−1}(x_j)⟩ + t² )
+                                     · ⟨δ_{l,c}(x_i), δ_{l,c'}(x_j)⟩
+
+Why: ∂f_c/∂W_l[a,b] = s_l h_{l−1,a} δ_{l,c,b} and ∂f_c/∂b_l[b] = t δ_{l,c,b}, so layer l's block
+of J Jᵀ factorizes sample-wise into a feature inner product times a backward inner product: a
+Hadamard product of an n×n feature Gram (repeated over the k×k output block) with an nk×nk
+backward Gram. It holds for any elementwise φ (D_l = diag φ′(z_l)). The Jacobian is never formed:
+memory O((n·r)² + n·r·m).
+
+Mixed Grams. With per-sample output mixings Q_i ∈ R^{k×r}, QᵀKQ (row i·r + c) has the same
+form with δ̃_{l,c}(x_i) = Σ_a Q_i[a,c] δ_{l,a}(x_i): the backward recursion is linear in the output
+direction and every row of sample i carries the same D_l(x_i), so it commutes with Q. This gives
+G = (1/n) S K S (Q = S = H^{1/2}) and the ce reduction (Q_i = S_i V) without touching K.
+
+Layout: the backward signals of layer l are one (n·r, m_l) matrix Δ̃_l, so the recursion is one
+GEMM per layer and the backward Gram one symmetric product Δ̃_l Δ̃_lᵀ. Two backends run the same
+recursion: XLA (jit; the lower block triangle of each Δ̃Δ̃ᵀ) and, for wide nets on the CPU backend,
+numpy's OpenBLAS (syrk; ~1.3× XLA's dgemm rate there, see :mod:`linrelu.linalg`).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from linrelu.linalg import row_blocks, symmetric_from_lower, use_host_blas
+from linrelu.mlp import MLP, activation_derivative, forward_trace
+
+# Smallest hidden width at which the host (numpy/OpenBLAS) path is used for concrete inputs on
+# the CPU backend. Measured (benchmarks/): at widths ≤ 1024 the single fused XLA program wins
+# (numpy's elementwise passes over (n·k)² and its syrk with a short inner dimension cost more
+# than XLA's slower dot saves); from ~4096 the GEMMs dominate and OpenBLAS wins.
+HOST_MIN_WIDTH = 2048
+
+
+def forward_ingredients(net: MLP, params, X):
+    """(h_0..h_L, φ′(z_1)..φ′(z_L), f(X)): everything T5 needs from the forward pass."""
+    tr = forward_trace(net, params, X)
+    return tr.acts, [activation_derivative(net, z) for z in tr.preacts[:-1]], tr.preacts[-1]
+
+
+_forward_ingredients_jit = jax.jit(forward_ingredients, static_argnums=0)
+
+
+def feature_gram(net: MLP, h, l: int, with_bias: bool = True):
+    """F_l = s_l² H_{l−1} H_{l−1}ᵀ (+ t²): layer l's sample-wise input factor (n × n)."""
+    F = net.weight_scale(l) ** 2 * (h @ h.T)
+    return F + net.bias_scale**2 if with_bias else F
+
+
+def top_signals(net: MLP, W_out, deriv_L, Q, xp):
+    """Δ̃_L (n·r × m_L): row i·r + c = φ′(z_L(x_i)) ⊙ s_{L+1} W_{L+1} Q_i[:, c] (no GEMM over the
+    width: δ_{L+1,c} = e_c). ``Q=None`` means Q_i = I_k."""
+    n = deriv_L.shape[0]
+    W_out = net.weight_scale(net.depth + 1) * W_out  # (m_L, k)
+    cols = W_out.T[None] if Q is None else xp.einsum("ma,iac->icm", W_out, Q)  # (·, r, m_L)
+    d = deriv_L[:, None, :] * cols
+    return d.reshape(n * d.shape[1], -1)
+
+
+def backward_step(net: MLP, W_next, deriv, delta_next, l: int):
+    """Δ̃_l = D_l ⊙ s_{l+1} Δ̃_{l+1} W_{l+1}ᵀ: one (n·r × m_{l+1}) @ (m_{l+1} × m_l) GEMM."""
+    n = deriv.shape[0]
+    back = delta_next @ W_next.T
+    back = back.reshape(n, -1, back.shape[-1]) * (net.weight_scale(l + 1) * deriv)[:, None, :]
+    return back.reshape(n * back.shape[1], -1)
+
+
+def backward_signals(net: MLP, Ws, derivs, Q=None, xp=jnp):
+    """Yield (l, Δ̃_l) for l = L, L−1, …, 1 (each computed from the previous one)."""
+    delta = None
+    for l in range(net.depth, 0, -1):
+        delta = (top_signals(net, Ws[l], derivs[l - 1], Q, xp) if l == net.depth
+                 else backward_step(net, Ws[l], derivs[l - 1], delta, l))
+        yield l, delta
+
+
+def output_term(net: MLP, acts, Q, xp):
+    """Layer L+1's term: F_{L+1} ⊗ I_k (Q=None) or F_{L+1}[i,j] Q_iᵀQ_j (δ_{L+1,c} = e_c)."""
+    n = acts[0].shape[0]
+    F_out = feature_gram(net, acts[net.depth], net.depth + 1)
+    if Q is None:
+        return xp.kron(F_out, xp.eye(net.out_dim, dtype=F_out.dtype))
+    r = Q.shape[2]
+    return (F_out[:, None, :, None] * xp.einsum("iac,jad->icjd", Q, Q)).reshape(n * r, n * r)
+
+
+def hadamard_expand(F, B, r: int):
+    """(F ⊗ 𝟙_r𝟙_rᵀ) ⊙ B for an (s, t) block F and an (s·r, t·r) block B (row i·r + c)."""
+    s, t = F.shape
+    return (F[:, None, :, None] * B.reshape(s, r, t, r)).reshape(s * r, t * r)
+
+
+def _mixed_gram(net: MLP, params, X, Q=None, xp=jnp):
+    """Qᵀ K Q by T5 (module docstring) with array namespace ``xp`` (jnp inside jit, or np)."""
+    Ws = [W for W, _ in params]
+    if xp is np:
+        acts, derivs, _ = _forward_ingredients_jit(net, params, X)
+        acts, derivs = [np.asarray(a) for a in acts], [np.asarray(d) for d in derivs]
+        Ws = [np.asarray(W) for W in Ws]  # zero-copy views of CPU jax buffers
+        Q = None if Q is None else np.asarray(Q)
+    else:
+        acts, derivs, _ = forward_ingredients(net, params, X)
+    n = X.shape[0]
+    r = net.out_dim if Q is None else Q.shape[2]
+    K = output_term(net, acts, Q, xp)
+    spans = row_blocks(n, r)
+    lower = {}
+    for l, delta in backward_signals(net, Ws, derivs, Q, xp):
+        F = feature_gram(net, acts[l - 1], l)
+        if xp is np:  # syrk on the whole Δ̃ (BLAS fills one triangle at half the GEMM flops)
+            B = delta @ delta.T
+            B.reshape(n, r, n, r)[...] *= F[:, None, :, None]
+            K += B
+            del B
+            continue
+        for I in range(len(spans)):  # XLA: only the lower block triangle of Δ̃Δ̃ᵀ
+            for J in range(I + 1):
+                (a, b), (c, d) = spans[I], spans[J]
+                term = hadamard_expand(F[a:b, c:d], delta[a * r:b * r] @ delta[c * r:d * r].T, r)
+                lower[I, J] = term if (I, J) not in lower else lower[I, J] + term
+    if lower:
+        K = K + symmetric_from_lower(lower, len(spans))
+    return K
+
+
+#: The two backends of the one engine: one XLA program (jit), or numpy/OpenBLAS on the host.
+mixed_gram_xla = jax.jit(partial(_mixed_gram, xp=jnp), static_argnums=0)
+mixed_gram_host = partial(_mixed_gram, xp=np)
+
+
+def mixed_gram(net: MLP, params, X, Q=None):
+    """Qᵀ K Q (n·r × n·r, row i·r + c), Q = blockdiag(Q_i) with Q_i ∈ R^{k×r}; ``Q=None`` gives K.
+
+    Host BLAS for wide nets on concrete CPU arrays (returns numpy), else one XLA program (returns
+    a jax array on the arrays' device). Both agree to round-off (same products, same order).
+    """
+    if net.depth > 0 and min(net.widths) >= HOST_MIN_WIDTH and use_host_blas(params, X, Q):
+        return mixed_gram_host(net, params, X, Q)
+    return mixed_gram_xla(net, params, X, Q)
+
+
+@partial(jax.jit, static_argnums=(0, 3))
+def gram_layers(net: MLP, params, X, split_bias: bool):
+    """The L+1 per-layer terms of T5 (they sum to K); with ``split_bias`` each is a pair
+    (weight term, bias term). Term l = (F_l ⊗ 𝟙𝟙ᵀ) ⊙ Δ_lΔ_lᵀ, term L+1 = F_{L+1} ⊗ I_k."""
+    n, k = X.shape[0], net.out_dim
+    acts, derivs, _ = forward_ingredients(net, params, X)
+    deltas = dict(backward_signals(net, [W for W, _ in params], derivs))
+    terms = []
+    for l in range(1, net.depth + 2):
+        if l == net.depth + 1:
+            def layer(F):
+                return jnp.kron(F, jnp.eye(k, dtype=X.dtype))
+        else:
+            B = deltas[l] @ deltas[l].T
+
+            def layer(F, B=B):
+                return hadamard_expand(F, B, k)
+        Fw = feature_gram(net, acts[l - 1], l, with_bias=False)
+        if split_bias:
+            terms.append((layer(Fw), layer(jnp.full((n, n), net.bias_scale**2, X.dtype))))
+        else:
+            terms.append(layer(Fw + net.bias_scale**2))
+    return terms
