@@ -1,4 +1,4 @@
-"""Continual-learning agents and their regularized training objectives.
+"""Continual-learning agents, their regularized training objectives and their optimizers.
 
 Every agent minimizes, on each minibatch B (size b) with hidden features h_l(B) ∈ R^{b×m_l},
 
@@ -9,7 +9,34 @@ Every agent minimizes, on each minibatch B (size b) with hidden features h_l(B) 
 - ``er``:    κ = 0, β = ``er`` (effective-rank regularizer);
 - ``l2_er``: both (the paper's remedy);
 - ``reset``: plain SGD, but the network is re-initialized at every task start
-  (:func:`linrelu.continual.train.start_task`).
+  (:func:`linrelu.continual.train.start_task`);
+- ``cbp``:   plain SGD plus continual backprop (Dohare et al., Nature 2024): after every step,
+  mature hidden units of lowest contribution utility are re-initialized
+  (:mod:`linrelu.continual.cbp`; replacement rate ρ, utility decay η, maturity threshold).
+
+A model is a :class:`linrelu.MLP` or any object with ``init(key)``, ``apply(params, X)`` (logits
+(n, k)) and ``features(params, X)`` (a list of (n, m_l) hidden activations), e.g.
+:class:`linrelu.convnet.ConvNet`; h_l above are its features.
+
+Optimizer (``optimizer``, through optax; θ ← θ + u with g = ∇J_B(θ)):
+- ``"sgd"``:      u = −η g;
+- ``"momentum"``: v ← μ v + g, u = −η v (``optax.sgd(η, momentum=μ)``, heavy ball, v₀ = 0).
+``clip_norm`` c (optional) first rescales g ← g · min(1, c/‖g‖₂) (``optax.clip_by_global_norm``,
+the global norm over all parameters). The paper's protocols: Permuted MNIST = sgd, η = 0.01,
+minibatch 1, c = 0.5; Continual ImageNet = momentum 0.9, minibatch 100 (the minibatch is
+:func:`linrelu.continual.run_continual`'s ``batch_size``).
+
+How our ER differs from the authors'. ``er_mode="objective"`` (default, ours) adds
+−β Σ_l erank_δ(h_l)/m_l to every minibatch's objective, so the ER gradient goes through the same
+optimizer (momentum, clipping) as the loss. The authors' code (lop-jax) instead takes, every
+``er_batch`` minibatches (12 on ImageNet, 100 on Permuted MNIST), a *separate* plain gradient
+step θ ← θ − η_er ∇_θ(−mean_l erank(h_l(B'))) with its own step size η_er (0.01) on the
+er_batch minibatches B' about to be trained on, using the raw erank (not divided by m_l), averaged
+over layers (on ImageNet only the last two layers). ``er_mode="separate"`` reproduces that
+schedule: every ``er_every`` steps, before the step, θ ← θ − ``er_lr`` ∇_θ(−mean_l erank_δ(h_l(B')))
+on the next ``er_every`` minibatches B' (all hidden layers; at the end of an epoch B' is the last
+``er_every`` minibatches), and β does not enter J_B. Their L2 is weight decay added to the
+gradient by the optimizer (``optax.add_decayed_weights``), which equals our κθ term in J_B.
 
 Effective-rank regularizer (exact form). For F ∈ R^{b×m} let λ_1..λ_r (r = min(b, m)) be the
 eigenvalues of the smaller Gram (F Fᵀ if b ≤ m, else Fᵀ F), so λ_i = σ_i(F)². With a floor δ > 0
@@ -37,22 +64,55 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-AGENTS = ("bp", "l2", "er", "l2_er", "reset")
+AGENTS = ("bp", "l2", "er", "l2_er", "reset", "cbp")
+OPTIMIZERS = ("sgd", "momentum")
+ER_MODES = ("objective", "separate")
 
 DEFAULT_L2 = 1e-3
 DEFAULT_ER = 1e-2
 ERANK_FLOOR = 1e-6
+# Continual backprop defaults (THEORY.md, "The paper's experiments"; the authors' config)
+DEFAULT_REPLACEMENT_RATE = 1e-6
+DEFAULT_DECAY_RATE = 0.99
+DEFAULT_MATURITY_THRESHOLD = 100
 
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """An agent: step size ``lr``, weight decay κ = ``l2``, ER coefficient β = ``er``, ``reset``."""
+    """An agent: step size ``lr``, weight decay κ = ``l2``, ER coefficient β = ``er``, ``reset``;
+    the optimizer (``optimizer``, ``momentum``, ``clip_norm``), the ER schedule (``er_mode``,
+    ``er_lr``, ``er_every``) and continual backprop (``replacement_rate`` ρ > 0 turns it on,
+    ``decay_rate`` η, ``maturity_threshold``). Build it with :func:`make_agent`."""
 
     name: str
     lr: float
     l2: float
     er: float
     reset: bool
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    clip_norm: float | None = None
+    er_mode: str = "objective"
+    er_lr: float = 0.0
+    er_every: int = 1
+    replacement_rate: float = 0.0
+    decay_rate: float = DEFAULT_DECAY_RATE
+    maturity_threshold: int = DEFAULT_MATURITY_THRESHOLD
+
+    @property
+    def cbp(self) -> bool:
+        """True when continual backprop runs after every step."""
+        return self.replacement_rate > 0
+
+    @property
+    def er_in_objective(self) -> float:
+        """β as it enters J_B (0 in the separate-step ER mode)."""
+        return self.er if self.er_mode == "objective" else 0.0
+
+    @property
+    def er_separate(self) -> bool:
+        """True when the authors' separate ER step runs every ``er_every`` steps."""
+        return self.er_mode == "separate" and self.er > 0
 
 
 def _nonneg(value, name: str) -> float:
@@ -62,18 +122,82 @@ def _nonneg(value, name: str) -> float:
     return float(value)
 
 
-def make_agent(name: str, *, lr: float, l2: float = DEFAULT_L2, er: float = DEFAULT_ER
-               ) -> AgentConfig:
-    """The agent ``name`` in :data:`AGENTS`. ``l2`` is used by l2/l2_er, ``er`` by er/l2_er only."""
+def _positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(
+            value) or value <= 0:
+        raise ValueError(f"{name}: expected a finite number > 0, received {value!r}")
+    return float(value)
+
+
+def _int_at_least(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, received {value!r}")
+    return int(value)
+
+
+def make_agent(name: str, *, lr: float, l2: float = DEFAULT_L2, er: float = DEFAULT_ER,
+               optimizer: str = "sgd", momentum: float = 0.9, clip_norm: float | None = None,
+               er_mode: str = "objective", er_lr: float = 0.01, er_every: int = 12,
+               replacement_rate: float = DEFAULT_REPLACEMENT_RATE,
+               decay_rate: float = DEFAULT_DECAY_RATE,
+               maturity_threshold: int = DEFAULT_MATURITY_THRESHOLD) -> AgentConfig:
+    """The agent ``name`` in :data:`AGENTS`.
+
+    ``l2`` is used by l2/l2_er, ``er`` by er/l2_er only; ``replacement_rate``, ``decay_rate``
+    and ``maturity_threshold`` by cbp only. ``optimizer`` in :data:`OPTIMIZERS` (``momentum`` μ
+    is used by "momentum" only), ``clip_norm`` (None: no clipping) and ``er_mode`` in
+    :data:`ER_MODES` (``er_lr`` and ``er_every`` are used by "separate" only) apply to every
+    agent. Defaults: the authors' (module docstring).
+    """
     if name not in AGENTS:
         raise ValueError(f"name: expected one of {AGENTS}, received {name!r}")
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr: expected a finite step size > 0, received {lr!r}")
     l2, er = _nonneg(l2, "l2"), _nonneg(er, "er")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, received {optimizer!r}")
+    momentum = _nonneg(momentum, "momentum")
+    if momentum >= 1:
+        raise ValueError(f"momentum: expected a number in [0, 1), received {momentum!r}")
+    if clip_norm is not None:
+        clip_norm = _positive(clip_norm, "clip_norm")
+    if er_mode not in ER_MODES:
+        raise ValueError(f"er_mode: expected one of {ER_MODES}, received {er_mode!r}")
+    er_lr = _positive(er_lr, "er_lr")
+    er_every = _int_at_least(er_every, "er_every", 1)
+    replacement_rate = _nonneg(replacement_rate, "replacement_rate")
+    if replacement_rate > 1:
+        raise ValueError(f"replacement_rate: expected a number in [0, 1], received "
+                         f"{replacement_rate!r}")
+    decay_rate = _nonneg(decay_rate, "decay_rate")
+    if decay_rate >= 1:
+        raise ValueError(f"decay_rate: expected a number in [0, 1), received {decay_rate!r}")
+    maturity_threshold = _int_at_least(maturity_threshold, "maturity_threshold", 0)
+    uses_er = name in ("er", "l2_er")
     return AgentConfig(name=name, lr=float(lr),
                        l2=l2 if name in ("l2", "l2_er") else 0.0,
-                       er=er if name in ("er", "l2_er") else 0.0,
-                       reset=name == "reset")
+                       er=er if uses_er else 0.0,
+                       reset=name == "reset",
+                       optimizer=optimizer,
+                       momentum=momentum if optimizer == "momentum" else 0.0,
+                       clip_norm=clip_norm,
+                       er_mode=er_mode if uses_er else "objective",
+                       er_lr=er_lr if uses_er and er_mode == "separate" else 0.0,
+                       er_every=er_every if uses_er and er_mode == "separate" else 1,
+                       replacement_rate=replacement_rate if name == "cbp" else 0.0,
+                       decay_rate=decay_rate,
+                       maturity_threshold=maturity_threshold)
+
+
+def make_optimizer(agent: AgentConfig):
+    """The optax transformation of ``agent`` (module docstring): optional global-norm clipping,
+    then SGD with step ``lr`` (heavy-ball momentum μ for "momentum")."""
+    import optax
+
+    sgd = optax.sgd(agent.lr, momentum=agent.momentum if agent.optimizer == "momentum" else None)
+    if agent.clip_norm is None:
+        return sgd
+    return optax.chain(optax.clip_by_global_norm(agent.clip_norm), sgd)
 
 
 @jax.custom_jvp
@@ -105,8 +229,8 @@ def smooth_effective_rank(F, floor: float = ERANK_FLOOR):
 
 
 def l2_penalty(params):
-    """(1/2)‖θ‖² over every weight and bias."""
-    return 0.5 * sum(jnp.sum(W**2) + jnp.sum(b**2) for W, b in params)
+    """(1/2)‖θ‖² over every weight and bias (every leaf of the params pytree)."""
+    return 0.5 * sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(params))
 
 
 def er_penalty(hidden_features, widths, floor: float = ERANK_FLOOR):
@@ -114,18 +238,28 @@ def er_penalty(hidden_features, widths, floor: float = ERANK_FLOOR):
     return sum(smooth_effective_rank(h, floor) / m for h, m in zip(hidden_features, widths))
 
 
+def mean_erank(hidden_features, floor: float = ERANK_FLOOR):
+    """mean_l erank_δ(h_l): the quantity the authors' separate ER step ascends."""
+    return sum(smooth_effective_rank(h, floor) for h in hidden_features) / len(hidden_features)
+
+
 def regularized_objective(net, agent: AgentConfig, X, y, loss: str, floor: float = ERANK_FLOOR):
-    """``params ↦ J_B(θ)`` of the module docstring on the batch (X, y) (unvalidated, jittable)."""
+    """``params ↦ J_B(θ)`` of the module docstring on the batch (X, y) (unvalidated, jittable).
+
+    ``net``: a :class:`linrelu.MLP` or a model (:mod:`linrelu.continual.model`)."""
+    from linrelu.continual.model import as_model
     from linrelu.losses import mean_loss
-    from linrelu.mlp import forward_trace
+
+    model = as_model(net)
+    beta = agent.er_in_objective
 
     def objective(params):
-        tr = forward_trace(net, params, X)
-        value = mean_loss(tr.preacts[-1], y, loss)
+        value = mean_loss(model.apply(params, X), y, loss)
         if agent.l2:
             value = value + agent.l2 * l2_penalty(params)
-        if agent.er:
-            value = value - agent.er * er_penalty(tr.acts[1:], net.widths, floor)
+        if beta:
+            feats = model.features(params, X)
+            value = value - beta * er_penalty(feats, [h.shape[1] for h in feats], floor)
         return value
 
     return objective

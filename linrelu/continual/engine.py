@@ -1,5 +1,10 @@
 """The continual-learning loop: for each task, (reset,) measure at the start, train, measure at
 the end, and every ``slq_every`` tasks estimate the true Hessian's density by SLQ at task start.
+
+Any model (:mod:`linrelu.continual.model`): an MLP, or e.g. :class:`linrelu.convnet.ConvNet`.
+The agent's state (optimizer momentum, continual-backprop utilities and ages) is carried from
+task to task like the network and its output head (the authors' protocol); ``reset`` starts
+both afresh at every task.
 """
 
 from __future__ import annotations
@@ -12,25 +17,41 @@ import numpy as np
 from linrelu._checks import check_positive_int, describe
 from linrelu.continual.agents import AgentConfig
 from linrelu.continual.metrics import DEFAULT_EPS_LADDER, task_start_metrics
+from linrelu.continual.model import MLPModel, as_model
 from linrelu.continual.streams import Stream, Task
-from linrelu.continual.train import _as_float64, start_task, train_task
-from linrelu.mlp import MLP, ravel_params
+from linrelu.continual.train import (
+    as_float64,
+    check_model_task,
+    init_agent_state,
+    start_task,
+    train_task_with_state,
+)
+from linrelu.precision import float64
 
 DEFAULT_SLQ_EPS = (1e-3, 1e-2, 1e-1)
 
 
-def hessian_density(net: MLP, params, task: Task, *, order: int = 60, num_runs: int = 3,
+def hessian_density(net, params, task: Task, *, order: int = 60, num_runs: int = 3,
                     seed: int = 0, eps_values=DEFAULT_SLQ_EPS, grid_size: int = 2000) -> dict:
     """SLQ density of the true Hessian ∇²L on the task's probe set, plus its normalized ε-ranks
-    (mass outside [−ε, ε]) and extreme Ritz values. JSON-able."""
+    (mass outside [−ε, ε]) and extreme Ritz values. JSON-able. ``net``: an MLP or a model."""
+    from jax.flatten_util import ravel_pytree
+
     from linrelu.curvature import hessian_vector_product
     from linrelu.lanczos import ritz_measure_mass_outside, slq_density
     from linrelu.spectra import density_mass_outside
 
+    model = check_model_task(net, task)
     y = task.y_probe.astype(np.int64) if task.loss == "ce" else task.y_probe
-    hvp = hessian_vector_product(net, task.X_probe, y, task.loss)
-    flat = ravel_params(_as_float64(params))
-    d = slq_density(hvp, flat, order=order, num_runs=num_runs, seed=seed, grid_size=grid_size)
+    with float64():
+        params = as_float64(params)
+        if isinstance(model, MLPModel):
+            hvp = hessian_vector_product(model.net, task.X_probe, y, task.loss)
+        else:
+            hvp = hessian_vector_product(model.apply, task.X_probe, y, task.loss, params=params)
+        flat = ravel_pytree(params)[0]
+        d = slq_density(hvp, flat, order=order, num_runs=num_runs, seed=seed,
+                        grid_size=grid_size)
     return {
         "grid": d.grid, "density": d.density, "sigma": d.sigma,
         "ritz_min": float(min(t.min() for t in d.ritz_values)),
@@ -42,7 +63,7 @@ def hessian_density(net: MLP, params, task: Task, *, order: int = 60, num_runs: 
     }
 
 
-def run_continual(net: MLP, stream: Stream, agent: AgentConfig, *, epochs: int, batch_size: int,
+def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch_size: int,
                   seed: int, eps_ladder=DEFAULT_EPS_LADDER, slq_every: int | None = None,
                   slq_tasks=(), slq_options: dict | None = None, checkpoint_dir=None,
                   checkpoint_tasks=(), on_record=None) -> list:
@@ -54,7 +75,10 @@ def run_continual(net: MLP, stream: Stream, agent: AgentConfig, *, epochs: int, 
     ``checkpoint_dir``: the params at the start of each task in ``checkpoint_tasks`` are saved
     with :func:`linrelu.checkpoint.save_params` as ``task{i:04d}_start.npz``.
     ``on_record(record)`` is called after each task (e.g. to write progress).
+    ``net``: a :class:`linrelu.MLP` or any model (:mod:`linrelu.continual.model`); checkpoints
+    are written for MLPs only (the .npz layout of :mod:`linrelu.checkpoint`).
     """
+    model = as_model(net)
     if not isinstance(stream, Stream):
         raise ValueError(f"stream: expected a Stream from make_stream, received "
                          f"{describe(stream)}")
@@ -62,28 +86,37 @@ def run_continual(net: MLP, stream: Stream, agent: AgentConfig, *, epochs: int, 
         check_positive_int(slq_every, "slq_every")
     slq_tasks = {int(t) for t in slq_tasks}
     slq_options = dict(slq_options or {})
+    if checkpoint_dir is not None and not isinstance(model, MLPModel):
+        raise ValueError(f"checkpoint_dir: expected None for a non-MLP model (checkpoints store "
+                         f"MLPs), received {checkpoint_dir!r}")
     key = jax.random.PRNGKey(seed)
     key, init_key = jax.random.split(key)
-    params = net.init(init_key)
+    with float64():  # MLP.init draws float64; the ConvNet's float32 init is upcast exactly
+        params = as_float64(model.init(init_key))
+    state = init_agent_state(model, params, agent)
     records = []
     for task in stream:
         key, reset_key, train_key = jax.random.split(key, 3)
-        if task.index > 0:
-            params = start_task(net, params, agent, reset_key)
-        params = _as_float64(params)
+        if task.index > 0 and agent.reset:
+            with float64():
+                params = as_float64(start_task(model, params, agent, reset_key))
+            state = init_agent_state(model, params, agent)
         if checkpoint_dir is not None and task.index in set(checkpoint_tasks):
             from linrelu.checkpoint import save_params
 
             Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-            save_params(Path(checkpoint_dir) / f"task{task.index:04d}_start.npz", net, params)
-        record = {"task": task.index, "start": task_start_metrics(net, params, task, eps_ladder)}
+            save_params(Path(checkpoint_dir) / f"task{task.index:04d}_start.npz", model.net,
+                        params)
+        record = {"task": task.index,
+                  "start": task_start_metrics(model, params, task, eps_ladder)}
         if (slq_every and task.index % slq_every == 0) or task.index in slq_tasks:
-            record["slq"] = hessian_density(net, params, task, seed=seed + task.index,
+            record["slq"] = hessian_density(model, params, task, seed=seed + task.index,
                                             **slq_options)
-        params, info = train_task(net, params, task, agent, epochs=epochs,
-                                  batch_size=batch_size, key=train_key)
+        params, state, info = train_task_with_state(model, params, state, task, agent,
+                                                    epochs=epochs, batch_size=batch_size,
+                                                    key=train_key)
         record["train"] = info
-        record["end"] = task_start_metrics(net, params, task, eps_ladder)
+        record["end"] = task_start_metrics(model, params, task, eps_ladder)
         records.append(record)
         if on_record is not None:
             on_record(record)

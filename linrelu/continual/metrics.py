@@ -12,25 +12,34 @@ For a network θ and a task with probe set (X_p, y_p) of n_p examples and k outp
 - ``erank`` (Roy–Vetterli) and ``dead_fraction`` per hidden layer, on the probe inputs.
 - ``weight_norm`` = ‖θ‖₂ over all weights and biases.
 - ``loss``, ``accuracy`` on the task's training set (and ``test_*`` on its test set) at θ.
+
+Any model (:mod:`linrelu.continual.model`): an MLP goes through the closed-form paths as before;
+any other model ``m`` through the generic functions of the spectral API with ``f = m.apply``
+(``ggn_eigenvalues(f, params, X, y, loss)``; ``dead_unit_fractions`` and
+``hidden_effective_ranks`` with ``features=m.features``), so a conv layer's units are whatever
+``m.features`` reports (channels for :class:`linrelu.convnet.ConvNet`).
 """
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
+from linrelu.continual.model import MLPModel
 from linrelu.continual.streams import Task
-from linrelu.continual.train import _as_float64, _check_net_task, evaluate
+from linrelu.continual.train import as_float64, check_model_task, evaluate
 from linrelu.equivalence import ggn_eigenvalues
 from linrelu.features import dead_unit_fractions, hidden_effective_ranks
+from linrelu.precision import float64
 from linrelu.spectra import eps_rank_ladder
 
 DEFAULT_EPS_LADDER = (1e-4, 1e-3, 1e-2, 1e-1)
 
 
 def weight_norm(params) -> float:
-    """‖θ‖₂ = (Σ_l ‖W_l‖_F² + ‖b_l‖²)^{1/2}."""
-    return float(np.sqrt(sum(np.sum(np.asarray(W, np.float64) ** 2)
-                             + np.sum(np.asarray(b, np.float64) ** 2) for W, b in params)))
+    """‖θ‖₂ = (Σ_l ‖W_l‖_F² + ‖b_l‖²)^{1/2} (every leaf of the params pytree)."""
+    return float(np.sqrt(sum(np.sum(np.asarray(leaf, np.float64) ** 2)
+                             for leaf in jax.tree_util.tree_leaves(params))))
 
 
 def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER) -> dict:
@@ -40,15 +49,29 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER) -
     lambda_max, eps_rank {str(ε): int}, eps_rank_norm {str(ε): float}, gram_dim (n_p·k),
     num_params, erank [per layer], dead_fraction [per layer], weight_norm.
     """
-    _check_net_task(net, task)
+    model = check_model_task(net, task)
     eps_ladder = tuple(float(e) for e in eps_ladder)
     if not eps_ladder or any(not (np.isfinite(e) and e > 0) for e in eps_ladder):
         raise ValueError(f"eps_ladder: expected a non-empty sequence of finite numbers > 0, "
                          f"received {eps_ladder!r}")
-    params = _as_float64(net.check_params(params))
-    ev = ggn_eigenvalues(net, params, task.X_probe, task.y_probe, task.loss)
-    train = evaluate(net, params, task.X, task.y, task.loss)
-    test = evaluate(net, params, task.X_test, task.y_test, task.loss)
+    with float64():
+        if isinstance(model, MLPModel):
+            net = model.net
+            params = as_float64(net.check_params(params))
+            ev = ggn_eigenvalues(net, params, task.X_probe, task.y_probe, task.loss)
+            erank = hidden_effective_ranks(net, params, task.X_probe)
+            dead = dead_unit_fractions(net, params, task.X_probe)
+            num_params = net.num_params
+        else:
+            params = as_float64(params)
+            f, feats = model.apply, model.features
+            ev = ggn_eigenvalues(f, params, task.X_probe, task.y_probe, task.loss)
+            erank = hidden_effective_ranks(f, params, task.X_probe, features=feats)
+            dead = dead_unit_fractions(f, params, task.X_probe, features=feats)
+            num_params = sum(int(np.size(a)) for a in jax.tree_util.tree_leaves(params))
+        ev = np.asarray(ev, np.float64)
+    train = evaluate(model, params, task.X, task.y, task.loss)
+    test = evaluate(model, params, task.X_test, task.y_test, task.loss)
     return {
         "loss": train["loss"], "accuracy": train["accuracy"],
         "test_loss": test["loss"], "test_accuracy": test["accuracy"],
@@ -58,9 +81,9 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER) -
         "eps_rank_norm": {repr(e): float(r)
                           for e, r in eps_rank_ladder(ev, eps_ladder, normalized=True).items()},
         "gram_dim": int(ev.size),
-        "num_params": int(net.num_params),
-        "erank": hidden_effective_ranks(net, params, task.X_probe),
-        "dead_fraction": dead_unit_fractions(net, params, task.X_probe),
+        "num_params": int(num_params),
+        "erank": [float(e) for e in erank],
+        "dead_fraction": [float(d) for d in dead],
         "weight_norm": weight_norm(params),
     }
 

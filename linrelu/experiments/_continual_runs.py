@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from linrelu.continual import AGENTS, make_agent, make_stream, run_continual
+from linrelu.continual import make_agent, make_stream, run_continual
 from linrelu.experiments.base import to_jsonable
 from linrelu.mlp import MLP
 
@@ -28,6 +28,7 @@ QUICK_SEEDS = (0, 1)
 FULL_SEEDS = (0, 1, 2, 3, 4)
 EPS_LADDER = (1e-4, 1e-3, 1e-2, 1e-1)
 SLQ_EPS = (1e-4, 1e-3, 1e-2)
+CELL_AGENTS = ("bp", "l2", "er", "l2_er", "reset")  # cbp joins with the paper streams (issue 14)
 
 
 def _with_slq(cfg: dict) -> dict:
@@ -50,7 +51,7 @@ def continual_cells(mode: str) -> list:
                               "n_probe": 100, "lr": 1.0, "epochs": 20, "num_tasks": 100})]
         seeds = FULL_SEEDS
     return [{**cfg, "agent": agent, "seed": seed}
-            for cfg in configs for agent in AGENTS for seed in seeds]
+            for cfg in configs for agent in CELL_AGENTS for seed in seeds]
 
 
 def _stream_options(cell: dict) -> dict:
