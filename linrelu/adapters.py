@@ -18,8 +18,8 @@ import re
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu._checks import describe
 from linrelu.mlp import MLP
+from linrelu.validation import describe
 
 LAYOUTS = ("in_out", "out_in")
 

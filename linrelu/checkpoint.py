@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from linrelu._checks import describe
 from linrelu.mlp import MLP
+from linrelu.validation import describe
 
 
 def _atomic_savez(path, **arrays) -> None:

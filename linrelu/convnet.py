@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu._checks import describe
+from linrelu.validation import describe
 
 CONV_CHANNELS = (32, 64, 128)
 CONV_KERNELS = (5, 3, 3)

@@ -22,11 +22,11 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from linrelu._checks import check_inputs, check_loss, check_positive, check_targets
 from linrelu.losses import mean_loss, output_hessians_unchecked
 from linrelu.mlp import MLP, apply_fn, unravel_params
 from linrelu.network import check_model_params, resolve, to_float64
 from linrelu.precision import float64, in_float64
+from linrelu.validation import check_inputs, check_loss, check_positive, check_targets
 
 
 def _resolve_task(net, params, X, targets, loss):

@@ -29,12 +29,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from linrelu import trainability as tr
-from linrelu._checks import check_loss, check_positive, check_positive_int, check_targets
 from linrelu.features import effective_rank, hidden_features
 from linrelu.gram import loss_weighted_from_gram, network_mixed_gram
 from linrelu.losses import mean_loss, output_gradients, output_hessian_sqrt
 from linrelu.network import resolve
 from linrelu.precision import in_float64
+from linrelu.validation import check_loss, check_positive, check_positive_int, check_targets
 
 #: Defaults: GD at the largest step for which T8's bounds and T9's monotone progress are
 #: guaranteed (η = 1/λ_max(G), i.e. ηλ_max(K) = n for mse), for 100 full-batch steps, asking

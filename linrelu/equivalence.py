@@ -16,7 +16,6 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu._checks import check_loss, check_targets
 from linrelu.gram import (
     loss_weighted_from_gram,
     network_mixed_gram,
@@ -26,6 +25,7 @@ from linrelu.linalg import eigvalsh_desc, eigvalsh_desc_fast
 from linrelu.losses import output_hessian_sqrt
 from linrelu.network import resolve
 from linrelu.precision import in_float64
+from linrelu.validation import check_loss, check_targets
 
 
 @in_float64

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from linrelu._checks import check_inputs, describe
 from linrelu.mlp import MLP
+from linrelu.validation import check_inputs, describe
 
 
 def effective_rank(features) -> float:

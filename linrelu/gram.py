@@ -26,12 +26,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from linrelu._checks import check_loss, check_targets
 from linrelu.blocked_gram import DEFAULT_MEMORY_BUDGET, blocked_mixed_gram, check_separable
 from linrelu.closed_form_gram import gram_layers, mixed_gram
 from linrelu.losses import output_hessian_sqrt
 from linrelu.network import Network, resolve
 from linrelu.precision import in_float64
+from linrelu.validation import check_loss, check_targets
 
 
 def _budget(memory_budget) -> int:

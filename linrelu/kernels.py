@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from linrelu._checks import check_inputs, check_positive, check_positive_int, describe
+from linrelu.validation import check_inputs, check_positive, check_positive_int, describe
 
 __all__ = ["ntk_analytic", "nngp_analytic", "relu_gaussian_expectations"]
 

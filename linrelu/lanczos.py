@@ -27,8 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu._checks import check_positive, check_positive_int, describe
 from linrelu.precision import float64, in_float64
+from linrelu.validation import check_positive, check_positive_int, describe
 
 _CHUNK = 8  # rows of V per reorthogonalization block
 

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
-from linrelu._checks import is_traced
+from linrelu.validation import is_traced
 
 
 def on_cpu_backend() -> bool:

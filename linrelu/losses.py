@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from linrelu._checks import check_logits, check_loss, check_targets
+from linrelu.validation import check_logits, check_loss, check_targets
 
 
 def mean_loss(logits, targets, loss: str):

@@ -33,8 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu._checks import check_inputs, describe, is_traced
 from linrelu.precision import float64
+from linrelu.validation import check_inputs, describe, is_traced
 
 
 class Trace(NamedTuple):

@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu._checks import check_finite, check_inputs, describe, is_traced
 from linrelu.mlp import MLP, apply_fn
+from linrelu.validation import check_finite, check_inputs, describe, is_traced
 
 
 class Network(NamedTuple):

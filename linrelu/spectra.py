@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from linrelu._checks import check_eigenvalues, check_positive
+from linrelu.validation import check_eigenvalues, check_positive
 
 
 def eps_rank(eigenvalues, eps: float, normalized: bool = False):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from linrelu._checks import (
+from linrelu.validation import (
     check_eigenvalues,
     check_finite,
     check_positive,

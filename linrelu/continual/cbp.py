@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu._checks import describe
+from linrelu.validation import describe
 
 
 class CBPState(NamedTuple):

@@ -14,7 +14,6 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from linrelu._checks import check_positive_int, describe
 from linrelu.continual.agents import AgentConfig
 from linrelu.continual.metrics import DEFAULT_EPS_LADDER, task_start_metrics
 from linrelu.continual.model import MLPModel, as_model
@@ -27,6 +26,7 @@ from linrelu.continual.train import (
     train_task_with_state,
 )
 from linrelu.precision import float64
+from linrelu.validation import check_positive_int, describe
 
 DEFAULT_SLQ_EPS = (1e-3, 1e-2, 1e-1)
 

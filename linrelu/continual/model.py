@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from linrelu._checks import describe
 from linrelu.mlp import MLP
+from linrelu.validation import describe
 
 
 @dataclass(frozen=True)

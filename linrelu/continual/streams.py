@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from linrelu._checks import check_positive_int
+from linrelu.validation import check_positive_int
 
 STREAMS = ("permuted_digits", "random_label_digits", "teacher_regression", "permuted_mnist",
            "class_pairs")

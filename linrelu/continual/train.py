@@ -24,7 +24,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu._checks import check_positive_int, describe
 from linrelu.continual.agents import (
     AgentConfig,
     make_optimizer,
@@ -36,6 +35,7 @@ from linrelu.continual.model import MLPModel, as_model
 from linrelu.continual.streams import Task
 from linrelu.losses import mean_loss
 from linrelu.precision import float64
+from linrelu.validation import check_positive_int, describe
 
 
 class AgentState(NamedTuple):
