@@ -8,6 +8,7 @@ caller's own code keeps its dtype.
 """
 
 from linrelu.adapters import mlp_from_dense_layers, mlp_from_flax
+from linrelu.convnet import ConvNet
 from linrelu.curvature import (
     ggn_matrix,
     hessian_matrix,
@@ -63,7 +64,7 @@ from linrelu.trainability import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "MLP", "Trace", "ravel_params", "unravel_params", "float64",
+    "MLP", "ConvNet", "Trace", "ravel_params", "unravel_params", "float64",
     "mlp_from_flax", "mlp_from_dense_layers", "hidden_features",
     "loss_value", "output_gradients", "output_hessians", "output_hessian_sqrt",
     "jacobian", "jacobian_gram", "jacobian_gram_layers", "jacobian_gram_autodiff",

@@ -148,6 +148,7 @@ def _block_apply(S, x):
     return np.einsum("iab,ib->ia", S, x.reshape(n, k)).reshape(-1)
 
 
+@in_float64
 def ggn_gradient_components(K, S, v, n: int):
     """(λ, g) of Ĝ on its nonzero eigendirections plus one null bucket (module docstring).
 
@@ -158,7 +159,7 @@ def ggn_gradient_components(K, S, v, n: int):
     K = np.asarray(K, np.float64)
     S = np.asarray(S, np.float64)
     v = np.asarray(v, np.float64)
-    G = _block_apply_rows(S, K) / n
+    G = np.asarray(loss_weighted_from_gram(jnp.asarray(K), jnp.asarray(S), n), np.float64)
     lam, U = np.linalg.eigh(0.5 * (G + G.T))
     lam, U = lam[::-1], U[:, ::-1]
     cutoff = _ZERO_FACTOR * lam.size * np.finfo(np.float64).eps * max(float(lam[0]), 0.0)
@@ -168,13 +169,6 @@ def ggn_gradient_components(K, S, v, n: int):
     g_norm2 = float(v @ K @ v) / n**2
     g0 = np.sqrt(max(g_norm2 - float(g @ g), 0.0))
     return np.append(lam[keep], 0.0), np.append(g, g0), lam
-
-
-def _block_apply_rows(S, K):
-    """S K S with S = blockdiag(S_i): the unnormalized loss-weighted Gram."""
-    n, k = S.shape[0], S.shape[1]
-    K4 = K.reshape(n, k, n, k)
-    return np.einsum("iac,iajb,jbd->icjd", S, K4, S, optimize=True).reshape(n * k, n * k)
 
 
 def _valid_eps_k(eps_k, lam_max_k, lr, n):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from linrelu.mlp import MLP
+from linrelu.precision import in_float64
 from linrelu.validation import check_inputs, describe
 
 
@@ -60,6 +61,7 @@ def _as_unit_matrix(h, l: int, n: int) -> np.ndarray:
     return a
 
 
+@in_float64
 def hidden_features(net, params, X, features=None) -> list:
     """Each hidden layer's activations as a float64 (rows, units) matrix (module docstring)."""
     n = int(np.shape(X)[0]) if hasattr(X, "shape") and len(X.shape) else None

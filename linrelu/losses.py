@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from linrelu.precision import in_float64
 from linrelu.validation import check_logits, check_loss, check_targets
 
 
@@ -22,6 +23,7 @@ def mean_loss(logits, targets, loss: str):
     return -jnp.mean(jnp.take_along_axis(logp, targets[:, None].astype(jnp.int32), axis=-1))
 
 
+@in_float64
 def loss_value(logits, targets, loss: str):
     """Mean loss L = (1/n) Σ_i ℓ(f_i, y_i) for ``loss`` in {"mse", "ce"}."""
     check_loss(loss)
@@ -31,6 +33,7 @@ def loss_value(logits, targets, loss: str):
     return mean_loss(logits, jnp.asarray(targets), loss)
 
 
+@in_float64
 def output_gradients(logits, targets, loss: str):
     """Per-sample ∂ℓ/∂f (n, k): mse f − y; ce softmax(f) − onehot(y). (Not divided by n.)"""
     check_loss(loss)
@@ -52,6 +55,7 @@ def output_hessians_unchecked(logits, loss: str):
     return jax.vmap(jnp.diag)(p) - p[:, :, None] * p[:, None, :]
 
 
+@in_float64
 def output_hessians(logits, loss: str):
     """H_i = ∇²_f ℓ(f(x_i)), shape (n, k, k): mse I_k; ce diag(p_i) − p_i p_iᵀ.
 
@@ -62,6 +66,7 @@ def output_hessians(logits, loss: str):
     return output_hessians_unchecked(logits, loss)
 
 
+@in_float64
 def output_hessian_sqrt(logits, loss: str):
     """Symmetric PSD square roots H_i^{1/2}, shape (n, k, k), by a batched k×k eigh.
 

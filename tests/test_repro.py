@@ -224,3 +224,17 @@ def test_partial_run_leaves_the_published_claims_table_alone(monkeypatch, tmp_pa
     assert not (tmp_path / "figures" / "CLAIMS.md").exists()
     assert runner.main(["--out", str(tmp_path), "--quiet"]) == 0
     assert "T.mean" in (tmp_path / "figures" / "CLAIMS.md").read_text()
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--full", "--only", "E5", "--data-dir", "/no/such/folder"], "--data-dir"),
+    (["--full", "--only", "E6"], "--data-dir"),
+])
+def test_full_mode_data_dir_is_checked_up_front(monkeypatch, tmp_path, capsys, argv, flag):
+    """--full on the paper's benchmarks needs the user's data: a missing or wrong --data-dir
+    is a one-line usage error (exit 2) before anything is computed."""
+    monkeypatch.delenv(runner.DATA_DIR_ENV, raising=False)
+    assert runner.main([*argv, "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and flag in err[0] and "expected" in err[0]
+    assert not list((tmp_path / "results" / "cells").glob("*.json"))

@@ -58,7 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--merge", action="store_true", help="build figures and claims from cached "
                    "cells only (after sharded runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="with --full: the folder holding the paper's data (MNIST IDX files for "
+                        "Permuted MNIST; per-class arrays for Continual ImageNet; layouts in the "
+                        "README). Nothing is downloaded")
     return p
+
+
+#: Experiments whose --full cells read the user's datasets (the paper's benchmarks).
+DATA_EXPERIMENTS = ("E5", "E6", "E7")
+DATA_DIR_ENV = "LINRELU_DATA_DIR"
 
 
 @dataclass
@@ -71,6 +80,7 @@ class Options:
     merge: bool
     quiet: bool
     list_only: bool
+    data_dir: str | None = None
 
     @property
     def results_dir(self) -> Path:
@@ -117,8 +127,17 @@ def parse_options(argv) -> Options:
     out = Path(args.out) if args.out else PROJECT_ROOT
     if not args.list:
         _check_writable(out)
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        raise UsageError(f"--data-dir: expected an existing directory, received "
+                         f"{args.data_dir!r}")
+    needs_data = args.full and not args.list and not args.merge and any(
+        i in DATA_EXPERIMENTS for i in ids)
+    if needs_data and args.data_dir is None and not os.environ.get(DATA_DIR_ENV):
+        raise UsageError(f"--data-dir: expected the folder with the paper's datasets for --full "
+                         f"({', '.join(i for i in ids if i in DATA_EXPERIMENTS)} read them), "
+                         f"received nothing")
     return Options("full" if args.full else "quick", ids, out, args.fresh, shard, args.merge,
-                   args.quiet, args.list)
+                   args.quiet, args.list, args.data_dir)
 
 
 def _check_writable(out: Path) -> None:
@@ -403,6 +422,8 @@ def main(argv=None) -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    if opts.data_dir is not None:  # read by the --full cells of the data experiments
+        os.environ[DATA_DIR_ENV] = str(Path(opts.data_dir).resolve())
     os.environ.setdefault("TQDM_MININTERVAL", "1")
     if opts.quiet:  # also silences the experiments' own inner progress bars
         os.environ["TQDM_DISABLE"] = "1"
