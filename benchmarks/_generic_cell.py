@@ -15,13 +15,7 @@ import json
 import sys
 import time
 
-
-def _vm_hwm_gib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2**20  # kB → GiB
-    return float("nan")
+from benchmarks.peak_memory import peak_rss_gib
 
 
 def main(cfg: dict) -> dict:
@@ -81,7 +75,7 @@ def main(cfg: dict) -> dict:
     K = np.asarray(K)
     return {**cfg, "p": p, "nk": int(K.shape[0]), "first_s": first,
             "median_s": float(np.median(times)), "times": times,
-            "trace": float(np.trace(K)), "peak_rss_gib": _vm_hwm_gib(),
+            "trace": float(np.trace(K)), "peak_rss_gib": peak_rss_gib(),
             "backend": jax.default_backend()}
 
 

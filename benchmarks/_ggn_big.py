@@ -8,13 +8,7 @@ import json
 import sys
 import time
 
-
-def _vm_hwm_gib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2**20  # kB → GiB
-    return float("nan")
+from benchmarks.peak_memory import peak_rss_gib
 
 
 def main(width: int, depth: int, n: int, k: int) -> dict:
@@ -48,7 +42,7 @@ def main(width: int, depth: int, n: int, k: int) -> dict:
     return {"width": width, "depth": depth, "n": n, "k": k, "num_params": net.num_params,
             "init_s": t_init, "gram_s": t_gram, "eig_s": t_eig, "total_s": t_gram + t_eig,
             "reduced_size": int(G_r.shape[0]), "exact_zeros": int(zeros),
-            "lambda_max": float(ev[0]), "peak_rss_gib": _vm_hwm_gib()}
+            "lambda_max": float(ev[0]), "peak_rss_gib": peak_rss_gib()}
 
 
 if __name__ == "__main__":

@@ -78,22 +78,6 @@ def check_model_params(params, name: str = "params"):
     return params
 
 
-def check_model_inputs(X, name: str = "X"):
-    """A non-empty finite real array with n ≥ 1 rows (any trailing shape)."""
-    if not hasattr(X, "shape"):
-        try:
-            X = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{name}: expected a numeric array, received {describe(X)}") from err
-    if len(X.shape) < 1 or X.shape[0] == 0:
-        raise ValueError(f"{name}: expected an array with at least one row, received "
-                         f"{describe(X)}")
-    if not is_traced(X) and np.asarray(X).dtype.kind not in "biuf":
-        raise ValueError(f"{name}: expected a real numeric array, received {describe(X)}")
-    check_finite(X, name)
-    return X
-
-
 def call_model(f, params, X):
     """f(params, X) with the model's own exceptions turned into one ValueError."""
     try:
@@ -126,7 +110,7 @@ def resolve(net, params, X, *, params_name: str = "params") -> Network:
     if not callable(net):
         raise ValueError("net: expected a linrelu.MLP or a callable f(params, X) -> (n, k) "
                          f"logits, received {describe(net)}")
-    X = jnp.asarray(check_model_inputs(X), dtype=jnp.float64)
+    X = jnp.asarray(check_inputs(X, any_shape=True), dtype=jnp.float64)
     params = to_float64(check_model_params(params, params_name))
     logits = check_logits_of(call_model(net, params, X), int(X.shape[0]))
     return Network(net, params, X, jnp.asarray(logits, jnp.float64), None)

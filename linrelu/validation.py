@@ -60,17 +60,18 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_inputs(X, in_dim: int | None = None, name: str = "X"):
-    """``X`` must be a non-empty finite 2-D array with ``in_dim`` columns."""
+def check_inputs(X, in_dim: int | None = None, name: str = "X", *, any_shape: bool = False):
+    """``X`` must be a non-empty finite 2-D array with ``in_dim`` columns (``any_shape``: any
+    array with n ≥ 1 rows, e.g. (n, H, W, C) images for a generic model)."""
     if not hasattr(X, "shape"):
         try:
             X = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError) as err:
-            raise ValueError(f"{name}: expected a 2-D numeric array, received "
-                             f"{describe(X)}") from err
-    if len(X.shape) != 2:
+            raise ValueError(f"{name}: expected a {'' if any_shape else '2-D '}numeric array, "
+                             f"received {describe(X)}") from err
+    if not any_shape and len(X.shape) != 2:
         raise ValueError(f"{name}: expected a 2-D array (n, d), received {describe(X)}")
-    if X.shape[0] == 0:
+    if len(X.shape) < 1 or X.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one row, received {describe(X)}")
     if in_dim is not None and X.shape[1] != in_dim:
         raise ValueError(f"{name}: expected {in_dim} features (columns) to match the network's "

@@ -40,3 +40,25 @@ def test_flop_count_matches_the_issue_formula_by_hand():
     assert fl["F"] == (2 * 4 * 3 + 2 * 4 * 2) + (2 * 4 * 1 + 2 * 4 * 3)
     assert fl["recursion"] == 0  # a single hidden layer needs no backward GEMM
     assert fl["forward"] == 2 * 2 * 2 * 3 + 2 * 2 * 3 * 1
+
+
+def test_generic_gram_benchmark_tiny_report_and_kept_section(tmp_path):
+    """The any-model Gram benchmark runs end to end (subprocess cells) and its section survives
+    a rewrite of RESULTS.md by ``python -m benchmarks``. The blocked Gram and jax.jacrev J Jᵀ
+    (independent) must agree: their traces are compared in the report."""
+    from benchmarks import generic_gram
+
+    r = generic_gram.run(tiny=True)
+    for row in r["convnet"]:
+        b, j = row["blocked"], row["jacrev"]
+        assert "error" not in b and "error" not in j
+        assert abs(b["trace"] - j["trace"]) <= 1e-10 * abs(j["trace"])
+    mlp = r["mlp"][0]
+    assert abs(mlp["closed_form"]["trace"] - mlp["blocked"]["trace"]) <= 1e-10 * abs(
+        mlp["closed_form"]["trace"])
+    out = tmp_path / "RESULTS.md"
+    generic_gram.write(out, generic_gram.report(r))
+    assert main(["--tiny", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "## Machine" in text and text.count(generic_gram.BEGIN) == 1
+    assert "Any JAX model" in text
