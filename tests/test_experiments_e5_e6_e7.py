@@ -6,11 +6,14 @@ tiny runs and on records edited so that each claim must pass or must fail.
 """
 
 import copy
+from dataclasses import dataclass
 
+import jax
 import numpy as np
 import pytest
 from scipy import stats
 
+from linrelu.continual import Task, make_agent, train_task
 from linrelu.experiments import e5_spectra_collapse, e6_eps_rank_vs_accuracy, e7_plasticity_metrics
 from linrelu.experiments._continual_runs import EPS_GRID, QUICK, run_cell
 from linrelu.experiments.e5_spectra_collapse import EXPERIMENT as E5
@@ -62,6 +65,18 @@ def test_mean_sem_and_retained_hand_cases():
     np.testing.assert_allclose(se, [np.sqrt(2) / np.sqrt(2), 0.0])  # s = √2, S = 2
     acc = np.r_[np.full(10, 0.8), np.full(5, 0.5), np.full(10, 0.2)]
     assert plasticity_retained(acc, 10) == pytest.approx(0.25)
+
+
+def test_e7_window_rule_hand_cases():
+    from linrelu.experiments.e7_plasticity_metrics import window
+
+    pm, cp = QUICK["permuted_mnist"], QUICK["class_pairs"]
+    assert window({**pm, "num_tasks": 30}) == 6
+    assert window({**pm, "num_tasks": 3}) == 1
+    assert window({**cp, "num_tasks": 10}) == 5  # the 5 MNIST pairs, seen twice
+    assert window({**cp, "num_tasks": 8}) == 1  # too few tasks to see every pair twice
+    full_cp = {**cp, "num_tasks": 2000, "stream_options": {"data_dir": "/d"}}
+    assert window(full_cp) == 400
 
 
 def _tiny(stream, agent, seed):
@@ -147,7 +162,9 @@ def _designed(cells, results, acc, rank, lam, dead, T=20):
             rec.pop("slq", None)
             rec["train"]["accuracy"] = acc[key][t]
             rec["start"]["lambda_max"] = lam[key][t]
-            rec["start"]["dead_fraction"] = [dead[key][t]] * len(rec["start"]["dead_fraction"])
+            layers = len(rec["start"]["dead_fraction"])
+            d = dead[key][t]  # one value for every layer, or a list (one per layer)
+            rec["start"]["dead_fraction"] = list(d) if isinstance(d, list) else [d] * layers
             for e in rec["start"]["eps_rank_norm"]:
                 rec["start"]["eps_rank_norm"][e] = rank[key][t]
     return new_cells, out
@@ -206,6 +223,15 @@ def test_claims_pass_and_fail_on_designed_records(tiny_runs):
                      {"bp": alive, "l2_er": alive})
     assert not _claims(*zero)["E5.bp_collapse"]
     assert _claims(*zero) == _verdicts_from_raw_records(*zero)
+    # nor is one whose last hidden layer is entirely dead while the others live (the mean dead
+    # fraction 0.5 would call it alive; the network's output is constant)
+    layers = len(results[0]["records"][0]["start"]["dead_fraction"])
+    one_dead = [0.3] * 10 + [[0.25] * (layers - 1) + [1.0]] * 10
+    assert layers >= 2 and np.mean(one_dead[-1]) <= 0.9
+    last = _designed(cells, results, {"bp": drop, "l2_er": flat}, {"bp": drop, "l2_er": flat},
+                     {"bp": fall, "l2_er": const}, {"bp": one_dead, "l2_er": alive})
+    assert not _claims(*last)["E5.bp_collapse"]
+    assert _claims(*last) == _verdicts_from_raw_records(*last)
 
 
 def test_e6_best_and_held_out_eps_against_brute_force(tiny_runs):
@@ -250,3 +276,46 @@ def test_tiny_convnet_cell():
     start = result["records"][1]["start"]
     assert start["gram_dim"] == 3 * 2 and len(start["dead_fraction"]) == 5
     assert "slq" in result["records"][1]
+
+
+@dataclass(frozen=True)
+class _LoopMLP:
+    """An MLP seen as a generic model (not MLPModel): trained by the loop of jitted steps that
+    the ConvNet uses, instead of the MLP's lax.scan."""
+
+    net: object
+
+    def init(self, key):
+        return self.net.init(key)
+
+    def apply(self, params, X):
+        return self.net.apply(params, X)
+
+    def features(self, params, X):
+        return list(self.net.trace(params, X).acts[1:])
+
+    @property
+    def out_dim(self):
+        return self.net.out_dim
+
+
+def test_separate_er_in_the_loop_path_matches_the_scan_path():
+    """The ConvNet's training loop takes the authors' separate ER step from Python (not under
+    lax.cond): same minibatches, same ER-then-loss order as the MLP's scanned path."""
+    from linrelu.mlp import MLP
+
+    net = MLP((4, 6, 5, 3))
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+    task = Task(0, X, y, X, y, X, y, "ce", 3)
+    params = net.init(jax.random.PRNGKey(0))
+    agent = make_agent("er", lr=0.1, er=1.0, er_mode="separate", er_lr=0.05, er_every=2)
+    kw = {"epochs": 2, "batch_size": 2, "key": jax.random.PRNGKey(3)}  # 4 steps per epoch
+    scan, _ = train_task(net, params, task, agent, **kw)
+    loop, _ = train_task(_LoopMLP(net), params, task, agent, **kw)
+    bp, _ = train_task(_LoopMLP(net), params, task, make_agent("bp", lr=0.1), **kw)
+    leaves = jax.tree_util.tree_leaves
+    for a, b in zip(leaves(loop), leaves(scan), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float32, same operations
+    # the ER steps moved the weights (a loop that skipped them would fail the check above)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(leaves(loop), leaves(bp))) > 1e-3
