@@ -51,6 +51,14 @@ def test_e5_e6_e7_share_identical_cells_and_run_cell(monkeypatch):
         E5.cells("slow")
 
 
+def test_pre_registered_eps_are_the_papers():
+    """Pre-registration pinned: the paper's ε per benchmark (0.01 Permuted MNIST, 0.03 Continual
+    ImageNet), both on the recorded grid."""
+    assert e6_eps_rank_vs_accuracy.PRE_REGISTERED_EPS == {"permuted_mnist": 0.01,
+                                                          "class_pairs": 0.03}
+    assert {0.01, 0.03} <= set(EPS_GRID)
+
+
 def test_linear_fit_r2_hand_cases():
     a, b, r2 = linear_fit_r2([0, 1, 2], [1, 3, 5])
     assert (a, b, r2) == pytest.approx((1.0, 2.0, 1.0))
