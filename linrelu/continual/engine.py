@@ -66,7 +66,7 @@ def hessian_density(net, params, task: Task, *, order: int = 60, num_runs: int =
 def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch_size: int,
                   seed: int, eps_ladder=DEFAULT_EPS_LADDER, slq_every: int | None = None,
                   slq_tasks=(), slq_options: dict | None = None, checkpoint_dir=None,
-                  checkpoint_tasks=(), on_record=None) -> list:
+                  checkpoint_tasks=(), on_record=None, end_metrics: bool = True) -> list:
     """Run ``agent`` on every task of ``stream``; return one record per task.
 
     Record of task i: {"task": i, "start": metrics at task start (after a reset, before
@@ -75,6 +75,7 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
     ``checkpoint_dir``: the params at the start of each task in ``checkpoint_tasks`` are saved
     with :func:`linrelu.checkpoint.save_params` as ``task{i:04d}_start.npz``.
     ``on_record(record)`` is called after each task (e.g. to write progress).
+    ``end_metrics=False`` leaves "end" out (it costs as much as "start": half the metric time).
     ``net``: a :class:`linrelu.MLP` or any model (:mod:`linrelu.continual.model`); checkpoints
     are written for MLPs only (the .npz layout of :mod:`linrelu.checkpoint`).
     """
@@ -116,7 +117,8 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
                                                     epochs=epochs, batch_size=batch_size,
                                                     key=train_key)
         record["train"] = info
-        record["end"] = task_start_metrics(model, params, task, eps_ladder)
+        if end_metrics:
+            record["end"] = task_start_metrics(model, params, task, eps_ladder)
         records.append(record)
         if on_record is not None:
             on_record(record)

@@ -1,11 +1,22 @@
-"""E6 fig_eps_rank_vs_accuracy: every task start of every agent is one point
-(normalized ε-rank of the GGN at the task start, accuracy reached on that task), with the R² of
-a least-squares line acc ≈ a + b·rank.
+"""E6 fig_eps_rank_vs_accuracy: per paper stream, every task start of every agent and seed is one
+point (normalized ε-rank of the GGN at the task start, accuracy reached on that task), with the
+R² of a least-squares line acc ≈ a + b·rank.
 
-The ε-rank is the exact one of T1: #{i : λ_i(G) > ε} / (n_p·k) for the loss-weighted Gram G on
-the task's probe set at the task start (ε = 1e-3, fixed in advance; R² at the other ε of the
-ladder is reported in the summary). The paper reports R² = 0.711 (Continual ImageNet, Hessian
-ε-rank); that is a reference, not our pass criterion: we claim a positive slope with R² ≥ 0.3.
+ε-ranks are **exact**: #{i : λ_i(G) > ε}/(n_p·k) for the loss-weighted Gram G on the task's probe
+set at the task start (T1, :func:`linrelu.ggn_eigenvalues`), on the ε grid
+:data:`linrelu.experiments._continual_runs.EPS_GRID` (10^(k/4), 1e-6 … 10, and 0.03). The paper
+uses the Hessian's ε-rank read off a broadened SLQ density (biased, E9); ours is the GGN's,
+without estimation error. Accuracy: on the task's training set after the task's training.
+
+Three R² per stream, so that a reader sees what choosing ε does:
+1. pre-registered ε, fixed in this file before any run of issue 14 was read: the paper's own ε
+   for the benchmark (Permuted MNIST 0.01, Continual ImageNet 0.03);
+2. the authors' protocol: the ε of the grid that maximizes R² (in-sample, so optimistic);
+3. held out: ε chosen (max R²) on the first half of the seeds, R² at that ε on the other half,
+   and the same with the halves swapped.
+Paper: Permuted MNIST R² = 0.771 (ε = 0.01); Continual ImageNet 0.619 (ε = 0.03; 0.711 at ε = 0.1
+in the earlier version). Pass criterion (per stream, at the pre-registered ε): slope > 0 and
+R² ≥ 0.3 (the paper's values are references, not thresholds).
 """
 
 from __future__ import annotations
@@ -13,18 +24,23 @@ from __future__ import annotations
 import numpy as np
 
 from linrelu.experiments._continual_runs import (
-    EPS_LADDER,
+    EPS_GRID,
     as_float,
+    by_stream,
+    config_label,
     continual_cells,
+    eps_key,
     run_cell,
     series,
 )
 from linrelu.experiments.base import Claim, Experiment, save_figure
 
 FIGURE = "fig_eps_rank_vs_accuracy"
-EPS = 1e-3
+PRE_REGISTERED_EPS = {"permuted_mnist": 0.01, "class_pairs": 0.03}
 R2_THRESHOLD = 0.3
-PAPER_R2 = 0.711
+PAPER = {"permuted_mnist": "Permuted MNIST R² = 0.771 at ε = 0.01",
+         "class_pairs": "Continual ImageNet R² = 0.619 at ε = 0.03 (0.711 at ε = 0.1 in the "
+                        "earlier version)"}
 
 
 def cells(mode: str) -> list:
@@ -43,34 +59,74 @@ def linear_fit_r2(x, y) -> tuple[float, float, float]:
     return float(a), float(b), 1.0 - ss_res / ss_tot
 
 
-def summarize(cells_: list, results: list):
-    primary = cells_[0]
-    points = {}
-    for c, r in zip(cells_, results):
-        if any(c[k] != primary[k] for k in primary if k not in ("agent", "seed")):
+def best_eps(points: dict, eps_grid=EPS_GRID) -> tuple[float, float]:
+    """(ε, R²) maximizing R² over ``eps_grid`` (NaN R² never wins; (NaN, NaN) if all are NaN).
+    ``points`` = {"x": {ε key: [ranks]}, "y": [accuracies]}."""
+    r2 = np.array([linear_fit_r2(points["x"][eps_key(e)], points["y"])[2] for e in eps_grid])
+    if not np.isfinite(r2).any():
+        return float("nan"), float("nan")
+    i = int(np.nanargmax(r2))
+    return float(eps_grid[i]), float(r2[i])
+
+
+def _points(pairs, seeds=None) -> dict:
+    """{"x": {ε key: ranks}, "y": accuracies, "agent": names} over the runs (of ``seeds``)."""
+    p = {"x": {eps_key(e): [] for e in EPS_GRID}, "y": [], "agent": []}
+    for c, r in pairs:
+        if seeds is not None and c["seed"] not in seeds:
             continue
         acc = series(r, "train", "accuracy")
-        for e in EPS_LADDER:
-            rank = series(r, "start", "eps_rank_norm", repr(e))
-            p = points.setdefault(repr(e), {"x": [], "y": [], "agent": []})
-            p["x"] += rank.tolist()
-            p["y"] += acc.tolist()
-            p["agent"] += [c["agent"]] * len(acc)
-    fits = {e: dict(zip(("intercept", "slope", "r2"), linear_fit_r2(p["x"], p["y"])))
-            for e, p in points.items()}
-    main = points[repr(EPS)]
-    summary = {"eps": EPS, "x": main["x"], "y": main["y"], "agent": main["agent"],
-               "fit": fits[repr(EPS)], "fits_by_eps": fits, "paper_r2": PAPER_R2,
-               "num_points": len(main["x"])}
-    f = fits[repr(EPS)]
-    others = ", ".join(f"ε={e}: {v['r2']:.3f}" for e, v in fits.items())
-    claims = [Claim(
-        "E6.r2", "normalized GGN ε-rank at task start predicts the accuracy reached on the task",
-        f"R² = {f['r2']:.3f}, slope {f['slope']:.3g} over {len(main['x'])} task starts "
-        f"(paper: {PAPER_R2} on Continual ImageNet; other ε: {others})",
-        f"slope > 0 and R² ≥ {R2_THRESHOLD} at ε = {EPS:g}",
-        bool(np.isfinite(f["r2"]) and f["slope"] > 0 and f["r2"] >= R2_THRESHOLD), FIGURE)]
-    return summary, claims
+        for e in EPS_GRID:
+            p["x"][eps_key(e)] += series(r, "start", "eps_rank_norm", eps_key(e)).tolist()
+        p["y"] += acc.tolist()
+        p["agent"] += [c["agent"]] * len(acc)
+    return p
+
+
+def stream_summary(name: str, pairs: list) -> dict:
+    """The three R² of the module docstring for one stream."""
+    pts = _points(pairs)
+    pre = PRE_REGISTERED_EPS[name]
+    a, b, r2 = linear_fit_r2(pts["x"][eps_key(pre)], pts["y"])
+    eps_star, r2_star = best_eps(pts)
+    seeds = sorted({c["seed"] for c, _ in pairs})
+    half = (len(seeds) + 1) // 2
+    splits = [(seeds[:half], seeds[half:]), (seeds[half:], seeds[:half])] if len(seeds) > 1 else []
+    held = []
+    for pick, test in splits:
+        e, _ = best_eps(_points(pairs, pick))
+        r2_test = (linear_fit_r2(_points(pairs, test)["x"][eps_key(e)],
+                                 _points(pairs, test)["y"])[2] if np.isfinite(e)
+                   else float("nan"))
+        held.append({"choose_on": pick, "report_on": test, "eps": e, "r2": r2_test})
+    return {"label": config_label(pairs[0][0]), "pre_eps": pre,
+            "x": pts["x"][eps_key(pre)], "y": pts["y"], "agent": pts["agent"],
+            "fit": {"intercept": a, "slope": b, "r2": r2},
+            "r2_by_eps": {eps_key(e): linear_fit_r2(pts["x"][eps_key(e)], pts["y"])[2]
+                          for e in EPS_GRID},
+            "best_eps": eps_star, "best_r2": r2_star, "held_out": held,
+            "num_points": len(pts["y"]), "paper": PAPER.get(name, "")}
+
+
+def summarize(cells_: list, results: list):
+    streams = {name: stream_summary(name, pairs)
+               for name, pairs in by_stream(cells_, results).items()}
+    claims = []
+    for name, s in streams.items():
+        f = s["fit"]
+        held = "; ".join(f"ε = {h['eps']:.3g} chosen on seeds {h['choose_on']} → R² = "
+                         f"{h['r2']:.3f} on seeds {h['report_on']}" for h in s["held_out"])
+        claims.append(Claim(
+            f"E6.r2_{name}", f"{name}: the normalized GGN ε-rank at task start predicts the "
+            f"accuracy reached on the task",
+            f"exact GGN ε-ranks (T1, ggn_eigenvalues), {s['num_points']} task starts. "
+            f"Pre-registered ε = {s['pre_eps']:g}: R² = {f['r2']:.3f}, slope {f['slope']:.3g}. "
+            f"Authors' protocol (ε maximizing R² over the grid): ε = {s['best_eps']:.3g}, "
+            f"R² = {s['best_r2']:.3f}. Held out: {held or 'n/a (one seed)'}. "
+            f"Paper: {s['paper']}",
+            f"slope > 0 and R² ≥ {R2_THRESHOLD} at the pre-registered ε = {s['pre_eps']:g}",
+            bool(np.isfinite(f["r2"]) and f["slope"] > 0 and f["r2"] >= R2_THRESHOLD), FIGURE))
+    return {"streams": streams, "eps_grid": list(EPS_GRID)}, claims
 
 
 def plot(summary: dict, figdir) -> list:
@@ -79,26 +135,45 @@ def plot(summary: dict, figdir) -> list:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    x, y = np.asarray(summary["x"], float), np.asarray(summary["y"], float)
-    agents = np.asarray(summary["agent"])
-    for name in dict.fromkeys(summary["agent"]):
-        m = agents == name
-        ax.scatter(x[m], y[m], s=10, alpha=0.6, label=name)
-    f = summary["fit"]
-    if np.isfinite(as_float(f["r2"])):
-        xs = np.linspace(x.min(), x.max(), 50)
-        ax.plot(xs, as_float(f["intercept"]) + as_float(f["slope"]) * xs, "k--",
-                label=f"linear fit, R² = {as_float(f['r2']):.3f} (paper {summary['paper_r2']})")
-    ax.set_xlabel(f"normalized ε-rank of the GGN at task start (ε = {summary['eps']:g})")
-    ax.set_ylabel("accuracy reached on the task")
-    ax.set_title("ε-rank at task start vs task accuracy (every task of every agent)")
-    ax.legend(fontsize=7)
+    streams = summary["streams"]
+    fig, axes = plt.subplots(2, len(streams), figsize=(5.5 * len(streams), 8), squeeze=False)
+    for j, s in enumerate(streams.values()):
+        ax = axes[0, j]
+        x, y = np.asarray(s["x"], float), np.asarray(s["y"], float)
+        agents = np.asarray(s["agent"])
+        for a in dict.fromkeys(s["agent"]):
+            m = agents == a
+            ax.scatter(x[m], y[m], s=9, alpha=0.6, label=a)
+        f = s["fit"]
+        if np.isfinite(as_float(f["r2"])):
+            xs = np.linspace(x.min(), x.max(), 50)
+            ax.plot(xs, as_float(f["intercept"]) + as_float(f["slope"]) * xs, "k--",
+                    label=f"fit, R² = {as_float(f['r2']):.3f}")
+        ax.set_xlabel(f"normalized GGN ε-rank at task start (exact, ε = {s['pre_eps']:g})")
+        ax.set_ylabel("accuracy reached on the task")
+        ax.set_title(s["label"], fontsize=8)
+        ax.legend(fontsize=7)
+        ax = axes[1, j]
+        eps = np.asarray(summary["eps_grid"], float)
+        r2 = np.array([as_float(s["r2_by_eps"][eps_key(e)]) for e in eps])
+        ax.semilogx(eps, r2, "o-", ms=3, label="R² over all seeds (in-sample)")
+        ax.axvline(s["pre_eps"], color="k", ls=":", label=f"pre-registered ε = {s['pre_eps']:g}")
+        for h in s["held_out"]:
+            ax.plot([h["eps"]], [h["r2"]], "rs", ms=5)
+        ax.plot([], [], "rs", label="held-out R² at the ε chosen on the other seeds")
+        ax.set_xlabel("ε")
+        ax.set_ylabel("R²")
+        ax.set_title(f"choosing ε; paper: {s['paper']}", fontsize=7)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
     return save_figure(fig, figdir, FIGURE)
 
 
 EXPERIMENT = Experiment(
-    id="E6", figure=FIGURE, title="ε-rank at task start vs accuracy reached, all agents, R²",
-    mirrors="paper ε-rank figure (R² = 0.711)", cells=cells, run_cell=run_cell,
-    summarize=summarize, plot=plot,
-    claim_ids=(("E6.r2", "linear fit of task accuracy on task-start ε-rank: slope > 0, R² ≥ 0.3"),))
+    id="E6", figure=FIGURE,
+    title="ε-rank at task start vs accuracy reached, per paper stream: pre-registered, "
+          "best-ε and held-out R²",
+    mirrors="paper ε-rank figure (R² 0.771 Permuted MNIST, 0.619 Continual ImageNet)",
+    cells=cells, run_cell=run_cell, summarize=summarize, plot=plot,
+    claim_ids=(("E6.r2_permuted_mnist", "Permuted MNIST: slope > 0, R² ≥ 0.3 at ε = 0.01"),
+               ("E6.r2_class_pairs", "class pairs: slope > 0, R² ≥ 0.3 at ε = 0.03")))
