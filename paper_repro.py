@@ -6,7 +6,8 @@
     python paper_repro.py --help     # --only, --list, --out, --fresh, --shard, --merge, --quiet
 
 Results are cached per cell under results/ (resumable after a kill); figures and
-figures/CLAIMS.md are regenerated. Exit code 0 = every claim passes, 1 = some claim failed,
+figures/CLAIMS.md are regenerated. Exit code 0 = every check passes (paper findings are reported
+as REPRODUCED / NOT REPRODUCED and do not change it), 1 = some check failed,
 2 = bad input.
 """
 

@@ -238,3 +238,28 @@ def test_full_mode_data_dir_is_checked_up_front(monkeypatch, tmp_path, capsys, a
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and flag in err[0] and "expected" in err[0]
     assert not list((tmp_path / "results" / "cells").glob("*.json"))
+
+
+def test_findings_are_reported_but_only_checks_set_the_exit_code(monkeypatch, tmp_path, capsys):
+    """A paper finding that is not reproduced is reported as such (exit 0); a failing check
+    exits 1."""
+    def summarize_with(finding_ok, check_ok):
+        def summarize(cells, results):
+            return {}, [Claim("F.finding", "phenomenon appears", "no", "pre-set", finding_ok,
+                              "f", kind="finding"),
+                        Claim("F.check", "theorem holds", "yes", "exact", check_ok, "f")]
+        return summarize
+
+    def run(finding_ok, check_ok, out):
+        exp = Experiment("F", "fig_f", "f", "nothing", _cells, _run_cell,
+                         summarize_with(finding_ok, check_ok), _plot, ())
+        monkeypatch.setattr(runner, "all_experiments", lambda: {"F": exp})
+        return runner.main(["--out", str(out), "--quiet"])
+
+    assert run(False, True, tmp_path / "a") == 0
+    table = (tmp_path / "a" / "figures" / "CLAIMS.md").read_text()
+    assert "NOT REPRODUCED" in table and "1/1 checks pass; 0/1 paper findings reproduced" in table
+    assert run(True, False, tmp_path / "b") == 1
+    assert "| REPRODUCED |" in (tmp_path / "b" / "figures" / "CLAIMS.md").read_text()
+    with pytest.raises(ValueError, match="^kind: expected one of"):
+        Claim("x", "s", "m", "c", True, "f", kind="maybe")

@@ -125,7 +125,8 @@ def summarize(cells_: list, results: list):
             f"R² = {s['best_r2']:.3f}. Held out: {held or 'n/a (one seed)'}. "
             f"Paper: {s['paper']}",
             f"slope > 0 and R² ≥ {R2_THRESHOLD} at the pre-registered ε = {s['pre_eps']:g}",
-            bool(np.isfinite(f["r2"]) and f["slope"] > 0 and f["r2"] >= R2_THRESHOLD), FIGURE))
+            bool(np.isfinite(f["r2"]) and f["slope"] > 0 and f["r2"] >= R2_THRESHOLD), FIGURE,
+            kind="finding"))
     return {"streams": streams, "eps_grid": list(EPS_GRID)}, claims
 
 

@@ -112,14 +112,16 @@ def summarize(cells_: list, results: list):
             f"E7.bp_loses_plasticity_{name}", f"{name}: plain SGD (bp) loses plasticity",
             head + _table(s),
             f"bp's accuracy over the last {w} tasks ≤ {BP_MAX_RETAINED} × that over the first "
-            f"{w}", "bp" in a and a["bp"]["retained"] <= BP_MAX_RETAINED, FIGURE))
+            f"{w}", "bp" in a and a["bp"]["retained"] <= BP_MAX_RETAINED, FIGURE,
+            kind="finding"))
         claims.append(Claim(
             f"E7.l2er_keeps_plasticity_{name}", f"{name}: l2_er keeps its plasticity",
             head + (f"l2_er retained {a['l2_er']['retained']:.3f} (per seed "
                     f"{', '.join(f'{v:.3f}' for v in a['l2_er']['retained_per_seed'])})"
                     if "l2_er" in a else "l2_er missing"),
             f"l2_er's accuracy over the last {w} tasks ≥ {L2ER_MIN_RETAINED} × that over the "
-            f"first {w}", "l2_er" in a and a["l2_er"]["retained"] >= L2ER_MIN_RETAINED, FIGURE))
+            f"first {w}", "l2_er" in a and a["l2_er"]["retained"] >= L2ER_MIN_RETAINED, FIGURE,
+            kind="finding"))
     return summary, claims
 
 

@@ -9,7 +9,8 @@ Results files hold only what the cell determines (result, configuration, provena
 command gives byte-identical results files; wall-clock times go to a separate log,
 ``results/timings.log`` (one JSON line per computed cell), which is not part of that promise.
 
-Exit codes: 0 all claims pass; 1 some claim failed (or an experiment crashed); 2 bad input.
+Exit codes: 0 every check passes (paper findings may be NOT REPRODUCED: reported, not an error);
+1 some check failed (or an experiment crashed); 2 bad input.
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ def finish_experiments(opts: Options, ids: list, items: list, records: dict,
         claims.extend(exp_claims)
         ok = sum(c.passed for c in exp_claims)
         t = timings.get(eid)
-        _log(f"{eid} {exp.figure}: {len(mine)} cells, {ok}/{len(exp_claims)} claims pass"
+        _log(f"{eid} {exp.figure}: {len(mine)} cells, {ok}/{len(exp_claims)} claims hold"
              + (f", {t:.1f} s" if t is not None else "") + (f"; wrote {', '.join(written)}"
                                                              if written else ""))
     return claims
@@ -297,21 +298,31 @@ def claims_markdown(claims: list, mode: str) -> str:
     lines = ["| claim | statement | measured | criterion | result | figure |",
              "|---|---|---|---|---|---|"]
     for c in claims:
-        cells = [c.id, c.statement, c.measured, c.criterion, "PASS" if c.passed else "FAIL",
-                 c.figure]
+        cells = [c.id, c.statement, c.measured, c.criterion, c.result, c.figure]
         lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
-    n_ok = sum(c.passed for c in claims)
     head = (f"Claims of the {mode} reproduction (`python paper_repro.py"
-            f"{' --full' if mode == 'full' else ''}`): {n_ok}/{len(claims)} pass.\n\n")
+            f"{' --full' if mode == 'full' else ''}`): {claims_summary(claims)}. Checks test "
+            f"this project's mathematics and code (a FAIL is a defect); findings say whether the "
+            f"paper's empirical phenomenon appears in this run, with criteria fixed in "
+            f"advance.\n\n")
     return head + "\n".join(lines) + "\n"
+
+
+def claims_summary(claims: list) -> str:
+    """"17/17 checks pass; 3/8 paper findings reproduced" (findings only when there are some)."""
+    checks = [c for c in claims if c.kind == "check"]
+    findings = [c for c in claims if c.kind == "finding"]
+    text = f"{sum(c.passed for c in checks)}/{len(checks)} checks pass"
+    if findings:
+        text += f"; {sum(c.passed for c in findings)}/{len(findings)} paper findings reproduced"
+    return text
 
 
 def claims_text(claims: list) -> str:
     w = max((len(c.id) for c in claims), default=5)
-    out = [f"{'claim':<{w}}  result  measured  [criterion]"]
+    out = [f"{'claim':<{w}}  result          measured  [criterion]"]
     for c in claims:
-        out.append(f"{c.id:<{w}}  {'PASS' if c.passed else 'FAIL'}    {c.measured}  "
-                   f"[{c.criterion}]")
+        out.append(f"{c.id:<{w}}  {c.result:<14}  {c.measured}  [{c.criterion}]")
     return "\n".join(out)
 
 
@@ -342,7 +353,7 @@ def gallery_markdown(claims: list, mode: str) -> str:
                 f"- **Made by:** `python paper_repro.py --only {eid}{flag}` "
                 f"([PDF]({exp.figure}.pdf))"]
         for c in mine:
-            out.append(f"- **{c.id}** {'PASS' if c.passed else 'FAIL'}: {c.statement} — "
+            out.append(f"- **{c.id}** {c.result}: {c.statement} — "
                        f"measured {c.measured} (criterion: {c.criterion})")
         out.append("")
     return "\n".join(out)
@@ -404,9 +415,11 @@ def run(opts: Options) -> int:
             return 0
     write_claims(opts, claims)
     _log("\n" + claims_text(claims))
-    failed = [c.id for c in claims if not c.passed]
-    _log(f"\n{len(claims) - len(failed)}/{len(claims)} claims pass"
+    failed = [c.id for c in claims if c.kind == "check" and not c.passed]
+    unreproduced = [c.id for c in claims if c.kind == "finding" and not c.passed]
+    _log(f"\n{claims_summary(claims)}"
          + (f"; FAILED: {', '.join(failed)}" if failed else "")
+         + (f"; not reproduced: {', '.join(unreproduced)}" if unreproduced else "")
          + f"  ({time.perf_counter() - t0:.0f} s; claims in {opts.figures_dir / 'CLAIMS.md'})")
     return 1 if failed or not claims else 0
 
