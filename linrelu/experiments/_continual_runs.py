@@ -176,8 +176,11 @@ def run_cell(cell: dict) -> dict:
                          **cell["stream_options"])
     net = build_model(cell, stream)
     agent = make_agent(cell["agent"], **cell["agent_options"])
+    # TQDM_DISABLE is read here, at run time: `paper_repro.py --quiet` sets it after tqdm's
+    # import, when tqdm's own environment defaults have already been read
     with tqdm(total=cell["num_tasks"], desc=f"  {cell['stream']} {cell['agent']} seed "
-              f"{cell['seed']}", unit="task", leave=False) as bar:
+              f"{cell['seed']}", unit="task", leave=False,
+              disable=os.environ.get("TQDM_DISABLE") == "1") as bar:
         records = run_continual(
             net, stream, agent, epochs=cell["epochs"], batch_size=cell["batch_size"],
             seed=cell["seed"], eps_ladder=EPS_GRID, slq_tasks=cell["slq_tasks"],
