@@ -1,7 +1,7 @@
 """``python -m benchmarks.full_mode_estimate``: measured time of one full-size task per stream,
 and the estimate for the whole ``paper_repro.py --full`` continual run (E5–E7).
 
-Runs E5–E7's own full-mode cell (``linrelu.experiments._continual_runs``) for bp with
+Runs E5–E7's own full-mode cell (``linrelu.experiments.continual_runs``) for bp with
 ``num_tasks = 1`` on synthetic files of the paper's sizes written to a temporary folder (60 000
 MNIST-shaped IDX images; two 700-image 32×32×3 classes): the real training (60 000 clipped SGD
 steps of the 3×1000 MLP; 20 epochs of 12 momentum steps of the "SAME" ConvNet) and the task-start
@@ -42,7 +42,7 @@ def main() -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from linrelu.experiments import _continual_runs as runs
+    from linrelu.experiments import continual_runs as runs
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:

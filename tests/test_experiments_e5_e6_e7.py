@@ -15,7 +15,7 @@ from scipy import stats
 
 from linrelu.continual import Task, make_agent, train_task
 from linrelu.experiments import e5_spectra_collapse, e6_eps_rank_vs_accuracy, e7_plasticity_metrics
-from linrelu.experiments._continual_runs import EPS_GRID, QUICK, run_cell
+from linrelu.experiments.continual_runs import EPS_GRID, QUICK, run_cell
 from linrelu.experiments.e5_spectra_collapse import EXPERIMENT as E5
 from linrelu.experiments.e6_eps_rank_vs_accuracy import EXPERIMENT as E6
 from linrelu.experiments.e6_eps_rank_vs_accuracy import linear_fit_r2

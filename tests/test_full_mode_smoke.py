@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_data_loaders import _write_classes, _write_mnist
 
-from linrelu.experiments import _continual_runs as runs
+from linrelu.experiments import continual_runs as runs
 from linrelu.repro import runner
 
 SHRINK = {

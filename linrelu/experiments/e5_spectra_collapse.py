@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from linrelu.experiments._continual_runs import (
+from linrelu.experiments.base import Claim, Experiment, save_figure
+from linrelu.experiments.continual_runs import (
     as_float,
     by_stream,
     config_label,
@@ -50,7 +51,6 @@ from linrelu.experiments._continual_runs import (
     run_cell,
     series,
 )
-from linrelu.experiments.base import Claim, Experiment, save_figure
 
 FIGURE = "fig_spectra_collapse"
 EPS = 1e-3

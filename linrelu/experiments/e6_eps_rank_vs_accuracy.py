@@ -4,7 +4,7 @@ R² of a least-squares line acc ≈ a + b·rank.
 
 ε-ranks are **exact**: #{i : λ_i(G) > ε}/(n_p·k) for the loss-weighted Gram G on the task's probe
 set at the task start (T1, :func:`linrelu.ggn_eigenvalues`), on the ε grid
-:data:`linrelu.experiments._continual_runs.EPS_GRID` (10^(k/4), 1e-6 … 10, and 0.03). The paper
+:data:`linrelu.experiments.continual_runs.EPS_GRID` (10^(k/4), 1e-6 … 10, and 0.03). The paper
 uses the Hessian's ε-rank read off a broadened SLQ density (biased, E9); ours is the GGN's,
 without estimation error. Accuracy: on the task's training set after the task's training.
 
@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from linrelu.experiments._continual_runs import (
+from linrelu.experiments.base import Claim, Experiment, save_figure
+from linrelu.experiments.continual_runs import (
     EPS_GRID,
     as_float,
     by_stream,
@@ -33,7 +34,6 @@ from linrelu.experiments._continual_runs import (
     run_cell,
     series,
 )
-from linrelu.experiments.base import Claim, Experiment, save_figure
 
 FIGURE = "fig_eps_rank_vs_accuracy"
 PRE_REGISTERED_EPS = {"permuted_mnist": 0.01, "class_pairs": 0.03}

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from linrelu.experiments._continual_runs import (
+from linrelu.experiments.base import Claim, Experiment, save_figure
+from linrelu.experiments.continual_runs import (
     by_stream,
     config_label,
     continual_cells,
@@ -28,7 +29,6 @@ from linrelu.experiments._continual_runs import (
     run_cell,
     series,
 )
-from linrelu.experiments.base import Claim, Experiment, save_figure
 
 FIGURE = "fig_plasticity_metrics"
 EPS = 1e-3
