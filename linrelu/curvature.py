@@ -144,7 +144,6 @@ def hessian_vector_product(net, X, targets, loss: str, l2: float = 0.0, *, param
         with float64():
             return _hvp(jnp.asarray(flat, jnp.float64), jnp.asarray(v, jnp.float64))
 
-    hvp.jitted = _hvp  # the raw jitted function (float64 inputs), e.g. for lax loops
     return hvp
 
 

@@ -47,11 +47,6 @@ class Network(NamedTuple):
         return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(self.params)))
 
 
-def is_model(net) -> bool:
-    """True for a generic model (a callable that is not a linrelu.MLP)."""
-    return callable(net) and not isinstance(net, MLP)
-
-
 def to_float64(tree):
     """Every floating leaf of a pytree as a float64 jax array (integer leaves kept)."""
     def cast(a):
