@@ -29,7 +29,7 @@ from linrelu.continual.model import MLPModel
 from linrelu.continual.streams import Task
 from linrelu.continual.train import as_float64, check_model_task, evaluate
 from linrelu.equivalence import ggn_eigenvalues
-from linrelu.features import dead_unit_fractions, hidden_effective_ranks
+from linrelu.features import dead_unit_fractions, hidden_effective_ranks, hidden_features
 from linrelu.precision import float64
 from linrelu.spectra import eps_rank_ladder
 
@@ -54,21 +54,19 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER) -
     if not eps_ladder or any(not (np.isfinite(e) and e > 0) for e in eps_ladder):
         raise ValueError(f"eps_ladder: expected a non-empty sequence of finite numbers > 0, "
                          f"received {eps_ladder!r}")
+    # the spectral API takes the MLP itself (closed forms) or any model's apply + features
+    if isinstance(model, MLPModel):
+        spectral_net, feature_fn = model.net, None
+        params = model.net.check_params(params)
+    else:
+        spectral_net, feature_fn = model.apply, model.features
     with float64():
-        if isinstance(model, MLPModel):
-            net = model.net
-            params = as_float64(net.check_params(params))
-            ev = ggn_eigenvalues(net, params, task.X_probe, task.y_probe, task.loss)
-            erank = hidden_effective_ranks(net, params, task.X_probe)
-            dead = dead_unit_fractions(net, params, task.X_probe)
-            num_params = net.num_params
-        else:
-            params = as_float64(params)
-            f, feats = model.apply, model.features
-            ev = ggn_eigenvalues(f, params, task.X_probe, task.y_probe, task.loss)
-            erank = hidden_effective_ranks(f, params, task.X_probe, features=feats)
-            dead = dead_unit_fractions(f, params, task.X_probe, features=feats)
-            num_params = sum(int(np.size(a)) for a in jax.tree_util.tree_leaves(params))
+        params = as_float64(params)
+        ev = ggn_eigenvalues(spectral_net, params, task.X_probe, task.y_probe, task.loss)
+        hidden = hidden_features(spectral_net, params, task.X_probe, feature_fn)  # one forward
+        erank = hidden_effective_ranks(spectral_net, params, task.X_probe, features=hidden)
+        dead = dead_unit_fractions(spectral_net, params, task.X_probe, features=hidden)
+        num_params = sum(int(np.size(a)) for a in jax.tree_util.tree_leaves(params))
         ev = np.asarray(ev, np.float64)
     train = evaluate(model, params, task.X, task.y, task.loss)
     test = evaluate(model, params, task.X_test, task.y_test, task.loss)
