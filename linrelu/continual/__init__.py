@@ -29,7 +29,9 @@ from linrelu.continual.train import (
     AgentState,
     evaluate,
     init_agent_state,
+    population_pays,
     start_task,
+    train_population,
     train_task,
     train_task_with_state,
 )
@@ -41,5 +43,5 @@ __all__ = [
     "smooth_effective_rank", "eigvalsh_spectral", "l2_penalty", "er_penalty",
     "regularized_objective", "mean_erank", "OPTIMIZERS", "ER_MODES", "make_optimizer",
     "CBPState", "cbp_update", "hessian_density", "MLPModel", "as_model", "AgentState",
-    "init_agent_state", "train_task_with_state",
+    "init_agent_state", "train_task_with_state", "train_population", "population_pays",
 ]

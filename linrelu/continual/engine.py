@@ -66,7 +66,8 @@ def hessian_density(net, params, task: Task, *, order: int = 60, num_runs: int =
 def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch_size: int,
                   seed: int, eps_ladder=DEFAULT_EPS_LADDER, slq_every: int | None = None,
                   slq_tasks=(), slq_options: dict | None = None, checkpoint_dir=None,
-                  checkpoint_tasks=(), on_record=None, end_metrics: bool = True) -> list:
+                  checkpoint_tasks=(), on_record=None, end_metrics: bool = True,
+                  spectrum_every: int = 1, census: str = "train") -> list:
     """Run ``agent`` on every task of ``stream``; return one record per task.
 
     Record of task i: {"task": i, "start": metrics at task start (after a reset, before
@@ -76,6 +77,10 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
     with :func:`linrelu.checkpoint.save_params` as ``task{i:04d}_start.npz``.
     ``on_record(record)`` is called after each task (e.g. to write progress).
     ``end_metrics=False`` leaves "end" out (it costs as much as "start": half the metric time).
+    ``spectrum_every`` K: the exact GGN spectrum (and its summaries) is part of the start metrics
+    of tasks i with i % K == 0 and of the last task; the census (dead units, effective rank on
+    ``census`` inputs, norms, accuracies) is taken at every task start
+    (:func:`linrelu.continual.metrics.task_start_metrics`).
     ``net``: a :class:`linrelu.MLP` or any model (:mod:`linrelu.continual.model`); checkpoints
     are written for MLPs only (the .npz layout of :mod:`linrelu.checkpoint`).
     """
@@ -85,6 +90,7 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
                          f"{describe(stream)}")
     if slq_every is not None:
         check_positive_int(slq_every, "slq_every")
+    check_positive_int(spectrum_every, "spectrum_every")
     slq_tasks = {int(t) for t in slq_tasks}
     slq_options = dict(slq_options or {})
     if checkpoint_dir is not None and not isinstance(model, MLPModel):
@@ -108,8 +114,10 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
             Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
             save_params(Path(checkpoint_dir) / f"task{task.index:04d}_start.npz", model.net,
                         params)
+        with_spectrum = task.index % spectrum_every == 0 or task.index == len(stream) - 1
         record = {"task": task.index,
-                  "start": task_start_metrics(model, params, task, eps_ladder)}
+                  "start": task_start_metrics(model, params, task, eps_ladder,
+                                              spectrum=with_spectrum, census=census)}
         if (slq_every and task.index % slq_every == 0) or task.index in slq_tasks:
             record["slq"] = hessian_density(model, params, task, seed=seed + task.index,
                                             **slq_options)
@@ -118,7 +126,8 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
                                                     key=train_key)
         record["train"] = info
         if end_metrics:
-            record["end"] = task_start_metrics(model, params, task, eps_ladder)
+            record["end"] = task_start_metrics(model, params, task, eps_ladder,
+                                               spectrum=with_spectrum, census=census)
         records.append(record)
         if on_record is not None:
             on_record(record)

@@ -118,12 +118,29 @@ def init_agent_state(net, params, agent: AgentConfig) -> AgentState:
     return AgentState(make_optimizer(agent).init(params), cbp, jnp.zeros((), jnp.int32))
 
 
-@lru_cache(maxsize=64)
-def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epochs: int):
-    """``(params32, state, X, y, key) -> (params32, state)`` running ``epochs`` epochs (one jitted
-    scan for an MLP, a loop of jitted steps for other models)."""
+class OnlineStats(NamedTuple):
+    """Running totals over a task's steps of the predictions made *before* each step's update
+    (Dohare et al.'s online accuracy): ``correct`` (ce: argmax f = y count; 0 for mse),
+    ``loss`` (Σ over steps of batch size × the minibatch's mean loss, i.e. the summed per-example
+    loss), ``count`` (examples seen)."""
+
+    correct: Any
+    loss: Any
+    count: Any
+
+
+def _zero_stats() -> OnlineStats:
+    return OnlineStats(jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32),
+                       jnp.zeros((), jnp.int32))
+
+
+def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epochs: int):
+    """The pieces of one task's training: ``(step, batches, er_step, tx_for)``.
+
+    ``step(Xs, ys, carry, i, lr, with_er)`` takes minibatch i; carry = (params, state, key,
+    stats). ``tx_for(lr)`` is the agent's optax transformation with step ``lr`` (a float or a
+    traced scalar)."""
     steps = n // batch_size
-    tx = make_optimizer(agent)
     er_span = min(agent.er_every, steps)
 
     def er_step(params, Xs, i):
@@ -134,42 +151,67 @@ def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epoc
         g = jax.grad(lambda p: -mean_erank(model.features(p, Xer)))(params)
         return jax.tree_util.tree_map(lambda p, gp: p - agent.er_lr * gp, params, g)
 
-    def step(Xs, ys, carry, i, with_er=True):
-        params, state, key = carry
+    def step(Xs, ys, carry, i, lr, with_er=True):
+        params, state, key, stats = carry
         if agent.er_separate and with_er:
             params = jax.lax.cond(i % agent.er_every == 0, lambda p: er_step(p, Xs, i),
                                   lambda p: p, params)
         Xb, yb = Xs[i], ys[i]
-        g = jax.grad(regularized_objective(model, agent, Xb, yb, loss))(params)
-        updates, opt_state = tx.update(g, state.opt_state, params)
+        objective = regularized_objective(model, agent, Xb, yb, loss, with_logits=True)
+        g, logits = jax.grad(objective, has_aux=True)(params)
+        updates, opt_state = make_optimizer(agent, lr).update(g, state.opt_state, params)
         new_params = jax.tree_util.tree_map(lambda p, u: p + u, params, updates)
         cbp_state = state.cbp
         if agent.cbp:
             key, sub = jax.random.split(key)
             new_params, cbp_state, opt_state, _ = cbp_update(
                 model, agent, new_params, cbp_state, model.features(params, Xb), sub, opt_state)
-        return (new_params, AgentState(opt_state, cbp_state, state.step + 1), key), None
+        correct = (jnp.sum(jnp.argmax(logits, axis=1) == yb).astype(jnp.int32)
+                   if loss == "ce" else jnp.zeros((), jnp.int32))
+        stats = OnlineStats(stats.correct + correct,
+                            stats.loss + batch_size * mean_loss(logits, yb, loss).astype(
+                                jnp.float32),
+                            stats.count + batch_size)
+        return (new_params, AgentState(opt_state, cbp_state, state.step + 1), key, stats)
 
     def batches(X, y, epoch_key):
         order = jax.random.permutation(epoch_key, n)[:steps * batch_size]
         order = order.reshape(steps, batch_size)
         return X[order], y[order]
 
+    return step, batches, er_step
+
+
+def _scanned_program(model, agent, loss, n, batch_size, epochs):
+    """``(params32, state, X, y, key, lr) -> (params32, state, stats)``: every epoch one
+    ``lax.scan`` over the minibatches (MLPs), ``lr`` an argument (traceable)."""
+    steps = n // batch_size
+    step, batches, _ = _task_program(model, agent, loss, n, batch_size, epochs)
+
+    def run(params, state, X, y, key, lr):
+        def epoch(carry, epoch_key):
+            Xs, ys = batches(X, y, epoch_key)
+            body = lambda c, i: (step(Xs, ys, c, i, lr), None)  # noqa: E731
+            return jax.lax.scan(body, carry, jnp.arange(steps))[0], None
+
+        # epoch keys as before CBP existed (same minibatch order); CBP draws from a fold-in
+        carry = (params, state, jax.random.fold_in(key, 0xCB), _zero_stats())
+        params, state, _, stats = jax.lax.scan(epoch, carry, jax.random.split(key, epochs))[0]
+        return params, state, stats
+
+    return run
+
+
+@lru_cache(maxsize=64)
+def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epochs: int):
+    """``(params32, state, X, y, key) -> (params32, state, stats)`` running ``epochs`` epochs (one
+    jitted scan for an MLP, a loop of jitted steps for other models)."""
+    steps = n // batch_size
     if isinstance(model, MLPModel):
-        @jax.jit
-        def run(params, state, X, y, key):
-            def epoch(carry, epoch_key):
-                Xs, ys = batches(X, y, epoch_key)
-                body = lambda c, i: step(Xs, ys, c, i)  # noqa: E731
-                return jax.lax.scan(body, carry, jnp.arange(steps))[0], None
+        program = _scanned_program(model, agent, loss, n, batch_size, epochs)
+        return jax.jit(lambda p, s, X, y, k: program(p, s, X, y, k, agent.lr))
 
-            # epoch keys as before CBP existed (same minibatch order); CBP draws from a fold-in
-            carry = (params, state, jax.random.fold_in(key, 0xCB))
-            params, state, _ = jax.lax.scan(epoch, carry, jax.random.split(key, epochs))[0]
-            return params, state
-
-        return run
-
+    step, batches, er_step = _task_program(model, agent, loss, n, batch_size, epochs)
     # Other models (convolutions): one jitted step per minibatch from a Python loop. XLA's CPU
     # backend runs convolution gradients inside a while loop (lax.scan) 12–25× slower than the
     # same step dispatched on its own (ConvNet 28×28×1, minibatch 100: 2.6–5.2 s vs 0.21 s per
@@ -179,11 +221,11 @@ def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epoc
     # ≈ 1.5 s (ConvNet 28×28×1, ER on 400 images once per epoch, measured). Same order of
     # operations as the scanned path: ER step (when i % er_every == 0), then the loss step.
     jit_batches = jax.jit(batches)
-    jit_step = jax.jit(lambda Xs, ys, carry, i: step(Xs, ys, carry, i, with_er=False)[0])
+    jit_step = jax.jit(lambda Xs, ys, carry, i: step(Xs, ys, carry, i, agent.lr, with_er=False))
     jit_er = jax.jit(er_step)
 
     def run(params, state, X, y, key):
-        carry = (params, state, jax.random.fold_in(key, 0xCB))
+        carry = (params, state, jax.random.fold_in(key, 0xCB), _zero_stats())
         for epoch_key in jax.random.split(key, epochs):
             Xs, ys = jit_batches(X, y, epoch_key)
             for i in range(steps):
@@ -191,9 +233,25 @@ def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epoc
                 if agent.er_separate and i % agent.er_every == 0:
                     carry = (jit_er(carry[0], Xs, i_arr), *carry[1:])
                 carry = jit_step(Xs, ys, carry, i_arr)
-        return carry[0], carry[1]
+        return carry[0], carry[1], carry[3]
 
     return run
+
+
+@lru_cache(maxsize=16)
+def _population_trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int,
+                        epochs: int):
+    """:func:`_scanned_program` vmapped over a leading population axis of every argument."""
+    return jax.jit(jax.vmap(_scanned_program(model, agent, loss, n, batch_size, epochs)))
+
+
+def online_info(stats: OnlineStats, loss: str) -> dict:
+    """{"online_accuracy" (ce only), "online_loss"} from a task's :class:`OnlineStats`."""
+    count = max(int(stats.count), 1)
+    out = {"online_loss": float(stats.loss) / count}
+    if loss == "ce":
+        out["online_accuracy"] = int(stats.correct) / count
+    return out
 
 
 def evaluate(net, params, X, y, loss: str) -> dict:
@@ -227,8 +285,10 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
 
     Returns ``(params, state, info)``: float64 params, the agent state after the last step and
     info = {"loss", "accuracy"} on the training set after training, "test_loss",
-    "test_accuracy" on the task's test set, "steps" (optimizer steps taken). For mse,
-    "accuracy" is R² (see :func:`evaluate`).
+    "test_accuracy" on the task's test set, "steps" (optimizer steps taken), "online_loss" and
+    (ce) "online_accuracy": the mean over the task's steps of the loss / accuracy of each
+    minibatch's prediction made *before* that step's update (Dohare et al.'s online accuracy).
+    For mse, "accuracy" is R² (see :func:`evaluate`).
     """
     model = check_model_task(net, task)
     _check_agent(agent)
@@ -248,14 +308,83 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
     run = _trainer(model, agent, task.loss, n, int(batch_size), int(epochs))
     y = task.y.astype(np.int32) if task.loss == "ce" else task.y.astype(np.float32)
     with float64():  # float32 training; the scope only lets CBP's fresh init draw float64 MLPs
-        out, state = run(_as_float32(params), state, jnp.asarray(task.X, jnp.float32),
-                         jnp.asarray(y), key)
-    out = as_float64(out)
+        out, state, stats = run(_as_float32(params), state, jnp.asarray(task.X, jnp.float32),
+                                jnp.asarray(y), key)
+    out, info = _finish(model, out, task, int(epochs) * (n // int(batch_size)), stats)
+    return out, state, info
+
+
+def _finish(model, params32, task: Task, steps: int, stats: OnlineStats):
+    """float64 params and the task's info (module docstring of train_task_with_state)."""
+    out = as_float64(params32)
     info = evaluate(model, out, task.X, task.y, task.loss)
     test = evaluate(model, out, task.X_test, task.y_test, task.loss)
-    info.update(test_loss=test["loss"], test_accuracy=test["accuracy"],
-                steps=int(epochs) * (n // int(batch_size)))
-    return out, state, info
+    info.update(test_loss=test["loss"], test_accuracy=test["accuracy"], steps=steps,
+                **online_info(stats, task.loss))
+    return out, info
+
+
+def train_population(net, params: list, states: list, tasks: list, agent: AgentConfig, *,
+                     lrs, epochs: int, batch_size: int, keys: list):
+    """Train a *population* of P runs of one MLP and agent as one ``vmap``ped program.
+
+    Member p trains ``params[p]`` from ``states[p]`` (None: fresh) on ``tasks[p]`` with step
+    ``lrs[p]`` and PRNG key ``keys[p]``; everything else (model, agent, epochs, batch size, the
+    tasks' sizes) is shared. Returns ``(params, states, infos)``, lists of P, each member as
+    :func:`train_task_with_state` with ``agent`` at step ``lrs[p]`` would return it, up to
+    float32 rounding (a batched matmul may sum in another order; tests/test_population.py).
+
+    When it pays: on a GPU a minibatch-1 MLP step leaves the device nearly idle, and P runs cost
+    about one. On XLA:CPU a vmap over 8 width-100 minibatch-1 runs was 2× *slower* per run than
+    one run (measured, benchmarks/RESULTS.md), so the experiments keep one run per process there
+    (:func:`population_pays`).
+    """
+    model = as_model(net)
+    if not isinstance(model, MLPModel):
+        raise ValueError(f"net: train_population runs the scanned MLP program; expected a "
+                         f"linrelu.MLP, received {describe(net)}")
+    _check_agent(agent)
+    P = len(params)
+    if P < 1 or not (len(states) == len(tasks) == len(keys) == P) or np.size(lrs) != P:
+        raise ValueError(f"params, states, tasks, lrs, keys: expected P ≥ 1 members each, "
+                         f"received {len(params)}, {len(states)}, {len(tasks)}, "
+                         f"{np.size(lrs)}, {len(keys)}")
+    for t in tasks:
+        check_model_task(model, t)
+    n = tasks[0].X.shape[0]
+    if any(t.X.shape != tasks[0].X.shape or t.loss != tasks[0].loss for t in tasks):
+        raise ValueError("tasks: expected one training-set shape and loss for every member, "
+                         f"received shapes {[t.X.shape for t in tasks]}")
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    if batch_size > n:
+        raise ValueError(f"batch_size: expected at most the task's {n} training examples, "
+                         f"received {batch_size}")
+    loss = tasks[0].loss
+    params = [_as_float32(_canonical(model.net.check_params(p))) for p in params]
+    states = [init_agent_state(model, p, agent) if s is None else s
+              for p, s in zip(params, states)]
+    stack = lambda xs: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *xs)  # noqa: E731
+    ys = [t.y.astype(np.int32) if loss == "ce" else t.y.astype(np.float32) for t in tasks]
+    run = _population_trainer(model, agent, loss, n, int(batch_size), int(epochs))
+    with float64():
+        out, new_states, stats = run(
+            stack(params), stack(states), jnp.asarray(np.stack([t.X for t in tasks]),
+                                                      jnp.float32),
+            jnp.asarray(np.stack(ys)), jnp.stack([jnp.asarray(k) for k in keys]),
+            jnp.asarray(np.asarray(lrs, np.float32)))
+    member = lambda tree, p: jax.tree_util.tree_map(lambda a: a[p], tree)  # noqa: E731
+    steps = int(epochs) * (n // int(batch_size))
+    results = [_finish(model, member(out, p), tasks[p], steps, member(stats, p))
+               for p in range(P)]
+    return ([r[0] for r in results], [member(new_states, p) for p in range(P)],
+            [r[1] for r in results])
+
+
+def population_pays() -> bool:
+    """Whether :func:`train_population` is the faster path on this process's JAX backend:
+    True on accelerators (GPU/TPU), False on XLA:CPU (module docstring of train_population)."""
+    return jax.default_backend() != "cpu"
 
 
 def train_task(net, params, task: Task, agent: AgentConfig, *, epochs: int,

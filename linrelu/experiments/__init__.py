@@ -1,4 +1,4 @@
-"""The experiments E1–E8 (THEORY.md, "Experiments and figures"), one module each.
+"""The experiments E1–E10 (THEORY.md, "Experiments and figures"), one module each.
 
 Each module defines ``EXPERIMENT`` (a :class:`linrelu.experiments.base.Experiment`); the registry
 below lists them in the order ``paper_repro.py`` runs them. A module that does not exist yet is
@@ -22,6 +22,7 @@ _MODULES = (
     ("E7", "e7_plasticity_metrics"),
     ("E8", "e8_permutation_invariance"),
     ("E9", "e9_eps_rank_estimators"),
+    ("E10", "e10_plasticity_predictors"),
 )
 
 

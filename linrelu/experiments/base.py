@@ -3,7 +3,8 @@
 An experiment is split so that the runner (``linrelu.repro``) can cache, resume, shard and merge
 it without knowing anything about its content:
 
-- ``cells(mode) -> list[dict]``: the independent units of work for ``mode`` in {"quick", "full"}.
+- ``cells(mode) -> list[dict]``: the independent units of work for ``mode`` in ``tiers``
+  ({"quick", "full"} by default; E5–E7 and E10 also have "long").
   Each cell is a small JSON-able dict that fully determines its result (it includes its seed).
 - ``run_cell(cell) -> dict``: computes one cell; returns a JSON-able dict (numbers, lists, str).
   Must be deterministic given the cell. Use :func:`to_jsonable` on numpy / jax values.
@@ -71,6 +72,7 @@ class Experiment:
     summarize: Callable[[list, list], tuple]
     plot: Callable[[dict, Path], list]
     claim_ids: tuple = field(default_factory=tuple)  # (id, description) pairs for --list
+    tiers: tuple = ("quick", "full")  # the modes cells(mode) accepts ("long": --long)
 
 
 def to_jsonable(x):

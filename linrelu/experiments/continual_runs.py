@@ -1,61 +1,48 @@
-"""The continual runs shared by E5, E6 and E7: the paper's two streams in miniature.
+"""The continual runs shared by E5, E6, E7 and E10: the paper's two streams, in three tiers.
 
-One cell = one (stream, agent, seed, configuration) run of :func:`linrelu.continual.run_continual`.
-E5, E6 and E7 build their cells with :func:`continual_cells` and compute them with the same
+One cell = one (stream, agent, step, seed) run of :func:`linrelu.continual.run_continual`. E5, E6,
+E7 and E10 build their cells with :func:`continual_cells` and compute them with the same
 :func:`run_cell`, so the runner's cache (keyed by run_cell's qualified name and the cell dict)
-computes each run once and all three experiments read it.
+computes each run once and every experiment reads it.
 
-Streams and models (THEORY.md, "The paper's experiments"):
+**Tiers are data**: ``linrelu/experiments/tiers/{quick,long,full}.toml``, one table per stream,
+each value with its source in a comment (the authors' lop-jax hyperparameter files, Dohare et
+al.'s configs, or "CPU budget"). ``python paper_repro.py --list`` shows them.
 
-- ``permuted_mnist`` with the paper's MLP shape (3 hidden ReLU layers, standard
-  parameterization with Flax's LeCun-normal init: W ~ N(0, 1/fan_in), b = 0), plain SGD with
-  minibatch 1 and global-norm gradient clipping at 0.5, one epoch per task. Their ER is a separate
-  step (``er_mode="separate"``): with minibatch 1 an ER term in the objective would see a 1-row
-  feature matrix, whose effective rank is always 1. The authors take it every 100 minibatches with
-  step 0.01; one ER step costs ≈ 0.26 s here (erank gradient through three 100×100 eigh's, measured)
-  against 0.14 s for a whole 1000-step task of bp, so quick mode takes one ER step per task (every
-  1000 minibatches, on those 1000 images) with the authors' step 0.01: 10× less ER per task than
-  theirs. (Step 0.1, the same summed ER step, killed a third of the units at the first task:
-  dead fraction 0.03 → 0.33, measured; 0.01 left it at 0.14–0.31 over 13 tasks.)
-- ``class_pairs`` (the Continual ImageNet protocol on MNIST-5k: binary tasks on the next two
-  classes of a random class order, head carried over) with the paper's ConvNet
-  (:class:`linrelu.convnet.ConvNet`), SGD with momentum 0.9, minibatch 100, and the authors'
-  separate ER step (every 12 minibatches there, step 0.01; here once per task = every 4
-  minibatches, on the task's 400 images, step 0.01). Measured: ER in the objective made an
-  er / l2_er cell cost 38–55 s against 11 s for l2 (eigh of the 100×100 feature Grams of 5
-  layers at every step; ≈ 45 ms per 100×100 eigh on this CPU).
+- ``quick`` (the README command): a preview, two seeds, 30 Permuted-MNIST tasks of 1000 images
+  (30 000 steps) and 10 class-pair tasks of 4 minibatches: far too short for loss of plasticity,
+  and the findings say so (:func:`run_length_note`).
+- ``long`` (``--long``): Permuted MNIST with Dohare et al.'s width-100 protocol on MNIST-5k,
+  750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds; bp at steps 0.003 and
+  0.01 (the pilot), then the other agents at the step :func:`choose_agent_step` picks from the
+  pilot, written into long.toml as ``agent_step`` (until it is there the tier has bp cells
+  only). Class pairs: the quick runs (shared cells), marked short.
+- ``full`` (``--full --data-dir DIR``): the paper's sizes and the authors' hyperparameters.
 
-Quick sizes, chosen by measurement on the 2-core CPU so that E5–E7 together take a few minutes:
+Streams and models (THEORY.md, "The paper's experiments"): ``permuted_mnist`` with the paper's
+MLP shape (3 hidden ReLU layers, standard parameterization with Flax's LeCun-normal init:
+W ~ N(0, 1/fan_in), b = 0), plain SGD with minibatch 1 and **no** gradient clipping (the
+authors' config names max_grad_norm = 0.5 but their training code never applies it), one epoch
+per task; ``class_pairs`` (the Continual-ImageNet protocol: binary tasks on the next two classes
+of a random class order, head carried over) with the paper's ConvNet, SGD with momentum 0.9,
+minibatch 100. ER is the authors' separate step (``er_mode = "separate"``, every ``er_every``
+minibatches with step ``er_lr``).
 
-- permuted_mnist: width 100 (paper 1000), 30 tasks of 1000 images (paper 800 of 60 000), step
-  0.5 (paper 0.01): 30 000 steps of minibatch 1 in all, ≈ 0.2 ms each. The step is 50× the
-  paper's so that the network drifts as far in 30k steps as the paper's does in millions
-  (exploration: at step 0.1 bp kept 0.83 accuracy with 3–28 % dead units over 80 tasks; at 0.5
-  its accuracy fell from ≈ 0.86 to ≈ 0.6–0.8 with up to 60 % dead units by task 60; at 0.5 the
-  authors' ER step 0.01 keeps l2_er learning, an ER step of 0.5 blew the weights up).
-- class_pairs: 10 tasks (paper 2000; MNIST has 5 disjoint pairs, the order wraps after task 4),
-  200 training + 50 test images per class (paper 600 + 100), 1 epoch (paper 20), i.e. 4 steps
-  of minibatch 100 per task at ≈ 0.1–0.3 s each; step 0.04 (measured, seed means over the
-  first/last 5 tasks: bp reaches 0.72/0.78, l2_er 0.80/0.91; 2 epochs at step 0.02 gave bp
-  0.83/0.88 but made E5–E7 take 394 s instead of 334 s); "VALID" padding (126k parameters
-  instead of SAME's 258k: half the cost per step; SAME, the authors' choice, in full mode).
-- cbp: the authors' utility decay 0.99; replacement rate and maturity scaled to the short runs
-  (a unit matures after 100 steps and ρ = 1e-6 would replace < 1 unit in 30k steps): ρ = 1e-4
-  (Permuted MNIST, Dohare et al.'s value there), and ρ = 1e-3 with maturity 10 on the 40-step
-  class-pair runs. Full mode uses the authors' defaults (ρ = 1e-6, maturity 100).
-
-Full mode (``mode == "full"``): the paper's sizes on the user's data, read from the directory in
-the environment variable ``LINRELU_DATA_DIR`` (set by ``paper_repro.py --data-dir``).
-
-Spectra: every task start records the exact normalized GGN ε-ranks (T1, through
-:func:`linrelu.ggn_eigenvalues`) on a log grid of ε (:data:`EPS_GRID`); bp and l2_er of the
-first seed also record an SLQ density of the true Hessian at the early and the late task (for
-E5's figure; Lanczos Ritz values and the unbroadened quadrature mass, :mod:`linrelu.lanczos`).
+Measurements per task start (:func:`linrelu.continual.metrics.task_start_metrics`): the census
+(dead fraction and effective rank on the task's whole training set, weight and gradient norm,
+accuracies) at every task, the exact GGN spectrum on the probe set every ``spectrum_every``
+tasks (and at the last task), its eigenvalues kept in the record at the early and late task
+(:func:`spectrum_tasks`). Per task: online accuracy (each prediction before its update) and
+held-out accuracy after training. bp and l2_er of the first seed also record an SLQ density of
+the true Hessian at the early and late task.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -64,89 +51,143 @@ from linrelu.continual import make_agent, make_stream, run_continual
 from linrelu.experiments.base import to_jsonable
 
 DATA_DIR_ENV = "LINRELU_DATA_DIR"
+TIERS = ("quick", "long", "full")
+TIER_DIR = Path(__file__).resolve().parent / "tiers"
 STREAM_NAMES = ("permuted_mnist", "class_pairs")
 CELL_AGENTS = ("bp", "l2", "er", "l2_er", "cbp", "reset")
 SLQ_AGENTS = ("bp", "l2_er")
-QUICK_SEEDS = (0, 1)
-FULL_SEEDS = (0, 1, 2, 3, 4)
 # ε grid of every recorded normalized GGN ε-rank: 10^(k/4), k = −24..4 (1e-6 .. 10), plus the
 # paper's Continual-ImageNet ε = 0.03 (its Permuted-MNIST ε = 0.01 is on the grid).
 EPS_GRID = tuple(sorted({float(10.0 ** (k / 4)) for k in range(-24, 5)} | {0.03}))
 SLQ_EPS = (1e-3, 1e-2, 3e-2, 1e-1)
-
-QUICK = {
-    "permuted_mnist": {
-        "stream": "permuted_mnist", "model": "mlp", "num_tasks": 30,
-        "stream_options": {"n_train": 1000, "n_test": 200, "n_probe": 50},
-        "width": 100, "depth": 3, "epochs": 1, "batch_size": 1,
-        "agent_options": {"lr": 0.5, "optimizer": "sgd", "clip_norm": 0.5, "l2": 1e-3,
-                          "er": 1.0, "er_mode": "separate", "er_lr": 0.01, "er_every": 1000,
-                          "replacement_rate": 1e-4, "maturity_threshold": 100},
-        "slq_order": 40, "slq_runs": 2},
-    "class_pairs": {
-        "stream": "class_pairs", "model": "convnet", "padding": "VALID", "num_tasks": 10,
-        "stream_options": {"n_train_per_class": 200, "n_test_per_class": 50, "n_probe": 20},
-        "epochs": 1, "batch_size": 100,
-        "agent_options": {"lr": 0.04, "optimizer": "momentum", "momentum": 0.9, "l2": 1e-3,
-                          "er": 1.0, "er_mode": "separate", "er_lr": 0.01, "er_every": 4,
-                          "replacement_rate": 1e-3, "maturity_threshold": 10},
-        "slq_order": 20, "slq_runs": 1},
-}
+# Keys of a tier's stream table that describe the set of runs, not one run (not in a cell).
+_RUN_SET_KEYS = ("seeds", "agents", "per_agent", "bp_steps", "agent_step", "same_as")
+#: Published loss of plasticity needs millions of minibatch-1 steps (THEORY.md): a run of fewer
+#: optimizer steps than this is marked too short to expect it.
+MIN_STEPS_FOR_LOP = 1_000_000
 
 
-def _full_configs(data_dir: str) -> dict:
-    """The paper's sizes (THEORY.md, "The paper's experiments") on the user's data."""
-    return {
-        "permuted_mnist": {
-            "stream": "permuted_mnist", "model": "mlp", "num_tasks": 800,
-            "stream_options": {"n_train": 60000, "n_test": 10000, "n_probe": 50,
-                               "data_dir": data_dir},
-            "width": 1000, "depth": 3, "epochs": 1, "batch_size": 1,
-            "agent_options": {"lr": 0.01, "optimizer": "sgd", "clip_norm": 0.5, "l2": 1e-3,
-                              "er": 1.0, "er_mode": "separate", "er_lr": 0.01, "er_every": 100},
-            "slq_order": 100, "slq_runs": 4},
-        "class_pairs": {
-            "stream": "class_pairs", "model": "convnet", "padding": "SAME", "num_tasks": 2000,
-            "stream_options": {"n_train_per_class": 600, "n_test_per_class": 100,
-                               "n_probe": 50, "data_dir": data_dir},
-            "epochs": 20, "batch_size": 100,
-            "agent_options": {"lr": 0.01, "optimizer": "momentum", "momentum": 0.9,
-                              "l2": 1e-3, "er": 1.0, "er_mode": "separate", "er_lr": 0.01,
-                              "er_every": 12},
-            "slq_order": 100, "slq_runs": 4},
-    }
+@cache
+def _read_tier(tier: str) -> dict:
+    if tier not in TIERS:
+        raise ValueError(f"mode: expected one of {TIERS}, received {tier!r}")
+    with open(TIER_DIR / f"{tier}.toml", "rb") as fh:
+        return tomllib.load(fh)
 
 
-def early_task(num_tasks: int) -> int:
-    """The early task start compared with the last one: task ⌊T/6⌋ (≥ 1: task 0 starts from the
-    random init, before any training; the paper compares tasks 50 and 300)."""
-    return max(1, num_tasks // 6)
+def tier_config(tier: str) -> dict:
+    """{stream: table} of a tier file, with ``same_as = "other tier"`` resolved."""
+    out = {}
+    for name, table in _read_tier(tier).items():
+        if "same_as" in table:
+            table = _read_tier(table["same_as"])[name]
+        out[name] = dict(table)
+    return out
+
+
+def describe_tiers() -> list:
+    """One line per (tier, stream): what ``--list`` prints."""
+    lines = []
+    for tier in TIERS:
+        for name, t in tier_config(tier).items():
+            steps = t["num_tasks"] * t["epochs"] * _steps_per_epoch(t)
+            lr = t["agent_options"].get("lr")
+            steps_txt = (f"bp steps {t['bp_steps']}, other agents "
+                         f"{t.get('agent_step', 'after the bp pilot')}" if "bp_steps" in t
+                         else f"step {lr}")
+            lines.append(f"{tier:5} {name}: {t['model']}, {t['num_tasks']} tasks, "
+                         f"{steps:,} optimizer steps per run, {len(t['seeds'])} seeds, "
+                         f"agents {','.join(t['agents'])}; {steps_txt}")
+    return lines
+
+
+def _steps_per_epoch(table: dict) -> int:
+    o = table["stream_options"]
+    n = o["n_train"] if "n_train" in o else 2 * o["n_train_per_class"]
+    return n // table["batch_size"]
+
+
+def run_steps(cell: dict) -> int:
+    """Optimizer steps one run of ``cell`` takes."""
+    return cell["num_tasks"] * cell["epochs"] * _steps_per_epoch(cell)
+
+
+def run_length_note(cell: dict) -> str:
+    """'' for a run long enough to expect loss of plasticity, else the reason it is not."""
+    steps = run_steps(cell)
+    if steps >= MIN_STEPS_FOR_LOP:
+        return ""
+    return (f"TOO SHORT to expect loss of plasticity: {steps:,} optimizer steps per run (published "
+            f"runs: millions of minibatch-1 steps, or hundreds of 20-epoch tasks)")
+
+
+def choose_agent_step(bp_drop_by_step: dict) -> float:
+    """The pilot rule, fixed before the pilot ran: the step (of ``bp_steps``) at which bp loses
+    the most plasticity, i.e. the largest seed-mean drop of online accuracy from its best
+    window to its last tenth of tasks (ties: the larger step, the authors' 0.01), so that the
+    agents are compared where there is a loss to prevent."""
+    if not bp_drop_by_step:
+        raise ValueError("bp_drop_by_step: expected the bp pilot's drop per step, received none")
+    return max(bp_drop_by_step, key=lambda lr: (bp_drop_by_step[lr], lr))
+
+
+def early_task(num_tasks: int, spectrum_every: int = 1) -> int:
+    """The early task start compared with the last one: task ⌊T/6⌋ rounded down to a task with a
+    spectrum (≥ 1: task 0 starts from the random init; the paper compares tasks 50 and 300)."""
+    t = max(1, num_tasks // 6)
+    return max(spectrum_every, t - t % spectrum_every) if spectrum_every > 1 else t
+
+
+def spectrum_tasks(cell: dict) -> tuple:
+    """(early, late) task starts whose GGN eigenvalues are kept in the record."""
+    return early_task(cell["num_tasks"], cell["spectrum_every"]), cell["num_tasks"] - 1
+
+
+def _full_data_dir() -> str:
+    data_dir = os.environ.get(DATA_DIR_ENV)
+    if not data_dir:
+        raise ValueError(f"--data-dir: full mode runs the paper's streams on your MNIST and "
+                         f"Continual-ImageNet files; expected a directory in {DATA_DIR_ENV} "
+                         f"(set by paper_repro.py --data-dir), received nothing")
+    return data_dir
+
+
+def _agent_runs(table: dict) -> list:
+    """[(agent, lr)] of a stream table: every agent at its step; with ``bp_steps``, bp at each of
+    them and the others at ``agent_step`` (none of them until it is set)."""
+    agents = table["agents"]
+    if "bp_steps" not in table:
+        return [(a, None) for a in agents]
+    runs = [("bp", float(lr)) for lr in table["bp_steps"]]
+    if "agent_step" in table:
+        runs += [(a, float(table["agent_step"])) for a in agents if a != "bp"]
+    return runs
 
 
 def continual_cells(mode: str) -> list:
-    """The shared cells: one per (stream, agent, seed). Identical dicts for E5, E6 and E7.
+    """The shared cells of a tier: one per (stream, agent, step, seed). Identical dicts for E5,
+    E6, E7 and E10 (and for the same run in two tiers, e.g. long's class pairs = quick's).
 
     Full mode reads the data directory from ``LINRELU_DATA_DIR`` (ValueError when unset)."""
-    if mode not in ("quick", "full"):
-        raise ValueError(f"mode: expected 'quick' or 'full', received {mode!r}")
-    if mode == "quick":
-        configs, seeds = QUICK, QUICK_SEEDS
-    else:
-        data_dir = os.environ.get(DATA_DIR_ENV)
-        if not data_dir:
-            raise ValueError(f"--data-dir: full mode runs the paper's streams on your MNIST and "
-                             f"Continual-ImageNet files; expected a directory in "
-                             f"{DATA_DIR_ENV} (set by paper_repro.py --data-dir), received "
-                             f"nothing")
-        configs, seeds = _full_configs(data_dir), FULL_SEEDS
+    if mode not in TIERS:
+        raise ValueError(f"mode: expected one of {TIERS}, received {mode!r}")
+    data_dir = _full_data_dir() if mode == "full" else None
     cells = []
     for name in STREAM_NAMES:
-        cfg = configs[name]
-        T = cfg["num_tasks"]
-        for agent in CELL_AGENTS:
+        table = tier_config(mode)[name]
+        base = {k: v for k, v in table.items() if k not in _RUN_SET_KEYS}
+        if data_dir is not None:
+            base["stream_options"] = {**base["stream_options"], "data_dir": data_dir}
+        seeds = table["seeds"]
+        early, late = early_task(base["num_tasks"], base["spectrum_every"]), base["num_tasks"] - 1
+        for agent, lr in _agent_runs(table):
+            options = {**base["agent_options"], **table.get("per_agent", {}).get(agent, {})}
+            if lr is not None:
+                options["lr"] = lr
             for seed in seeds:
-                slq = [early_task(T), T - 1] if agent in SLQ_AGENTS and seed == seeds[0] else []
-                cells.append({**cfg, "agent": agent, "seed": seed, "slq_tasks": slq})
+                slq = [early, late] if agent in SLQ_AGENTS and seed == seeds[0] else []
+                cells.append({**base, "agent_options": options, "agent": agent, "seed": seed,
+                              "slq_tasks": slq})
     return cells
 
 
@@ -186,10 +227,13 @@ def run_cell(cell: dict) -> dict:
             seed=cell["seed"], eps_ladder=EPS_GRID, slq_tasks=cell["slq_tasks"],
             slq_options={"order": cell["slq_order"], "num_runs": cell["slq_runs"],
                          "eps_values": SLQ_EPS},
-            on_record=lambda _record: bar.update(1), end_metrics=False)
+            on_record=lambda _record: bar.update(1), end_metrics=False,
+            spectrum_every=cell["spectrum_every"], census=cell["census"])
+    keep = spectrum_tasks(cell)
     out = []
     for r in records:
-        rec = {"task": r["task"], "train": r["train"], "start": _compact(r["start"])}
+        start = r["start"] if r["task"] in keep else _compact(r["start"])
+        rec = {"task": r["task"], "train": r["train"], "start": start}
         if "slq" in r:
             rec["slq"] = r["slq"]
         out.append(rec)
@@ -210,14 +254,24 @@ def as_float(x) -> float:
 
 def series(result: dict, phase: str, key: str, sub=None, reduce=np.mean) -> np.ndarray:
     """Per-task array of ``record[phase][key]`` (or ``[key][sub]``; a list → ``reduce`` over
-    layers, the mean by default)."""
+    layers, the mean by default); NaN at tasks whose record lacks the key (spectral keys exist
+    only every ``spectrum_every`` tasks: :func:`spectral_tasks`)."""
     vals = []
     for r in result["records"]:
-        v = r[phase][key]
+        v = r[phase].get(key)
+        if v is None:
+            vals.append(float("nan"))
+            continue
         if sub is not None:
             v = v[sub]
         vals.append(reduce([as_float(x) for x in v]) if isinstance(v, list) else as_float(v))
     return np.asarray(vals, dtype=np.float64)
+
+
+def spectral_tasks(result: dict) -> np.ndarray:
+    """Indices of the tasks whose start record holds the GGN spectrum summaries."""
+    return np.asarray([r["task"] for r in result["records"] if "lambda_max" in r["start"]],
+                      dtype=np.int64)
 
 
 def eps_key(eps: float) -> str:
@@ -225,7 +279,7 @@ def eps_key(eps: float) -> str:
     return repr(float(eps))
 
 
-def config_label(cell: dict) -> str:
+def config_label(cell: dict, with_step: bool = True) -> str:
     """One line naming a stream's configuration (benchmark, model, sizes)."""
     if cell["model"] == "mlp":
         model = f"MLP 784-{'-'.join([str(cell['width'])] * cell['depth'])}-10"
@@ -233,7 +287,8 @@ def config_label(cell: dict) -> str:
         model = f"ConvNet ({cell['padding']} padding)"
     a = cell["agent_options"]
     return (f"{cell['stream']}, {model}, {cell['num_tasks']} tasks, {cell['epochs']} epoch(s) "
-            f"of minibatch {cell['batch_size']}, {a['optimizer']} step {a['lr']}")
+            f"of minibatch {cell['batch_size']}, {a['optimizer']}"
+            + (f" step {a['lr']}" if with_step else "") + f" ({run_steps(cell):,} steps/run)")
 
 
 def by_stream(cells: list, results: list) -> dict:
@@ -242,3 +297,107 @@ def by_stream(cells: list, results: list) -> dict:
     for c, r in zip(cells, results, strict=True):
         out.setdefault(c["stream"], []).append((c, r))
     return out
+
+
+# --- shared analysis of the runs (E5, E6, E7, E10) ----------------------------------------------
+
+
+def run_label(cell: dict) -> str:
+    """'bp @ 0.01' — an agent and its step (streams with several steps per agent need both)."""
+    return f"{cell['agent']} @ {cell['agent_options']['lr']:g}"
+
+
+def by_run(pairs: list) -> dict:
+    """{(agent, lr): [(cell, result) of each seed]} in first-seen order."""
+    out = {}
+    for c, r in pairs:
+        out.setdefault((c["agent"], float(c["agent_options"]["lr"])), []).append((c, r))
+    return out
+
+
+def comparison_step(pairs: list) -> float:
+    """The step at which the agents are compared: the one step every agent ran (long: the pilot's
+    ``agent_step``; quick/full: the tier's step); bp's largest step while only bp has run."""
+    runs = by_run(pairs)
+    others = {lr for (agent, lr) in runs if agent != "bp"}
+    if others:
+        return max(others)
+    return max(lr for (_, lr) in runs)
+
+
+def online_accuracy(result: dict) -> np.ndarray:
+    """Per-task online accuracy (each prediction made before that example's update)."""
+    return series(result, "train", "online_accuracy")
+
+
+def plasticity_drop(acc, window: int) -> float:
+    """max over sliding windows of ``window`` tasks of the mean accuracy, minus the mean over
+    the last ``window`` tasks: how far a run has fallen from its best (≥ 0 up to noise)."""
+    acc = np.asarray(acc, np.float64)
+    w = max(1, min(int(window), acc.size))
+    means = np.convolve(acc, np.ones(w) / w, mode="valid")
+    return float(means.max() - acc[-w:].mean())
+
+
+def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, lower, upper): Student-t interval over the values (seeds); NaN bounds for one."""
+    from scipy import stats
+
+    v = np.asarray(values, np.float64)
+    m = float(v.mean())
+    if v.size < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return m, m - half, m + half
+
+
+def r2_score(y, yhat) -> float:
+    """1 − Σ(y − ŷ)² / Σ(y − ȳ)² (out of sample it can be negative); NaN for constant y."""
+    y, yhat = np.asarray(y, np.float64), np.asarray(yhat, np.float64)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum((y - yhat) ** 2)) / ss_tot if ss_tot > 0 else float("nan")
+
+
+def linear_fit(x, y) -> tuple[float, float]:
+    """(intercept, slope) of the least-squares line y ≈ a + b x (NaN when x has no spread)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.size < 2 or np.ptp(x) == 0:
+        return float("nan"), float("nan")
+    b, a = np.polyfit(x, y, 1)
+    return float(a), float(b)
+
+
+def detrend(values, tasks, degree: int = 2) -> np.ndarray:
+    """Residuals of ``values`` after a least-squares polynomial of ``degree`` in the task index
+    (the control for time: what drifts with the task index is removed)."""
+    t = np.asarray(tasks, np.float64)
+    v = np.asarray(values, np.float64)
+    scale = max(float(np.ptp(t)), 1.0)
+    V = np.vander((t - t.min()) / scale, degree + 1)
+    coef, *_ = np.linalg.lstsq(V, v, rcond=None)
+    return v - V @ coef
+
+
+def partial_r2(x, y, tasks, degree: int = 2) -> float:
+    """R² of y on x after regressing both on a degree-``degree`` polynomial in the task index
+    (the squared partial correlation controlling for time); NaN without spread."""
+    rx, ry = detrend(x, tasks, degree), detrend(y, tasks, degree)
+    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1] ** 2)
+
+
+def held_out_r2(groups: list) -> float:
+    """Leave-one-group-out R²: for each group (x, y) of arrays (one seed's points), fit a line
+    on the other groups and score :func:`r2_score` on it; the mean over groups (NaN if < 2)."""
+    if len(groups) < 2:
+        return float("nan")
+    scores = []
+    for i, (x, y) in enumerate(groups):
+        xs = np.concatenate([g[0] for j, g in enumerate(groups) if j != i])
+        ys = np.concatenate([g[1] for j, g in enumerate(groups) if j != i])
+        a, b = linear_fit(xs, ys)
+        if np.isfinite(b):
+            scores.append(r2_score(y, a + b * np.asarray(x, np.float64)))
+    scores = [s for s in scores if np.isfinite(s)]
+    return float(np.mean(scores)) if len(scores) == len(groups) else float("nan")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import subprocess
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -13,18 +13,55 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "sympy", "matplotlib", "scikit-learn", "tqdm")
 
 
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """sha256 of every .py file of the library and the proofs (path + content, sorted).
-
-    Part of every cell's cache key: editing any computation invalidates the cached results.
-    """
+def _hash_files(paths) -> str:
     h = hashlib.sha256()
-    for folder in ("linrelu", "proofs"):
-        for p in sorted((PROJECT_ROOT / folder).rglob("*.py")):
-            h.update(str(p.relative_to(PROJECT_ROOT)).encode())
-            h.update(p.read_bytes())
+    for p in sorted(set(paths)):
+        h.update(str(p.relative_to(PROJECT_ROOT)).encode())
+        h.update(p.read_bytes())
     return h.hexdigest()[:16]
+
+
+def _library_files() -> list:
+    """Every .py file that can change what a cell computes: the library outside
+    ``linrelu/experiments`` and ``linrelu/repro``, plus ``experiments/{__init__,base}.py``."""
+    lib = PROJECT_ROOT / "linrelu"
+    files = [p for p in lib.rglob("*.py")
+             if p.relative_to(lib).parts[0] not in ("experiments", "repro")]
+    return files + [lib / "experiments" / "__init__.py", lib / "experiments" / "base.py"]
+
+
+@cache
+def code_version(run_fn=None) -> str:
+    """sha256 of the code a cell's result depends on (part of every cell's cache key).
+
+    With ``run_fn`` (an experiment's ``run_cell``): the library (:func:`_library_files`), the
+    module defining ``run_fn`` and every ``linrelu.experiments`` module it imports, and for the
+    proof step the proofs. Another experiment's module, an experiment's summarize/plot code in a
+    module that only imports ``run_fn`` (E5–E7, E10 share ``continual_runs.run_cell``), and the
+    runner do not enter it, so editing a figure does not recompute hours of training; editing
+    any computation does. Without ``run_fn``: every .py file of the library and the proofs.
+    """
+    if run_fn is None:
+        files = [p for folder in ("linrelu", "proofs")
+                 for p in (PROJECT_ROOT / folder).rglob("*.py")]
+        return _hash_files(files)
+    import sys
+
+    files = _library_files()
+    module = sys.modules[run_fn.__module__]
+    own = Path(module.__file__).resolve()
+    files.append(own)
+    exp_dir = (PROJECT_ROOT / "linrelu" / "experiments").resolve()
+    for value in vars(module).values():  # experiment modules the run function's module imports
+        name = value.__name__ if isinstance(value, type(sys)) else getattr(value, "__module__",
+                                                                            None)
+        path = getattr(sys.modules.get(name), "__file__", None) if isinstance(name, str) else None
+        if path and Path(path).resolve().parent == exp_dir:
+            files.append(Path(path).resolve())
+    if run_fn.__module__.startswith(("proofs", "linrelu.repro")):
+        files += list((PROJECT_ROOT / "proofs").rglob("*.py"))
+        files += list((PROJECT_ROOT / "linrelu" / "repro").rglob("*.py"))
+    return _hash_files(files)
 
 
 @lru_cache(maxsize=1)
