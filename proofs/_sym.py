@@ -15,6 +15,7 @@ A failed fact raises ``AssertionError`` whose message says which fact failed, so
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import sympy as sp
@@ -77,7 +78,7 @@ def assert_nonneg_certificate(
         if not (coeff.is_number and coeff.is_nonnegative):
             raise AssertionError(f"certificate coefficient {coeff} is not a number ≥ 0: {what}")
         for atom in atoms:
-            if not any(sp.expand(sp.sympify(atom) - a) == 0 for a in allowed):
+            if not _is_allowed_atom(sp.sympify(atom), allowed):
                 raise AssertionError(f"certificate atom {atom} is not known to be ≥ 0: {what}")
         total += coeff * sp.Mul(*atoms) * sp.sympify(base) ** 2
     subs = dict(substitutions or {})
@@ -85,6 +86,37 @@ def assert_nonneg_certificate(
     rhs = total.subs(subs)
     if not is_zero(lhs - rhs):
         raise AssertionError(f"certificate does not sum to the target: {what}")
+
+
+def _is_allowed_atom(atom, allowed) -> bool:
+    """``atom`` is a listed nonnegative quantity, or a power of one with an exponent that sympy
+    knows to be a nonnegative integer (a power of a number ≥ 0 is ≥ 0)."""
+    if any(sp.expand(atom - a) == 0 for a in allowed):
+        return True
+    if isinstance(atom, sp.Pow) and atom.exp.is_integer and atom.exp.is_nonnegative:
+        return any(sp.expand(atom.base - a) == 0 for a in allowed)
+    return False
+
+
+_NAMES = {"lambda": "λ", "eta": "η", "epsilon": "ε", "eps": "ε", "sigma": "σ", "rho": "ρ",
+          "tau": "τ", "kappa": "κ", "theta": "θ", "alpha": "α", "pi": "π", "mu": "μ", "nu": "ν",
+          "delta": "δ", "Delta": "Δ", "phi": "φ", "sqrt": "√", "acos": "arccos"}
+
+
+def fmt(expr) -> str:
+    """A compact one-line rendering of a sympy expression or relation for printed statements
+    (Greek names, ^ for powers, · for products): the statement a module prints is built from the
+    very expressions its check verifies."""
+    if isinstance(expr, str):
+        return expr
+    text = sp.sstr(expr, order="none")
+
+    def name(match):
+        head, sep, tail = match.group().partition("_")
+        return _NAMES.get(head, head) + sep + tail
+
+    text = re.sub(r"[A-Za-z][A-Za-z0-9_]*", name, text)
+    return text.replace("**", "^").replace("*", "·").replace(" <= ", " ≤ ").replace(" >= ", " ≥ ")
 
 
 def symbolic_matrix(name: str, rows: int, cols: int, symmetric: bool = False) -> sp.Matrix:
