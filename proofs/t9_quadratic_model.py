@@ -51,8 +51,8 @@ from proofs._sym import (
     assert_identity,
     assert_nonneg_certificate,
     check_telescoping_lemma,
-    telescoping_summand,
     choose_variant,
+    telescoping_summand,
 )
 
 ID = "T9"
