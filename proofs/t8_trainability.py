@@ -272,8 +272,9 @@ def _check_sign_certificates(variant) -> None:
     # the bases y_ε = (n − ηε)/n and y_j = (n − ηε)/n + η(ε − λ_j)/n are ≥ 0 under the condition
     assert_nonneg_certificate(y(eps), [(1, [1 / n, n - eta * eps], 1)], atoms,
                               "lower bound: y_ε = 1 − ηε/n ≥ 0")
-    assert_nonneg_certificate(y(lam), [(1, [1 / n, n - eta * eps], 1), (1, [1 / n, eta, eps - lam], 1)],
-                              atoms, "lower bound: y_j = 1 − ηλ_j/n ≥ 0")
+    assert_nonneg_certificate(
+        y(lam), [(1, [1 / n, n - eta * eps], 1), (1, [1 / n, eta, eps - lam], 1)], atoms,
+        "lower bound: y_j = 1 − ηλ_j/n ≥ 0")
     assert_nonneg_certificate(c_steep, [(1, [], y(lam) ** T)], [],
                               "lower bound, steep coefficient w_j = (y_j^T)² ≥ 0")
 
@@ -367,7 +368,8 @@ def _check_isotropic(variant) -> None:
     # sufficient: E[m] ≤ (τ−ρ)/(1−ρ) ⇔ rank ≥ N(1 − (τ−ρ)/(1−ρ)), and then the upper bound ≤ τ
     bound = (tau - rho) / (1 - rho)
     assert_identity(N * (bound - E_m), r - sufficient_rank(N, tau, rho, variant),
-                    "sufficient ε-rank condition: E[m_ε] ≤ (τ−ρ)/(1−ρ) ⇔ rank_ε ≥ N(1 − (τ−ρ)/(1−ρ))")
+                    "sufficient ε-rank condition: E[m_ε] ≤ (τ−ρ)/(1−ρ) ⇔ "
+                    "rank_ε ≥ N(1 − (τ−ρ)/(1−ρ))")
 
 
 def _check_consequences(variant) -> None:
