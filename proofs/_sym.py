@@ -152,6 +152,24 @@ def assert_matrix_expr_identity(lhs, rhs, what: str) -> None:
             raise AssertionError(f"matrix identity fails ({simplified}): {what}")
 
 
+def assert_double_sum_factorizes(double, left, right, what: str) -> None:
+    """Assert Σ_{x∈X} Σ_{y∈Y} f(x, y) = (Σ_{x∈X} g(x))(Σ_{y∈Y} h(y)) by distributivity: the
+    single sums' ranges must be the double sum's ranges (after renaming their indices), g must
+    not involve y, h not x, and f = g·h identically."""
+    (x, lo_x, hi_x), (y, lo_y, hi_y) = double.limits
+    (x1, lo1, hi1), = left.limits
+    (y1, lo2, hi2), = right.limits
+    g, h = left.function.xreplace({x1: x}), right.function.xreplace({y1: y})
+    lo1, hi1, lo2, hi2 = (e.xreplace({x1: x, y1: y}) for e in (lo1, hi1, lo2, hi2))
+    if not (is_zero(lo1 - lo_x) and is_zero(hi1 - hi_x) and is_zero(lo2 - lo_y)
+            and is_zero(hi2 - hi_y)):
+        raise AssertionError(f"summation ranges differ: {what}")
+    if y in g.free_symbols or x in h.free_symbols:
+        raise AssertionError(f"a factor depends on the other index: {what}")
+    if not is_zero(double.function - g * h):
+        raise AssertionError(f"summand is not the product of the factors: {what}")
+
+
 def telescoping_summand(a, b, M, i):
     """The i-th term a^i b^{M−1−i} of S_M(a, b) = Σ_{i<M} a^i b^{M−1−i}."""
     return a**i * b ** (M - 1 - i)

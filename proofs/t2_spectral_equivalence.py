@@ -52,6 +52,7 @@ from proofs._sym import (
     assert_matrix_expr_identity,
     assert_matrix_identity,
     assert_nonneg_certificate,
+    assert_true,
     choose_variant,
     symbolic_matrix,
 )
@@ -81,6 +82,7 @@ MUTANTS = {
     "reduction_without_square": "claims (RJ)ᵀ(RJ) = JᵀRJ (R = H^{1/2} in place of H)",
     "rank_threshold_times_a": "claims rank_{nεa}(PKP) ≤ rank_ε(G) (threshold nε·a, not nε/a)",
     "uniform_projector_not_idempotent": "uses (𝟙𝟙ᵀ)² = 𝟙𝟙ᵀ (forgets the factor k)",
+    "bracket_lower_b": "claims λ_i(G) ≥ (b/n)·λ_i(PKP) (lower constant b in place of a)",
 }
 
 N, p, k, n = sp.symbols("N p k n", integer=True, positive=True)
@@ -137,35 +139,85 @@ def _check_general_steps(variant) -> None:
     )
 
 
+def claimed_bracket(a, b, variant=None):
+    """(c_lo, c_hi) of the claim c_lo·λ_i(PKP) ≤ λ_i(nG) ≤ c_hi·λ_i(PKP) under aP ≼ H ≼ bP."""
+    return (b if variant == "bracket_lower_b" else a), b
+
+
+def _check_loewner_constants(variant):
+    """The claimed constants follow from the hypotheses aP ≼ H ≼ bP at the operator level:
+    H − c_lo·P and c_hi·P − H must be nonnegative combinations of the PSD atoms H − aP, bP − H
+    (hypotheses) and PᵀP = P (Gram), with scalar weights from b − a ≥ 0, a > 0; then
+    JᵀHJ − c_lo·JᵀPJ = Jᵀ(H − c_lo·P)J ≽ 0 (congruence). Returns the certified (c_lo, c_hi)."""
+    P, H = sp.MatrixSymbol("P", N, N), sp.MatrixSymbol("H", N, N)
+    a, b = sp.symbols("a b", positive=True)
+    c_lo, c_hi = claimed_bracket(a, b, variant)
+    psd = {"H − aP": H - a * P, "bP − H": b * P - H, "PᵀP": P.T * P}
+    scalars = [b - a, a, b]
+
+    def certify(target, terms, what):  # target = Σ coeff·Π scalars·PSD atom, coeff ≥ 0
+        total = sp.ZeroMatrix(N, N)
+        for coeff, atoms, name in terms:
+            assert_true(coeff >= 0 and all(any(sp.expand(t - x) == 0 for x in scalars)
+                                           for t in atoms), f"{what}: weights ≥ 0")
+            total = total + coeff * sp.Mul(*atoms) * psd[name]
+        assert_matrix_expr_identity(_reduce(target - total, {P.T: P}, {P**2: P}),
+                                    sp.ZeroMatrix(N, N), f"{what}: Loewner certificate")
+
+    certify(H - c_lo * P, [(1, [], "H − aP")], "H − c_lo·P ≽ 0 from aP ≼ H")
+    certify(c_hi * P - H, [(1, [], "bP − H")], "c_hi·P − H ≽ 0 from H ≼ bP")
+    return c_lo, c_hi
+
+
+def _check_bracket_instance(variant) -> None:
+    """Exact instance: P = diag(1, 1, 0), H = diag(1, 3, 0) (a = 1, b = 3, H = PHP), J = [I; 0]:
+    the eigenvalues of JᵀHJ = nG's nonzero part and of JᵀPJ are (3, 1) and (1, 1)."""
+    P, H = sp.diag(1, 1, 0), sp.diag(1, 3, 0)
+    J = sp.Matrix([[1, 0], [0, 1], [0, 0]])
+    a, b = 1, 3
+    assert_matrix_identity(P * H * P, H, "instance: H = PHP")
+    for c, X in ((a, H - a * P), (b, b * P - H)):
+        assert_true(all(ev >= 0 for ev in X.eigenvals()), f"instance: hypothesis with {c} holds")
+    c_lo, c_hi = claimed_bracket(a, b, variant)
+    mu = sorted((J.T * H * J).eigenvals(multiple=True), reverse=True)
+    nu = sorted((J.T * P * J).eigenvals(multiple=True), reverse=True)
+    for m_i, n_i in zip(mu, nu, strict=True):
+        assert_true(bool(c_lo * n_i <= m_i <= c_hi * n_i),
+                    f"instance: c_lo·λ_i(PKP) ≤ λ_i(nG) ≤ c_hi·λ_i(PKP) at ({n_i}, {m_i})")
+
+
 def _check_bracket_and_ranks(variant) -> None:
-    """Courant–Fischer gives μ − aν ≥ 0 and bν − μ ≥ 0 for μ = λ_i(nG) = λ_i(JᵀHJ),
-    ν = λ_i(PKP) = λ_i(JᵀPJ) (T1, PSD); everything else is certified here."""
+    """Courant–Fischer (cited) turns the certified Loewner order c_lo·JᵀPJ ≼ JᵀHJ ≼ c_hi·JᵀPJ
+    into μ − c_lo·ν ≥ 0 and c_hi·ν − μ ≥ 0 for μ = λ_i(nG) = λ_i(JᵀHJ), ν = λ_i(PKP) =
+    λ_i(JᵀPJ) (T1, PSD); the constants are those certified above, the claim is stated in a, b."""
+    c_lo, c_hi = _check_loewner_constants(variant)
     a, b, nn, eps = sp.symbols("a b n epsilon", positive=True)
     mu, nu = sp.symbols("mu nu", nonnegative=True)
     lam_G = mu / nn
-    cf_lower, cf_upper = mu - a * nu, b * nu - mu
+    cf_lower, cf_upper = mu - c_lo * nu, c_hi * nu - mu
+    claim_lo, claim_hi = claimed_bracket(a, b)  # the statement's constants
     assert_nonneg_certificate(
-        lam_G - a * nu / nn,
+        lam_G - claim_lo * nu / nn,
         [(1, [1 / nn, cf_lower], 1)],
         [1 / nn, cf_lower],
         "bracket: λ_i(G) ≥ (a/n)λ_i(PKP)",
     )
     assert_nonneg_certificate(
-        b * nu / nn - lam_G,
+        claim_hi * nu / nn - lam_G,
         [(1, [1 / nn, cf_upper], 1)],
         [1 / nn, cf_upper],
         "bracket: λ_i(G) ≤ (b/n)λ_i(PKP)",
     )
     threshold = nn * eps * a if variant == "rank_threshold_times_a" else nn * eps / a
     above = nu - threshold  # hypothesis λ_i(PKP) > threshold
-    lower_gap = lam_G - a * nu / nn
+    lower_gap = lam_G - claim_lo * nu / nn
     assert_nonneg_certificate(
         lam_G - eps,
         [(1, [lower_gap], 1), (1, [a / nn, above], 1)],
         [lower_gap, a / nn, above],
         "rank: λ_i(PKP) > nε/a ⇒ λ_i(G) > ε",
     )
-    upper_gap = b * nu / nn - lam_G
+    upper_gap = claim_hi * nu / nn - lam_G
     assert_nonneg_certificate(
         nu - nn * eps / b,
         [(1, [nn / b, lam_G - eps], 1), (1, [nn / b, upper_gap], 1)],
@@ -240,6 +292,7 @@ def check(variant: str | None = None) -> None:
     variant = choose_variant(variant, MUTANTS)
     _check_general_steps(variant)
     _check_bracket_and_ranks(variant)
+    _check_bracket_instance(variant)
     _check_uniform_ce(variant)
     _check_binary_bracket(variant)
     _check_ce_constants(variant)

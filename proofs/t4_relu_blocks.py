@@ -64,6 +64,8 @@ MUTANTS = {
     "cross_block_too": "claims the (θ_1, θ_2) cross block of ∇²L also equals Ĝ's",
     "smooth_activation": "replaces ReLU's linear pieces by φ(z) = z + z²/2 (not piecewise linear)",
     "step_forgets_mask": "induction step with z' = (σ_w/√m)Wᵀz + σ_b b (derivative without D)",
+    "step_not_affine": "induction step through a later layer that is not affine in z "
+    "(z' = (σ_w/√m)WᵀDz + σ_b b + σ_b b·zᵀz/2)",
 }
 
 WIDTHS = (2, 2, 2, 2)
@@ -106,15 +108,18 @@ def _check_general(variant) -> None:
     )
     z = M * theta + c
     z_next = sw / sp.sqrt(m1) * W2.T * D * z + sb * b2
+    if variant == "step_not_affine":  # a later layer that bends: adds σ_b·b·(zᵀz)/2
+        z_next = z_next + sb * b2 * (z.T * z) / 2
     claimed = (
         sw / sp.sqrt(m1) * M.T * W2
         if variant == "step_forgets_mask"
         else sw / sp.sqrt(m1) * M.T * D.T * W2
     )
-    assert_matrix_expr_identity(
-        sp.diff(z_next, theta), claimed, "induction step: ∂z'/∂θ = (σ_w/√m)MᵀDᵀW"
-    )
-    assert_true(_free_of(claimed, (theta,)), "induction step: ∂z'/∂θ is free of θ (affine)")
+    derivative = sp.diff(z_next, theta)  # computed by sympy from z_next, which contains θ
+    assert_true(not _free_of(z_next, (theta,)), "induction step: z' depends on θ (not vacuous)")
+    assert_true(_free_of(derivative, (theta,)),
+                "induction step: the computed ∂z'/∂θ is free of θ (z' affine in θ)")
+    assert_matrix_expr_identity(derivative, claimed, "induction step: ∂z'/∂θ = (σ_w/√m)MᵀDᵀW")
     # Cross derivative: ∂z_{l+1}/∂θ_l contains W_{l+1}, so the (θ_l, θ_{l+1}) block need not vanish.
     cross = sp.diff(z_next, theta)
     if variant == "cross_block_too":

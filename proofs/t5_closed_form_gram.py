@@ -43,6 +43,7 @@ import sympy as sp
 
 from proofs._network import make_net, realizing_witness
 from proofs._sym import (
+    assert_double_sum_factorizes,
     assert_identity,
     assert_matrix_expr_identity,
     assert_matrix_identity,
@@ -146,18 +147,20 @@ def _check_general(variant) -> None:
         "∂f/∂W_l[a,u] = (σ_w/√m_{l−1}) h_a δ_u",
     )
     assert_identity(sp.diff(lin, bi[u0]).doit(), sb * d[u0], "∂f/∂b_{l,u} = σ_b δ_u")
-    # (iii) Frobenius: Σ_a Σ_u (h_a δ_u)(h′_a δ′_u) = (Σ_a h_a h′_a)(Σ_u δ_u δ′_u).
-    hp, dp = sp.IndexedBase("hp"), sp.IndexedBase("deltap")
+    # (iii) Frobenius: ⟨hδᵀ, h′δ′ᵀ⟩_F = Σ_a Σ_u (hδᵀ)[a,u](h′δ′ᵀ)[a,u] = ⟨h,h′⟩⟨δ,δ′⟩, the
+    # entries taken from the outer products of MatrixSymbols.
     M0, M1 = sp.symbols("M0 M1", integer=True, positive=True)
-    frob = sp.Sum((h[a] * d[u]) * (hp[a] * dp[u]), (a, 0, M0 - 1), (u, 0, M1 - 1))
-    pairing = (
-        h[a] * hp[u] * d[a] * dp[u]
-        if variant == "frobenius_mixed_indices"
-        else h[a] * hp[a] * d[u] * dp[u]
+    hv, hpv = sp.MatrixSymbol("h", M0, 1), sp.MatrixSymbol("hp", M0, 1)
+    dv, dpv = sp.MatrixSymbol("delta", M1, 1), sp.MatrixSymbol("deltap", M1, 1)
+    outer, outer_p = hv * dv.T, hpv * dpv.T
+    second = outer_p[u, a] if variant == "frobenius_mixed_indices" else outer_p[a, u]
+    frob = sp.Sum(outer[a, u] * second, (a, 0, M0 - 1), (u, 0, M1 - 1))
+    assert_double_sum_factorizes(
+        frob,
+        sp.Sum(hv[a, 0] * hpv[a, 0], (a, 0, M0 - 1)),
+        sp.Sum(dv[u, 0] * dpv[u, 0], (u, 0, M1 - 1)),
+        "⟨hδᵀ, h′δ′ᵀ⟩_F = ⟨h, h′⟩⟨δ, δ′⟩",
     )
-    joined = sp.Sum(pairing, (a, 0, M0 - 1), (u, 0, M1 - 1))
-    assert_identity(frob.function - joined.function, 0, "⟨hδᵀ, h′δ′ᵀ⟩_F summand")
-    assert_true(frob.limits == joined.limits, "⟨hδᵀ, h′δ′ᵀ⟩_F: same ranges")
     # (iv) the layer term from (ii)–(iii): weights give (σ_w²/m)⟨h,h′⟩⟨δ,δ′⟩, bias σ_b²⟨δ,δ′⟩.
     hh, dd = sp.symbols("hh dd", real=True)  # ⟨h, h′⟩, ⟨δ, δ′⟩
     weight_coeff = (sw / sp.sqrt(m_in)) ** 2  # the squared factor from (ii)

@@ -33,9 +33,9 @@ from __future__ import annotations
 import sympy as sp
 
 from proofs._sym import (
+    assert_double_sum_factorizes,
     assert_identity,
     assert_matrix_identity,
-    assert_true,
     choose_variant,
     symbolic_matrix,
 )
@@ -61,6 +61,11 @@ def khatri_rao_rows(U: sp.Matrix, V: sp.Matrix, variant: str | None = None) -> s
     return sp.Matrix(rows)
 
 
+def khatri_rao_entry(U, V, i, a, b):
+    """M[i, (a, b)] = U[i, a]·V[i, b]: row i of M is U[i, :] ⊗ V[i, :]."""
+    return U[i, a] * V[i, b]
+
+
 def _check_general(variant) -> None:
     r, s = sp.symbols("r s", integer=True, positive=True)
     i, j, a, b = sp.symbols("i j a b", integer=True, nonnegative=True)
@@ -69,10 +74,14 @@ def _check_general(variant) -> None:
         mm = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1)) + sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))
         had = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1)) * sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))
         assert_identity(mm - had, 0, "UUᵀ ∘ VVᵀ = [U V][U V]ᵀ")
-    mm = sp.Sum((U[i, a] * V[i, b]) * (U[j, a] * V[j, b]), (a, 0, r - 1), (b, 0, s - 1))
-    had = sp.Sum(U[i, a] * U[j, a] * V[i, b] * V[j, b], (a, 0, r - 1), (b, 0, s - 1))
-    assert_identity(mm.function - had.function, 0, "(MMᵀ)_ij summand = (UUᵀ)_ij(VVᵀ)_ij summand")
-    assert_true(mm.limits == had.limits, "same double-sum ranges (r·s columns)")
+    # M has one column per pair (a, b), a < r, b < s: M[i, (a, b)] = U[i, a]·V[i, b].
+    column_ranges = ((a, 0, r - 1), (b, 0, s - 1))
+    mm = sp.Sum(khatri_rao_entry(U, V, i, a, b) * khatri_rao_entry(U, V, j, a, b), *column_ranges)
+    n_columns = sp.Mul(*[hi - lo + 1 for _, lo, hi in mm.limits])
+    assert_identity(n_columns, r * s, "M has r·s columns (product of the index ranges)")
+    uu = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1))  # (UUᵀ)_ij, rank-r Gram
+    vv = sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))  # (VVᵀ)_ij
+    assert_double_sum_factorizes(mm, uu, vv, "(MMᵀ)_ij = (UUᵀ)_ij·(VVᵀ)_ij")
 
 
 def check(variant: str | None = None) -> None:
