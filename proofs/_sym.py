@@ -109,14 +109,23 @@ def fmt(expr) -> str:
     very expressions its check verifies."""
     if isinstance(expr, str):
         return expr
+    if isinstance(expr, sp.Eq):
+        return f"{fmt(expr.lhs)} = {fmt(expr.rhs)}"
+    if isinstance(expr, (sp.Or, sp.And)):
+        joiner = " or " if isinstance(expr, sp.Or) else " and "
+        return joiner.join(fmt(a) for a in expr.args)
     text = sp.sstr(expr, order="none")
 
     def name(match):
-        head, sep, tail = match.group().partition("_")
-        return _NAMES.get(head, head) + sep + tail
+        return "_".join(_NAMES.get(part, part) for part in match.group().split("_"))
 
     text = re.sub(r"[A-Za-z][A-Za-z0-9_]*", name, text)
     return text.replace("**", "^").replace("*", "·").replace(" <= ", " ≤ ").replace(" >= ", " ≥ ")
+
+
+def statement_symbols(names: str, **assumptions):
+    """Symbols used only to print a statement (e.g. ``"rho_epsilon m_epsilon"``)."""
+    return sp.symbols(names, **assumptions)
 
 
 def symbolic_matrix(name: str, rows: int, cols: int, symmetric: bool = False) -> sp.Matrix:

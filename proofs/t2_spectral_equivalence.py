@@ -54,11 +54,11 @@ from proofs._sym import (
     assert_nonneg_certificate,
     assert_true,
     choose_variant,
+    fmt,
     symbolic_matrix,
 )
 
 ID = "T2"
-STATEMENT = "aP ≼ H ≼ bP ⇒ (a/n)λ_i(PKP) ≤ λ_i(G) ≤ (b/n)λ_i(PKP); mse G = K/n; uniform ce PKP/(nk)"
 CHECKED = (
     "Loewner sandwich with MatrixSymbols (symbolic N, p); bracket & rank certificates; "
     "uniform ce for symbolic k; ce constants via T2a (symbolic k)"
@@ -134,9 +134,28 @@ def _check_general_steps(variant) -> None:
         )
     # mse: H = I, R = I, P = I.
     G = sp.Identity(N) * K * sp.Identity(N) / n
-    assert_matrix_expr_identity(
-        G, K if variant == "mse_missing_1_over_n" else K / n, "mse: G = K/n"
-    )
+    assert_matrix_expr_identity(G, mse_gram(K, n, variant), "mse: G = K/n")
+
+
+def mse_gram(K, n, variant=None):
+    """mse (H = I): G = K/n."""
+    return K if variant == "mse_missing_1_over_n" else K / n
+
+
+def uniform_ce_scale(n, k, variant=None):
+    """Uniform ce: G = PKP/scale."""
+    return n if variant == "uniform_missing_1_over_k" else n * k
+
+
+def rank_thresholds(n, eps, a, b, variant=None):
+    """(lower, upper) thresholds of rank_lower(PKP) ≤ rank_ε(G) ≤ rank_upper(PKP)."""
+    return (n * eps * a if variant == "rank_threshold_times_a" else n * eps / a), n * eps / b
+
+
+def ce_constants(variant=None):
+    """ce: (a, b_pmax, b_half), b = min(b_pmax, b_half), in T2a's m = p_min, M = p_max."""
+    a = 2 * t2a.m * t2a.M if variant == "ce_lower_2_pmin_pmax" else t2a.m
+    return a, t2a.M, sp.Rational(1, 2)
 
 
 def claimed_bracket(a, b, variant=None):
@@ -208,7 +227,7 @@ def _check_bracket_and_ranks(variant) -> None:
         [1 / nn, cf_upper],
         "bracket: λ_i(G) ≤ (b/n)λ_i(PKP)",
     )
-    threshold = nn * eps * a if variant == "rank_threshold_times_a" else nn * eps / a
+    threshold, threshold_hi = rank_thresholds(nn, eps, a, b, variant)
     above = nu - threshold  # hypothesis λ_i(PKP) > threshold
     lower_gap = lam_G - claim_lo * nu / nn
     assert_nonneg_certificate(
@@ -219,7 +238,7 @@ def _check_bracket_and_ranks(variant) -> None:
     )
     upper_gap = claim_hi * nu / nn - lam_G
     assert_nonneg_certificate(
-        nu - nn * eps / b,
+        nu - threshold_hi,
         [(1, [nn / b, lam_G - eps], 1), (1, [nn / b, upper_gap], 1)],
         [nn / b, lam_G - eps, upper_gap],
         "rank: λ_i(G) > ε ⇒ λ_i(PKP) > nε/b",
@@ -248,8 +267,8 @@ def _check_uniform_ce(variant) -> None:
     Kn = sp.MatrixSymbol("K", n * k, n * k)
     Pn = sp.MatrixSymbol("P", n * k, n * k)  # blockdiag(P_k): H^{1/2} = P/√k
     G = (Pn / sp.sqrt(k)) * Kn * (Pn / sp.sqrt(k)) / n
-    scale = n if variant == "uniform_missing_1_over_k" else n * k
-    assert_matrix_expr_identity(G, Pn * Kn * Pn / scale, "uniform ce: G = PKP/(nk)")
+    assert_matrix_expr_identity(G, Pn * Kn * Pn / uniform_ce_scale(n, k, variant),
+                                "uniform ce: G = PKP/(nk)")
 
 
 def _check_binary_bracket(variant) -> None:
@@ -281,10 +300,10 @@ def _check_binary_bracket(variant) -> None:
 def _check_ce_constants(variant) -> None:
     """a = p_min, b = min(p_max, ½) satisfy T2a's certificates for symbolic k (claimed a may be
     mutated), and no larger a survives the sharpness witnesses."""
-    a = 2 * t2a.m * t2a.M if variant == "ce_lower_2_pmin_pmax" else t2a.m
+    a, b_pmax, b_half = ce_constants(variant)
     t2a.lower_certificate(a)
-    t2a.upper_certificates(t2a.M, sp.Rational(1, 2))
-    t2a.sharpness_witnesses(a, t2a.M, sp.Rational(1, 2))
+    t2a.upper_certificates(b_pmax, b_half)
+    t2a.sharpness_witnesses(a, b_pmax, b_half)
 
 
 def check(variant: str | None = None) -> None:
@@ -296,3 +315,23 @@ def check(variant: str | None = None) -> None:
     _check_uniform_ce(variant)
     _check_binary_bracket(variant)
     _check_ce_constants(variant)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    a, b, nn, eps, kk = sp.symbols("a b n epsilon k")
+    lo, hi = claimed_bracket(a, b, variant)
+    r_lo, r_hi = rank_thresholds(nn, eps, a, b, variant)
+    K = sp.MatrixSymbol("K", N, N)
+    ca, cb, cb2 = ce_constants(variant)
+    disp = {t2a.m: sp.Symbol("p_min"), t2a.M: sp.Symbol("p_max")}
+    return (
+        f"aP ≼ H ≼ bP ⇒ {fmt(lo / nn)}·λ_i(PKP) ≤ λ_i(G) ≤ {fmt(hi / nn)}·λ_i(PKP); "
+        f"rank_({fmt(r_lo)})(PKP) ≤ rank_ε(G) ≤ rank_({fmt(r_hi)})(PKP); "
+        f"mse G = {fmt(mse_gram(K, nn, variant))}; "
+        f"uniform ce G = PKP/({fmt(uniform_ce_scale(nn, kk, variant))}); "
+        f"ce a = {fmt(ca.subs(disp))}, b = min({fmt(cb.subs(disp))}, {fmt(cb2)}) (T2a)"
+    )
+
+
+STATEMENT = statement()

@@ -45,10 +45,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from proofs._sym import assert_identity, assert_true, choose_variant
+from proofs._sym import assert_identity, assert_true, choose_variant, fmt
 
 ID = "T2a"
-STATEMENT = "x ⊥ 𝟙: p_min‖x‖² ≤ xᵀ(diag p − ppᵀ)x ≤ min(p_max, ½)‖x‖²; (diag p − ppᵀ)𝟙 = 0"
 CHECKED = (
     "certificates (L), (U1), (U2) for symbolic k by coefficient comparison "
     "(x_c², x_c x_d); sharpness witnesses"
@@ -349,3 +348,16 @@ def check(variant: str | None = None) -> None:
         sharpness_witnesses(a, b_pmax, b_half)
     finally:
         _SUM_RULE_VARIANT[0] = None
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    a, b_pmax, b_half = claimed_constants(variant)
+    disp = {m: sp.Symbol("p_min"), M: sp.Symbol("p_max")}
+    sign = "+" if variant == "hessian_sign_flipped" else "−"
+    return (f"H = diag p {sign} ppᵀ, x ⊥ 𝟙: {fmt(sp.sympify(a).subs(disp))}·‖x‖² ≤ xᵀHx ≤ "
+            f"min({fmt(sp.sympify(b_pmax).subs(disp))}, {fmt(b_half)})·‖x‖²; H𝟙 = 0 "
+            "(any number of classes k)")
+
+
+STATEMENT = statement()

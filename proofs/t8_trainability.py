@@ -77,14 +77,11 @@ from proofs._sym import (
     assert_true,
     check_telescoping_lemma,
     choose_variant,
+    fmt,
     matmul_replace_adjacent,
 )
 
 ID = "T8"
-STATEMENT = (
-    "r_t = (I−ηK/n)^t r_0; ρ_ε m_ε ≤ L_T/L_0 (ηε ≤ n); "
-    "L_T/L_0 ≤ m_ε + ρ_ε(1−m_ε) (ηλ_max + ηε ≤ 2n)"
-)
 CHECKED = (
     "GD step & induction (symbolic N, p); sign certificates of every bound coefficient, "
     "symbolic T; both counterexamples"
@@ -133,6 +130,21 @@ def upper_bound_counterexample():
     rho = (1 - eta * eps / n) ** (2 * T)
     m = 0  # λ = 3/2 > ε is steep
     return m + rho * (1 - m), (1 - eta * lam / n) ** (2 * T)
+
+
+def gd_step_scale(n, variant=None):
+    """The factor c of r_{t+1} = (I − η·c·K) r_t."""
+    return 1 if variant == "step_missing_1_over_n" else 1 / n
+
+
+def loss_power(t, variant=None):
+    """The exponent of (1 − ηλ_j/n) in L_t."""
+    return t if variant == "loss_exponent_t" else 2 * t
+
+
+def rho_eps(eta, eps, n, T):
+    """ρ_ε(T) = (1 − ηε/n)^{2T}."""
+    return (1 - eta * eps / n) ** (2 * T)
 
 
 def lower_condition(eta, eps, n, variant=None):
@@ -187,8 +199,7 @@ def _check_closed_form(variant) -> None:
     theta, offset = sp.MatrixSymbol("theta", p, 1), sp.MatrixSymbol("o", N, 1)  # o = f0 − Jθ0 − Y
     resid = J * theta + offset
     grad = sp.diff(resid.T * resid, theta) / (2 * n)  # ∇_θ (1/2n)‖r‖²
-    scale = 1 if variant == "step_missing_1_over_n" else 1 / n
-    B = sp.Identity(N) - eta * scale * J * J.T
+    B = sp.Identity(N) - eta * gd_step_scale(n, variant) * J * J.T
     assert_matrix_expr_identity(
         J * (theta - eta * grad) + offset,
         B * resid,
@@ -203,7 +214,7 @@ def _check_closed_form(variant) -> None:
     c = sp.Function("c")
     sol = sp.rsolve(c(t + 1) - (1 - eta * lam / n) * c(t), c(t), {c(0): c0})
     assert_identity(sol, c0 * (1 - eta * lam / n) ** t, "rsolve: c_t = (1 − ηλ/n)^t c_0")
-    power = t if variant == "loss_exponent_t" else 2 * t
+    power = loss_power(t, variant)
     assert_identity(
         sp.expand_power_base(sol**2, force=True),
         c0**2 * (1 - eta * lam / n) ** power,
@@ -250,7 +261,7 @@ def _check_sign_certificates(variant) -> None:
     lam, eps, lam_max = sp.symbols("lambda epsilon lambda_max", real=True)
     T = sp.Symbol("T", integer=True, positive=True)
     y = lambda v: 1 - eta * v / n  # noqa: E731
-    w_lam, rho = y(lam) ** (2 * T), y(eps) ** (2 * T)
+    w_lam, rho = y(lam) ** (2 * T), rho_eps(eta, eps, n, T)
 
     # Lower bound: hypothesis n − ηε ≥ 0 (dropped by a mutant: ε is only ≥ 0), as stated.
     cond = lower_condition(eta, eps, n, variant)
@@ -431,3 +442,25 @@ def check(variant: str | None = None) -> None:
     _check_consequences(variant)
     _check_isotropic(variant)
     falsifier_grid(variant)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claim functions the check verifies."""
+    eta, eps, n, lam_max, N, tau, t, T = sp.symbols("eta epsilon n lambda_max N tau t T")
+    rho, m, rank, lam = sp.symbols("rho_epsilon m_epsilon rank_epsilon(K) lambda_j")
+    lo = lower_condition(eta, eps, n, variant)
+    return (
+        f"r_t = (I − η·{fmt(gd_step_scale(n, variant))}·K)^t r_0; "
+        f"L_t = (1/2n)Σ_j (1 − ηλ_j/n)^({fmt(loss_power(t, variant))}) c_j²; "
+        f"ρ_ε = {fmt(rho_eps(eta, eps, n, T))}; "
+        f"{fmt(claimed_lower(m, 1, rho, variant))} ≤ L_T/L_0 if "
+        f"{fmt(lo) if lo is not None else 'ε ≥ 0'}; "
+        f"L_T/L_0 ≤ {fmt(claimed_upper(m, 1, rho, variant))} if "
+        f"{fmt(upper_condition(eta, eps, lam_max, n, variant))}; isotropic r_0 (N = nk): "
+        f"E[m_ε] = {fmt(expected_flat_mass(N, rank, variant))}, necessary rank_ε(K) ≥ "
+        f"{fmt(necessary_rank(N, tau, rho, variant))}, sufficient rank_ε(K) ≥ "
+        f"{fmt(sufficient_rank(N, tau, rho, variant))}"
+    )
+
+
+STATEMENT = statement()

@@ -52,12 +52,11 @@ from proofs._sym import (
     assert_nonneg_certificate,
     check_telescoping_lemma,
     choose_variant,
+    fmt,
     telescoping_summand,
 )
 
 ID = "T9"
-STATEMENT = ("L_0 − q(Δ_T) = ½Σ(g_j²/λ_j)(1−(1−ηλ_j)^{2T}) ≤ ½Σ_{λ>ε}g_j²/λ_j + TηΣ_{λ≤ε}g_j², "
-             "any η > 0")
 CHECKED = ("rsolve closed form, decrease identity, Bernoulli (even powers, symbolic T), assembled "
            "bound with no step-size condition, monotonicity")
 GENERAL = ("per-direction closed form and decrease for symbolic λ, η, T; Bernoulli "
@@ -233,3 +232,19 @@ def check(variant: str | None = None) -> None:
     _check_assembled_bound(variant)
     _check_monotone()
     falsifier_grid(variant)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claim functions the check verifies."""
+    g, lam, eta, T, x = sp.symbols("g_j lambda_j eta T x")
+    E, C = claimed_bernoulli(T, variant)
+    steep, flat = claimed_bound_terms(g, lam, eta, T, variant)
+    return (
+        f"L_0 − q(Δ_T) = Σ_j {fmt(claimed_decrease(g, lam, eta, T, variant))} "
+        f"(λ_j = 0: {fmt(claimed_drift(g, eta, T, variant))}) ≤ Σ_(λ_j>ε) {fmt(steep)} + "
+        f"Σ_(λ_j≤ε) {fmt(flat)}, any η > 0; Bernoulli {fmt(sp.Ge((1 - x) ** E, 1 - C * x))} "
+        "for every real x"
+    )
+
+
+STATEMENT = statement()
