@@ -37,11 +37,11 @@ from proofs._sym import (
     assert_identity,
     assert_matrix_identity,
     choose_variant,
+    fmt,
     symbolic_matrix,
 )
 
 ID = "T5a"
-STATEMENT = "rank(layer-l Gram term) ≤ rank(H_{l−1})·rank(Δ_l) (Schur product)"
 CHECKED = ("UUᵀ∘VVᵀ = MMᵀ (M = row-wise U⊗V, rs columns) as index sums with symbolic r, s; "
            "sample 3×2")
 GENERAL = "UUᵀ ∘ VVᵀ = MMᵀ with M the row-wise Kronecker product, symbolic ranks r, s"
@@ -61,6 +61,11 @@ def khatri_rao_rows(U: sp.Matrix, V: sp.Matrix, variant: str | None = None) -> s
     return sp.Matrix(rows)
 
 
+def claimed_rank_bound(r, s, variant=None):
+    """rank(UUᵀ ∘ VVᵀ) ≤ this, for rank(UUᵀ) = r, rank(VVᵀ) = s."""
+    return r + s if variant == "rank_sum_factor" else r * s
+
+
 def khatri_rao_entry(U, V, i, a, b):
     """M[i, (a, b)] = U[i, a]·V[i, b]: row i of M is U[i, :] ⊗ V[i, :]."""
     return U[i, a] * V[i, b]
@@ -78,7 +83,8 @@ def _check_general(variant) -> None:
     column_ranges = ((a, 0, r - 1), (b, 0, s - 1))
     mm = sp.Sum(khatri_rao_entry(U, V, i, a, b) * khatri_rao_entry(U, V, j, a, b), *column_ranges)
     n_columns = sp.Mul(*[hi - lo + 1 for _, lo, hi in mm.limits])
-    assert_identity(n_columns, r * s, "M has r·s columns (product of the index ranges)")
+    assert_identity(n_columns, claimed_rank_bound(r, s, variant),
+                    "M has r·s columns (product of the index ranges) = the claimed rank bound")
     uu = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1))  # (UUᵀ)_ij, rank-r Gram
     vv = sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))  # (VVᵀ)_ij
     assert_double_sum_factorizes(mm, uu, vv, "(MMᵀ)_ij = (UUᵀ)_ij·(VVᵀ)_ij")
@@ -100,3 +106,13 @@ def check(variant: str | None = None) -> None:
     M5 = khatri_rao_rows(U5, D5, variant)
     assert_matrix_identity((U5 * U5.T).multiply_elementwise(D5 * D5.T), M5 * M5.T,
                            "(F ⊗ 𝟙𝟙ᵀ) ∘ B = MMᵀ in the T5 index layout")
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    r, s_ = sp.symbols("rank(H_(l−1)) rank(Δ_l)")
+    return ("rank of layer l's weight term (H_(l−1)H_(l−1)ᵀ ⊗ 𝟙𝟙ᵀ) ∘ Δ_lΔ_lᵀ ≤ "
+            f"{fmt(claimed_rank_bound(r, s_, variant))} (Schur product)")
+
+
+STATEMENT = statement()

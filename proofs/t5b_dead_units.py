@@ -54,11 +54,11 @@ from proofs._sym import (
     assert_matrix_expr_identity,
     assert_true,
     choose_variant,
+    fmt,
     is_zero,
 )
 
 ID = "T5b"
-STATEMENT = "dead units ⇒ zero J columns; p − rank(Ĝ) ≥ Σ(m_{l−1}+1+m_{l+1}) − Σ d_l d_{l+1}"
 CHECKED = (
     "one-layer step (symbolic widths), complement count, induction over depth; "
     "(1,1,1,1) counterexample and (1,2,2,2) instance against p − rank(Ĝ)"
@@ -87,6 +87,12 @@ COUNTEREXAMPLE_WIDTHS = (1, 1, 1, 1)
 COUNTEREXAMPLE_DEAD = ((1, 0), (2, 0))
 
 
+def zero_column_names(variant: str | None = None) -> list[str]:
+    """The parameters of a dead unit u of layer l whose Jacobian columns are claimed zero."""
+    names = ["W_l[:,u]", "b_l[u]", "W_(l+1)[u,:]"]
+    return names + (["b_(l+1)[:]"] if variant == "next_layer_bias" else [])
+
+
 def dead_unit_columns(net, dead, variant: str | None = None) -> set[int]:
     """Flat parameter indices of incoming weights, bias and outgoing weights of the dead units."""
     index = {t: j for j, t in enumerate(net.params())}
@@ -96,7 +102,7 @@ def dead_unit_columns(net, dead, variant: str | None = None) -> set[int]:
         cols.update(index[W_in[a, u]] for a in range(W_in.rows))
         cols.add(index[b[u]])
         cols.update(index[W_out[u, c]] for c in range(W_out.cols))
-        if variant == "next_layer_bias":
+        if "b_(l+1)[:]" in zero_column_names(variant):
             cols.update(index[t] for t in net.biases[l])
     return cols
 
@@ -144,7 +150,7 @@ def _check_one_layer_step(variant) -> None:
         "∂f/∂b_{l,u} = σ_b δ_{l,u}": sb * delta_u,
         "∂f/∂W_{l+1}[u,v] = (σ_w/√m_l) h_{l,u} δ_{l+1,v}": sw / sp.sqrt(m) * h_u * delta_next_v,
     }
-    if variant == "next_layer_bias":
+    if "b_(l+1)[:]" in zero_column_names(variant):
         claimed_zero["∂f/∂b_{l+1,v} = σ_b δ_{l+1,v}"] = sb * delta_next_v
     for what, expr in claimed_zero.items():
         value = sp.simplify(sp.piecewise_fold(expr.xreplace(dead)))
@@ -246,3 +252,14 @@ def check(variant: str | None = None) -> None:
     _check_counterexample(variant)
     _check_instance(variant, WIDTHS, MASKS, DEAD)
     _check_instance(variant, ALL_DEAD_WIDTHS, ALL_DEAD_MASKS, ALL_DEAD, expected_null=12)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    m_prev, m, m_next, d_prev, d = sp.symbols("m_(l−1) m_l m_(l+1) d_(l−1) d_l")
+    term = layer_term(m_prev, m, m_next, d_prev, d, variant)
+    return (f"dead unit u of layer l ⇒ zero J columns {', '.join(zero_column_names(variant))}; "
+            f"p − rank(Ĝ) ≥ Σ_(l=1..L) [{fmt(term)}] (d_l dead units in layer l, d_0 = 0)")
+
+
+STATEMENT = statement()

@@ -44,11 +44,11 @@ from proofs._sym import (
     assert_matrix_expr_identity,
     assert_true,
     choose_variant,
+    fmt,
     symbolic_matrix,
 )
 
 ID = "T6"
-STATEMENT = "eig(A⊗S) = {α_a s_b}; rank_ε(A⊗S) ≤ rank A·rank S; eig(∇²L + κI) = eig(∇²L) + κ"
 CHECKED = (
     "mixed product entrywise and Kronecker similarity with MatrixSymbols of symbolic sizes; "
     "L2 shift for symbolic size; 2×2 resultant sample"
@@ -71,6 +71,11 @@ MUTANTS = {
 }
 
 a, b = sp.symbols("a b", integer=True, positive=True)
+
+
+def l2_shift(kappa, variant=None):
+    """eig(∇²(L + κ/2‖θ‖²)) = eig(∇²L) + shift."""
+    return -kappa if variant == "l2_shift_sign" else kappa
 
 
 def claimed_pair(alpha, s, variant=None):
@@ -204,7 +209,7 @@ def _check_resultant_sample(variant) -> None:
 def _check_l2_shift(variant) -> None:
     lam, kappa = sp.symbols("lambda kappa")
     M = sp.MatrixSymbol("M", a, a)
-    shift = -kappa if variant == "l2_shift_sign" else kappa
+    shift = l2_shift(kappa, variant)
     assert_matrix_expr_identity(
         lam * sp.Identity(a) - (M + kappa * sp.Identity(a)),
         (lam - shift) * sp.Identity(a) - M,
@@ -222,3 +227,14 @@ def check(variant: str | None = None) -> None:
     _check_rank_count(variant)
     _check_l2_shift(variant)
     _check_resultant_sample(variant)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    al, sb, kappa, lam = sp.symbols("alpha_a s_b kappa lambda")
+    return (f"eig(A⊗S) = {{{fmt(claimed_pair(al, sb, variant))}}} with multiplicity; "
+            f"rank_ε(A⊗S) = #{{(a,b): {fmt(claimed_pair(al, sb, variant))} > ε}} ≤ rank A·rank S "
+            f"(A, S ≽ 0); eig(∇²L + κI) = {{{fmt(lam + l2_shift(kappa, variant))}: λ ∈ eig(∇²L)}}")
+
+
+STATEMENT = statement()

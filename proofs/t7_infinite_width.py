@@ -55,11 +55,11 @@ from proofs._sym import (
     assert_identity,
     assert_matrix_expr_identity,
     choose_variant,
+    fmt,
     matmul_replace_adjacent,
 )
 
 ID = "T7"
-STATEMENT = "E[φ(u)φ(v)] = √(s₁s₂)(√(1−ρ²) + (π−arccos ρ)ρ)/2π; E[φ′φ′] = (π−arccos ρ)/2π"
 CHECKED = ("both expectations by symbolic polar integration = arc-cosine forms; Price; "
            "Σ¹ invariance under XQ for symbolic orthogonal Q")
 GENERAL = ("both Gaussian expectations for symbolic s₁, s₂ > 0 and angle θ; Price's identity; "
@@ -327,3 +327,19 @@ def _check_xq_invariance(variant) -> None:
     assert_matrix_expr_identity(moved, sigma1(X), "Σ¹(XQ) = Σ¹(X) for orthogonal Q (QQᵀ = I)")
     W1 = sp.MatrixSymbol("W1", d, m)
     assert_matrix_expr_identity((X * Q) * W1, X * (Q * W1), "finite width: (XQ)W₁ = X(QW₁)")
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    s1, s2, rho, sw, sb, xx, d = sp.symbols("s_1 s_2 rho sigma_w sigma_b xᵀx′ d")
+    e1, e0 = arccos_kernels(s1, s2, rho, variant)
+    Ep, Ed, S, Sd, Th = sp.symbols("E[φφ] E[φ′φ′] Σ^(l+1) Σ̇^(l+1) Θ^l")
+    return (f"E[φ(u)φ(v)] = {fmt(e1)}, E[φ′(u)φ′(v)] = {fmt(e0)}; "
+            f"Σ¹ = {fmt(sigma1(xx, d, sw, sb, variant))}, Θ¹ = Σ¹, "
+            f"Σ^(l+1) = {fmt(sigma_next(Ep, sw, sb, variant))}, "
+            f"Σ̇^(l+1) = {fmt(sigma_dot_next(Ed, sw, variant))}, "
+            f"Θ^(l+1) = {fmt(theta_next(S, Sd, Th, variant))} (= linrelu.kernels); "
+            "Σ¹(XQ) = Σ¹(X) for orthogonal Q")
+
+
+STATEMENT = statement()
