@@ -7,7 +7,10 @@ Every check in ``proofs/`` reduces a statement to one of three kinds of fact:
    ``target = Σ_t coeff_t · Π(nonnegative atoms) · base_t²`` (verified term by term: the
    coefficient is a nonnegative number, every atom is on the declared list of quantities known to
    be ≥ 0 under the hypotheses, and the sum is identical to the target);
-3. a sign fact sympy's assumption system decides (``expr.is_nonnegative is True``).
+3. a factorization by distributivity of a double index sum (``assert_double_sum_factorizes``).
+
+Nonnegativity is never read off a symbol's declared assumptions: a symbol declared ≥ 0 makes any
+such query pass, so every sign fact is a certificate over the hypotheses' slack quantities.
 
 A failed fact raises ``AssertionError`` whose message says which fact failed, so a check is
 "passed" exactly when it returns without raising.
@@ -137,13 +140,6 @@ def symbolic_matrix(name: str, rows: int, cols: int, symmetric: bool = False) ->
         return sp.Symbol(f"{name}_{i}{j}", real=True)
 
     return sp.Matrix(rows, cols, lambda i, j: entry(i, j))
-
-
-def assert_nonneg(expr, what: str) -> None:
-    """Assert that sympy's assumption system decides ``expr ≥ 0`` from the symbols' declared
-    assumptions (nonnegative / positive / integer); ``None`` (undecided) counts as failure."""
-    if sp.sympify(expr).is_nonnegative is not True:
-        raise AssertionError(f"sympy cannot confirm ≥ 0: {what} ({expr})")
 
 
 def assert_matrix_expr_identity(lhs, rhs, what: str) -> None:

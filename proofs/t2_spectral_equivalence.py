@@ -32,8 +32,13 @@ for i ≤ min(N, p) and are 0 beyond. Hence a·λ_i(PKP) ≤ λ_i(nG) ≤ b·λ_
 What ``check()`` proves at general size
 ---------------------------------------
 Steps 1–2 with MatrixSymbols J (N × p), R, H, P (N × N), θ (p × 1) of symbolic N, p, using only
-Rᵀ = R, R² = H, Pᵀ = P, P² = P. Step 3's consequences (bracket and both rank inclusions) as
-certificates over the Courant–Fischer outputs. mse with MatrixSymbol K. Uniform ce for symbolic
+Rᵀ = R, R² = H, Pᵀ = P, P² = P. The claimed constants (c_lo, c_hi) are certified from the
+hypotheses at the operator level: H − c_lo·P and c_hi·P − H must equal nonnegative combinations
+of the PSD atoms H − aP, bP − H and PᵀP (so c_lo = b, "λ_i(G) ≥ (b/n)λ_i(PKP)", is rejected: it
+leaves (a − b)P). Step 3 (Courant–Fischer, cited) turns the certified order into μ − c_lo·ν ≥ 0
+and c_hi·ν − μ ≥ 0; the bracket and both rank inclusions are certificates over these. Exact
+instance P = diag(1, 1, 0), H = diag(1, 3, 0), J = [I; 0] (eigenvalues (3, 1) vs (1, 1)). mse with
+MatrixSymbol K. Uniform ce for symbolic
 k with ``OneMatrix`` (𝟙𝟙ᵀ)² = k𝟙𝟙ᵀ: H_i = P_k/k, P_k² = P_k, (P_k/√k)² = H_i, G = PKP/(nk). The ce
 constants a = p_min, b = min(p_max, ½) for symbolic k through T2a's certificates and sharpness
 witnesses (so a = 2·p_min·p_max is rejected: p = (.01, .01, .98)). Binary ce end to end
@@ -60,13 +65,16 @@ from proofs._sym import (
 
 ID = "T2"
 CHECKED = (
-    "Loewner sandwich with MatrixSymbols (symbolic N, p); bracket & rank certificates; "
+    "Loewner sandwich with MatrixSymbols (symbolic N, p); operator-level certificate of the "
+    "bracket constants; bracket & rank certificates; "
     "uniform ce for symbolic k; ce constants via T2a (symbolic k)"
 )
 GENERAL = (
-    "Step 1 (nG ~ JᵀHJ, PKP ~ JᵀPJ) and the congruence aJᵀPJ ≼ JᵀHJ ≼ bJᵀPJ for symbolic "
-    "N, p; bracket and rank inclusions; mse G = K/n; uniform ce G = PKP/(nk) for symbolic "
-    "k, n; ce constants a = p_min, b = min(p_max, ½) for symbolic k"
+    "Step 1 (nG ~ JᵀHJ, PKP ~ JᵀPJ) and the congruence for symbolic N, p; the bracket's "
+    "constants certified at the operator level (H − c·P, c·P − H as nonnegative combinations "
+    "of H − aP, bP − H, PᵀP); bracket and rank inclusions from them; mse G = K/n; uniform ce "
+    "G = PKP/(nk) for symbolic k, n; ce constants a = p_min, b = min(p_max, ½) for symbolic k; "
+    "exact instance: P = diag(1,1,0), H = diag(1,3,0)"
 )
 INDUCTION = ""
 LEMMAS = (

@@ -34,7 +34,11 @@ expressions affine in p_e, else the check refuses). Each primitive's coefficient
 validated against sympy's expansion at k = 3 and 4 (so a wrong primitive fails). Certificates
 use only nonnegative coefficients, the atoms p_e − m, M − p_e, p_e p_f, m and squares; the
 constraint term (Σ x)(…) is allowed only in (L). H𝟙 = 0 for symbolic k. The sharpness witnesses
-refute any larger lower constant (e.g. 2·p_min·p_max at p = (.01, .01, .98)).
+refute any larger lower constant (e.g. 2·p_min·p_max at p = (.01, .01, .98)). Each certificate is
+declared once as a list of (primitive, weight); the identity and the weight check read the same
+list, and a weight counts as ≥ 0 only if it factors into numbers ≥ 0, even powers and hypothesis
+quantities (p_e − p_min, p_max − p_e, p_e, p_f, p_min, k) — so xᵀHx ≤ p_min‖x‖², whose (U1)
+identity holds with weight p_min − p_e, is rejected by the weight check.
 Named lemma (prose): the WLOG labelling is not needed — m and M are symbols with p_e − m ≥ 0,
 M − p_e ≥ 0 for every e; restriction of a quadratic form to an invariant subspace.
 """
@@ -54,7 +58,8 @@ CHECKED = (
 )
 GENERAL = (
     "H𝟙 = 0 and the three certificates (L), (U1), (U2) for symbolic k (any number of "
-    "classes), coefficient comparison with Σ_{e∉{c,d}} p_e = 1 − p_c − p_d"
+    "classes), coefficient comparison with Σ_{e∉{c,d}} p_e = 1 − p_c − p_d; every weight the "
+    "certificates use is ≥ 0 by factoring into hypothesis quantities"
 )
 INDUCTION = ""
 LEMMAS = (

@@ -26,7 +26,8 @@ With MatrixSymbols of symbolic widths: the one-layer step —
 z_l = (σ_w/√m_{l−1})W_lᵀh_{l−1} + σ_b b_l has first derivatives in W_l and in b_l that
 contain neither W_l nor b_l, so ∂²z_l/∂θ_l² = 0; the
 induction step over the later layers — if z = Mθ + c (M, c free of θ, θ = vec θ_l of symbolic
-length) then z' = (σ_w/√m)WᵀDz + σ_b b has ∂z'/∂θ = (σ_w/√m)MᵀDᵀW, again free of θ, so by
+length) then z' = (σ_w/√m)WᵀDz + σ_b b has ∂z'/∂θ = (σ_w/√m)MᵀDᵀW (the derivative sympy
+computes from z', which contains θ, is tested to be free of θ, and equals this), so by
 induction over the number of later layers f is affine in θ_l on the region and
 [∇²f_c]_{θ_lθ_l} = 0, hence R_ll = 0 (T3(b)). The cross derivative ∂z_{l+1}/∂θ_l contains
 W_{l+1}, so the cross block is not covered (and the sample below shows it is nonzero).
@@ -51,7 +52,8 @@ CHECKED = (
 )
 GENERAL = (
     "a layer is affine in its own (W_l, b_l) (first derivatives free of θ_l) for symbolic "
-    "widths; affine-in-θ_l is preserved by each later masked layer"
+    "widths; affine-in-θ_l is preserved by each later masked layer (the derivative sympy "
+    "computes from z′ = (σ_w/√m)WᵀD(Mθ + c) + σ_b b is free of θ)"
 )
 INDUCTION = "f affine in θ_l: over the number of later layers (step: z = Mθ + c ⇒ z' = M'θ + c')"
 LEMMAS = (

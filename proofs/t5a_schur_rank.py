@@ -44,7 +44,8 @@ from proofs._sym import (
 ID = "T5a"
 CHECKED = ("UUᵀ∘VVᵀ = MMᵀ (M = row-wise U⊗V, rs columns) as index sums with symbolic r, s; "
            "sample 3×2")
-GENERAL = "UUᵀ ∘ VVᵀ = MMᵀ with M the row-wise Kronecker product, symbolic ranks r, s"
+GENERAL = ("UUᵀ ∘ VVᵀ = MMᵀ with M the row-wise Kronecker product (double sum factorized by "
+           "distributivity), M has r·s columns (product of its index ranges), symbolic r, s")
 INDUCTION = ""
 LEMMAS = ("rank(MMᵀ) ≤ #columns of M", "Gram matrix of rank r = UUᵀ with r columns",
           "distributivity of finite sums")

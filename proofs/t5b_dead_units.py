@@ -33,9 +33,16 @@ d_{L+1}(m_L + 1 + m_{L+2}) − d_L d_{L+1} to B: equal, so C(L) = B(L) for every
 
 What ``check()`` proves at general size
 ---------------------------------------
-The one-layer step for MatrixSymbols of symbolic width (e_uᵀD = 0 ⇒ δ_{l,u} = 0 and h_{l,u} = 0;
-Je = 0 ⇒ Ĝe = 0); the complement count of one weight matrix with symbolic m_l, m_{l+1}, d_l,
-d_{l+1}; the induction base and step of C(L) = B(L) with symbolic widths and dead counts.
+The one-layer step with symbolic widths: (D_l g)_u = Σ_j δ_{uj}D_{l,j}g_j for an arbitrary vector g
+(indexed sums), the only hypothesis D_{l,u} = 0; each claimed zero derivative (incoming weights,
+bias, outgoing weights) must then simplify to 0 (a claim about the next layer's bias does not);
+Je = 0 ⇒ Ĝe = 0. The complement count of one weight matrix with symbolic m_l, m_{l+1}, d_l,
+d_{l+1}. The claimed bound ``null_count_bound`` is Σ_l ``layer_term`` (the function tests and
+instances call), and the induction step proves that the zero-column count grows by exactly
+``layer_term`` of the new layer (symbolic widths and dead counts): so min(d_l, d_{l+1}) for
+d_l·d_{l+1}, or m_l for m_{l−1}, fails there. Exact instance with several dead units per layer in
+adjacent layers: sizes (1, 2, 2, 1), every hidden unit dead, p − rank(Ĝ) = 12 = the bound (both
+false variants claim 14).
 Instances (exact, sympy): the (1,1,1,1) counterexample — Jacobian by differentiation, rank(Ĝ) = 1,
 p − rank(Ĝ) = 5 = corrected count < 6 = old count; sizes (1, 2, 2, 2) with dead units in adjacent
 layers (region nonempty: numeric witness): every claimed column is identically 0 and
@@ -61,11 +68,13 @@ from proofs._sym import (
 ID = "T5b"
 CHECKED = (
     "one-layer step (symbolic widths), complement count, induction over depth; "
-    "(1,1,1,1) counterexample and (1,2,2,2) instance against p − rank(Ĝ)"
+    "(1,1,1,1) counterexample, (1,2,2,2) and all-dead (1,2,2,1) instances against p − rank(Ĝ)"
 )
 GENERAL = (
-    "dead unit ⇒ δ_{l,u} = 0, h_{l,u} = 0 and Ĝe_j = 0 for symbolic widths; zero entries of "
-    "one weight matrix d_l m_{l+1} + m_l d_{l+1} − d_l d_{l+1} for symbolic sizes"
+    "dead unit (D_l,uu = 0) ⇒ the three derivative formulas vanish (index sums, symbolic "
+    "widths) and Ĝe_j = 0; zero entries of one weight matrix d_l m_{l+1} + m_l d_{l+1} − "
+    "d_l d_{l+1} for symbolic sizes; the claimed bound null_count_bound is the sum proved by "
+    "induction"
 )
 INDUCTION = "count C(L) = bound B(L) over depth L (base L = 0, step L → L+1, symbolic widths)"
 LEMMAS = ("T5 derivative formulas", "independence of distinct basis vectors", "|A×B| = |A||B|")

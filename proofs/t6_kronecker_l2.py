@@ -22,10 +22,15 @@ matrices share the characteristic polynomial. *ε-rank.* For PSD A, S every α_i
 
 What ``check()`` proves at general size
 ---------------------------------------
-For ``MatrixSymbol``s of symbolic sizes a, b: the mixed-product rule, entrywise from the
-Kronecker definition (summand identity, and the product of the two single sums equals the
-double sum after ``expand``), then ``(U ⊗ V)(T_A ⊗ T_S)(U⁻¹ ⊗ V⁻¹) = (U T_A U⁻¹) ⊗ (V T_S V⁻¹)``
-and ``(U ⊗ V)(U⁻¹ ⊗ V⁻¹) = I`` with sympy's ``KroneckerProduct``; the triangularity condition of
+For symbolic sizes a, b: the mixed-product rule, entrywise from the Kronecker definition, as a
+double sum that factorizes by distributivity (``_sym.assert_double_sum_factorizes``: same ranges,
+separated indices, summand = product); the eigenpair step (A⊗S)(u⊗v) = (Au)⊗(Sv) = αs·(u⊗v)
+the same way (the claimed eigenvalue, e.g. α·s², must match); then
+``(U ⊗ V)(T_A ⊗ T_S)(U⁻¹ ⊗ V⁻¹) = (U T_A U⁻¹) ⊗ (V T_S V⁻¹)`` and ``(U ⊗ V)(U⁻¹ ⊗ V⁻¹) = I`` by
+applying that proved rule with an own rewriter (sympy's ``combine_kronecker`` implements the rule
+under test and is not used); the diagonal of T_A ⊗ T_S is α_i s_k; an exact instance (A, S
+non-symmetric, eigenvalues {2, 3}, {1, 4}) compares eig of the explicit 4 × 4 product; the
+triangularity condition of
 T_A ⊗ T_S (entry = 0 when i > j or k > l) from that of the factors; the ε-rank counting
 (α s > ε ≥ 0 with α = 0 or s = 0 is impossible); the L2 shift for MatrixSymbol M of symbolic size.
 Sample: for fully symbolic 2×2 A, S, det(λI − A ⊗ S) equals the resultant form Π(λ − α_i s_j).
@@ -42,6 +47,7 @@ from proofs._sym import (
     assert_double_sum_factorizes,
     assert_identity,
     assert_matrix_expr_identity,
+    assert_nonneg_certificate,
     assert_true,
     choose_variant,
     fmt,
@@ -50,12 +56,15 @@ from proofs._sym import (
 
 ID = "T6"
 CHECKED = (
-    "mixed product entrywise and Kronecker similarity with MatrixSymbols of symbolic sizes; "
+    "mixed product entrywise, eigenpairs and Kronecker similarity at symbolic sizes; "
+    "exact 2×2 ⊗ 2×2 instance; "
     "L2 shift for symbolic size; 2×2 resultant sample"
 )
 GENERAL = (
-    "mixed-product rule and (U⊗V)(T_A⊗T_S)(U⊗V)⁻¹ = A⊗S for symbolic sizes a, b; "
-    "triangularity of T_A⊗T_S; ε-rank pair count; L2 shift for symbolic size"
+    "mixed-product rule by distributivity (entrywise, symbolic sizes a, b); (A⊗S)(u⊗v) = "
+    "αs·(u⊗v) for eigenpairs (symbolic sizes); (U⊗V)(T_A⊗T_S)(U⊗V)⁻¹ = A⊗S with the proved "
+    "rule (not sympy's combine_kronecker); triangularity and diagonal α_i s_k of T_A⊗T_S; "
+    "ε-rank pair count; L2 shift for symbolic size; exact instance with distinct eigenvalues"
 )
 INDUCTION = ""
 LEMMAS = (
@@ -154,10 +163,9 @@ def _check_similarity(variant) -> None:
     gap = sp.Symbol("g", integer=True, positive=True)  # (i·b + k) − (j·b + l) = gap > 0
     d = sp.Symbol("d", integer=True, nonnegative=True)  # j − i = d ≥ 0
     k_minus_l = sp.solve(sp.Eq((ti * b + tk) - ((ti + d) * b + tl), gap), tk)[0] - tl
-    assert_true(
-        bool(sp.simplify(k_minus_l - (gap + d * b)) == 0) and (gap + d * b).is_positive,
-        "below the diagonal with i ≤ j forces k > l (triangular factor vanishes)",
-    )
+    # k − l − gap = (j − i)·b ≥ 0 (hypotheses j − i = d ≥ 0, b ≥ 1), so k − l ≥ gap > 0
+    assert_nonneg_certificate(k_minus_l - gap, [(1, [d, b], 1)], [d, b],
+                              "below the diagonal with i ≤ j forces k − l ≥ gap > 0 (factor is 0)")
     # Diagonal of T_A ⊗ T_S: entry (i,k),(i,k) = T_A[i,i]·T_S[k,k] = α_i s_k (Kronecker definition)
     TA, TS = sp.IndexedBase("T_A"), sp.IndexedBase("T_S")
     i, k = sp.symbols("i k", integer=True, nonnegative=True)
@@ -179,14 +187,13 @@ def _check_exact_instance(variant) -> None:
 
 def _check_rank_count(variant) -> None:
     alpha, s = sp.symbols("alpha s", nonnegative=True)
-    eps = sp.Symbol("epsilon", nonnegative=True)
     pair = claimed_pair(alpha, s, variant)
-    # α_i s_j > ε ≥ 0 is impossible when α_i = 0 or s_j = 0 (zero eigenvalues never count).
+    # α_i s_j > ε ≥ 0 is impossible when α_i = 0 or s_j = 0 (zero eigenvalues never count):
+    # the pair's eigenvalue is then exactly 0.
     for zero in (alpha, s):
-        assert_true(
-            (pair.subs(zero, 0) - eps).is_nonpositive is True,
-            "a pair with a zero factor has eigenvalue ≤ ε (only rank A · rank S pairs count)",
-        )
+        assert_identity(pair.subs(zero, 0), 0,
+                        "a pair with a zero factor has eigenvalue 0 ≤ ε "
+                        "(at most rank A·rank S pairs count)")
 
 
 def _check_resultant_sample(variant) -> None:

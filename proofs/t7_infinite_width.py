@@ -39,8 +39,17 @@ expectations obtained by sympy's ``integrate`` (radial and angular) equal the ar
 after θ = arccos ρ; Price's identity ∂_c E[φφ] = E[φ′φ′]; and ``Σ¹ = σ_w²XXᵀ/d + σ_b²𝟙𝟙ᵀ`` is
 invariant under X ↦ XQ for MatrixSymbols X (n × d) and Q (d × d) of symbolic sizes using only
 QQᵀ = I, and (XQ)W₁ = X(QW₁) (finite width; QW₁ ~ W₁ is the named Gaussian lemma).
-The recursion and the O(m^{-1/2}) finite-width convergence rest on the
-cited literature and are sampled numerically (tests/test_kernels.py, experiment E2).
+The arc endpoints are those of the integration limits (u = 0 at the end, v = 0 at the start,
+length π − θ). The recursion: Σ¹ = E[z₁z₁′] = σ_w² xᵀx′/d + σ_b² from the moments of W, b with a
+symbolic index sum (Σ_a Σ_a′ δ_aa′ …), likewise Σ^{l+1} = σ_w²·(1/m)Σ_a φφ + σ_b² and the NTK step
+E_W[(σ_w²/m)ΣΣ W_aW_a′φ′φ′δ_aa′Θ^l] = σ_w²Θ^l·(1/m)Σ_a φ′φ′; the infinite-width limits of the
+averages (LLN, ⟨∂z_a, ∂z′_a′⟩ → δ_aa′Θ^l) are cited. The library: ``linrelu.kernels``'
+``arccos_kernel_1/0`` are executed on sympy objects (numpy replaced by sympy functions; atan2 on the
+upper half-plane as arccos) and equal the proved forms wherever s₁s₂ − c² > 8ε_mach·s₁s₂ (the
+library's rounding guard); ``_kernels`` (depth 2, a 2 × 2 matrix of symbols, symbolic σ_w, σ_b,
+the expectations opaque) equals the claimed recursion entry by entry, so dropping σ_b² or the 1/d
+fails. The O(m^{-1/2}) finite-width convergence rests on the cited literature and is sampled
+numerically (tests/test_kernels.py, experiment E2).
 """
 
 from __future__ import annotations
@@ -61,11 +70,16 @@ from proofs._sym import (
 
 ID = "T7"
 CHECKED = ("both expectations by symbolic polar integration = arc-cosine forms; Price; "
+           "recursion steps from moments; library kernels = proved expressions; "
            "Σ¹ invariance under XQ for symbolic orthogonal Q")
 GENERAL = ("both Gaussian expectations for symbolic s₁, s₂ > 0 and angle θ; Price's identity; "
-           "Σ¹(XQ) = Σ¹(X) for MatrixSymbols X (n×d), Q (QQᵀ = I) of symbolic sizes")
+           "each recursion step's σ_w²/m, σ_b² structure from the layer moments (symbolic d, m); "
+           "linrelu.kernels (arccos_kernel_1/0, _kernels) run on sympy objects = the proved "
+           "expressions; Σ¹(XQ) = Σ¹(X) for MatrixSymbols X (n×d), Q (QQᵀ = I)")
 INDUCTION = ""
-LEMMAS = ("NTK recursion at infinite width (Jacot et al. 2018; Lee et al. 2019; Arora et al. 2019)",
+LEMMAS = ("infinite-width limits in the recursion: (1/m)Σ_a φφ → E[φφ], ⟨∂z_a, ∂z′_a′⟩ → "
+          "δ_aa′Θ^l (Jacot et al. 2018; Lee et al. 2019; Arora et al. 2019)",
+          "atan2(y, x) = arccos(x/√(x²+y²)) for y > 0",
           "O(m^{-1/2}) finite-width convergence (sampled in E2)",
           "rotation invariance of the standard Gaussian (QW₁ ~ W₁)", "polar coordinates / Cholesky")
 MUTANTS = {

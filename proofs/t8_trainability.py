@@ -57,7 +57,13 @@ is proved by induction on M (``_sym.check_telescoping_lemma``), n·(A − B) fac
 quantities that are sums of hypothesis slacks (n − ηε, s, η, ε − λ_j, λ_j − ε, λ_max − λ_j, λ_j)
 — exactly the stated conditions, nothing else — and the summands A^iB^j are powers of numbers
 certified ≥ 0. The ηλ_max ≤ n special case, the consequence algebra and both counterexamples are
-checked exactly. A grid of exact rational instances satisfying the stated conditions is also
+checked exactly. Isotropic r_0: Parseval Σ_j c_j² = ‖r_0‖² (MatrixSymbol U, UUᵀ = I); with
+exchangeability (cited) E[q_j] = e for all j and Σ_j E[q_j] = 1 solve to e = 1/N (symbolic N); the
+N − rank_ε(K) flat eigenvalues give E[m_ε] = 1 − rank_ε(K)/N (rank_ε/N is rejected), linearity
+gives E[L_T/L_0] = (1/N)Σ_j w_j, and the necessary/sufficient ε-rank conditions follow from the
+claimed E[m_ε]. The conditions are sympy relations; their slacks are the only atoms of the sign
+certificates, and the printed statement is generated from them. A grid of exact rational instances
+satisfying the stated conditions is also
 checked (a falsifier, not part of the proof).
 Named lemmas (prose): spectral theorem (B^t = U diag(y^t)Uᵀ, ‖Ux‖ = ‖x‖); exchangeability of the
 coordinates of an isotropic vector (E[q_j] = 1/N); a sum of nonnegative terms is nonnegative.
@@ -89,7 +95,9 @@ CHECKED = (
 GENERAL = (
     "GD step r_{t+1} = (I − ηK/n)r_t for MatrixSymbol J (N×p); coefficient formulas for any N; "
     "sign of every coefficient for symbolic integer T under exactly ηε ≤ n (lower) and "
-    "ηλ_max + ηε ≤ 2n (upper), and the ηλ_max ≤ n special case; trainability algebra"
+    "ηλ_max + ηε ≤ 2n (upper), and the ηλ_max ≤ n special case; trainability algebra; "
+    "isotropic r_0: Σ q_j = 1 (Parseval), E[q_j] = 1/N, E[m_ε] = 1 − rank_ε(K)/N and the "
+    "ε-rank conditions for symbolic N"
 )
 INDUCTION = (
     "r_t = (I − ηK/n)^t r_0 (step t → t+1 with MatPow); telescoping lemma "

@@ -28,11 +28,15 @@ What ``check()`` proves at general size
 ---------------------------------------
 With symbolic g, λ, η, t and integer T (no step-size assumption anywhere): ``rsolve`` solves the
 per-direction recurrence; the decrease identity and its λ → 0 limit; the λ = 0 recurrence;
-Bernoulli's inequality for symbolic T in both cases (y ≥ 0: the two telescoping identities, each
-summand (y − 1)²y^j ≥ 0; x > 1: (1 − x)^{2T} ≥ 0 and 2T − 1 + 2T(x − 1) > 0), the telescoping
-lemma by induction (``_sym.check_telescoping_lemma``); the assembled bound: the coefficient of
+Bernoulli's inequality, claimed as (1 − x)^E ≥ 1 − C·x with (E, C) = (2T, 2T), for symbolic T in
+both cases: x ≤ 1 (y = 1 − x ≥ 0): the claimed gap must equal Σ_{i<E}(y − 1)(y^i − 1) =
+[(y − 1)S_E] − E(y − 1) (telescoping lemma; fails for C ≠ E, e.g. the false 1 − T·x), each summand
+Σ_{j<i}(y − 1)²y^j with y^j a power of the hypothesis y ≥ 0; x > 1: the gap must equal
+((1 − x)^T)² + 2(T − 1) + 1 + 2T(x − 1) (fails for odd powers); the telescoping lemma by induction
+(``_sym.check_telescoping_lemma``); the assembled bound: the coefficient of
 each class in ``bound − decrease`` for a generic steep and a generic flat direction (any number of
-directions) equals the slacks above, each certified ≥ 0; the monotonicity certificate
+directions) is certified ≥ 0 — steep as ½·(1/λ)·(g(1 − ηλ)^T)², flat as ½·(1/λ)·g²·[the
+Bernoulli gap proved above, at x = ηλ]; the monotonicity certificate
 (hypothesis 2 − ηλ ≥ 0). The decoupling is checked for the full vector iteration with symbolic
 diagonal Ĝ (two directions, two steps); a grid of exact rational instances (η up to 3, far past
 any step-size condition) is a falsifier, not part of the proof.
