@@ -222,7 +222,7 @@ def _check_bracket_and_ranks(variant) -> None:
     mu, nu = sp.symbols("mu nu", nonnegative=True)
     lam_G = mu / nn
     cf_lower, cf_upper = mu - c_lo * nu, c_hi * nu - mu
-    claim_lo, claim_hi = claimed_bracket(a, b)  # the statement's constants
+    claim_lo, claim_hi = claimed_bracket(a, b, variant)  # the statement's constants
     assert_nonneg_certificate(
         lam_G - claim_lo * nu / nn,
         [(1, [1 / nn, cf_lower], 1)],

@@ -172,10 +172,13 @@ def _check_recursion_derivation(variant) -> None:
             lambda e: e.args[0][0])
         return sp.Sum(inner, (a, 0, width - 1))
 
-    def second_moment(width):  # E[z(x) z(x′)] by the moment rules, width = fan-in
-        w_part = delta_sum(sw**2 / width * h[a] * hp[a2] * sp.KroneckerDelta(a, a2), width)
-        cross = 0  # E[W_a b] = 0
-        return w_part + 2 * cross + sb**2 * 1  # E[b²] = 1
+    def second_moment(width):  # E[z(x) z(x′)], z = c·Σ_a W_a h_a + β·b, width = fan-in
+        c, beta = sw / sp.sqrt(width), sb  # the layer map's coefficients
+        E_WW, E_Wb, E_bb = sp.KroneckerDelta(a, a2), 0, 1  # moments of iid N(0, 1) entries
+        w_part = delta_sum(c * c * h[a] * hp[a2] * E_WW, width)
+        cross = c * beta * E_Wb * (sp.Sum(h[a], (a, 0, width - 1))
+                                   + sp.Sum(hp[a], (a, 0, width - 1)))
+        return w_part + cross + beta * beta * E_bb
 
     inner = sp.Sum(h[a] * hp[a], (a, 0, d - 1))
     xx = sp.Symbol("xx")  # xᵀx′
