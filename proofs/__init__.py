@@ -36,14 +36,26 @@ def proof_modules() -> list:
     return [importlib.import_module(f"proofs.{name}") for name in MODULE_NAMES]
 
 
-def run_all(verbose: bool = False) -> list[dict]:
-    """Run every check; one row per statement with keys id, statement, checked, general,
-    induction, lemmas, passed, seconds, error (None when passed, else the failure message)."""
+def check_statement(module) -> None:
+    """The printed ``STATEMENT`` must be the one generated from the claim expressions that
+    ``check()`` verifies (``module.statement()``): editing the printed text alone fails."""
+    generated = module.statement()
+    if module.STATEMENT != generated:
+        raise AssertionError(f"{module.ID}: printed statement {module.STATEMENT!r} differs from "
+                             f"the statement generated from the checked expressions {generated!r}")
+
+
+def run_all(verbose: bool = False, modules=None) -> list[dict]:
+    """Run every check (or those of ``modules``); one row per statement with keys id, statement,
+    checked, general, induction, lemmas, passed, seconds, error (None when passed, else the
+    failure message). A row fails when its check fails or its printed statement is not the one
+    generated from the checked expressions."""
     rows = []
-    for module in proof_modules():
+    for module in proof_modules() if modules is None else modules:
         start = time.perf_counter()
         error = None
         try:
+            check_statement(module)
             module.check()
         except Exception as exc:  # a crash is a failed proof, reported, not raised
             error = f"{type(exc).__name__}: {exc}"
@@ -79,4 +91,4 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-__all__ = ["MODULE_NAMES", "format_table", "proof_modules", "run_all"]
+__all__ = ["MODULE_NAMES", "check_statement", "format_table", "proof_modules", "run_all"]

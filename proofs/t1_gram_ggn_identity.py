@@ -48,11 +48,11 @@ from proofs._sym import (
     assert_matrix_expr_identity,
     assert_true,
     choose_variant,
+    fmt,
     symbolic_matrix,
 )
 
 ID = "T1"
-STATEMENT = "nonzero eig(AᵀA) = nonzero eig(AAᵀ): λ^p det(λI_N−AAᵀ) = λ^N det(λI_p−AᵀA)"
 CHECKED = (
     "two Schur factorizations of [[λI_N, A], [Aᵀ, I_p]] with MatrixSymbol A (symbolic N, p); "
     "AᵀA = JᵀHJ/n; entrywise sample 2×3, 3×2"
@@ -75,6 +75,17 @@ MUTANTS = {
 }
 
 N, p = sp.symbols("N p", integer=True, positive=True)
+
+
+def claimed_star(lam, chi_N, chi_p, variant=None):
+    """(★) as (lhs, rhs): λ^p χ_N(λ) = λ^N χ_p(λ), χ_N = det(λI_N − AAᵀ), χ_p = det(λI_p − AᵀA)."""
+    power = N + 1 if variant == "exponent_off_by_one" else N
+    return lam**p * chi_N, lam**power * chi_p
+
+
+def claimed_ggn(J, H, S, n, variant=None):
+    """Ĝ = AᵀA for A = n^{-1/2} H^{1/2} J (S = H^{1/2})."""
+    return J.T * S * J / n if variant == "ggn_without_sqrt_square" else J.T * H * J / n
 
 
 def _block_triangular_det(B: sp.BlockMatrix) -> sp.Expr:
@@ -131,10 +142,10 @@ def check(variant: str | None = None) -> None:
     )
     chi_G, chi_Ghat = sp.det(lam * sp.Identity(N) - A * A.T), sp.det(inner)
     # (★): equate the two expressions of det M and multiply by λ^p.
-    power = N + 1 if variant == "exponent_off_by_one" else N
+    star_lhs, star_rhs = claimed_star(lam, chi_G, chi_Ghat, variant)
     assert_identity(
         (lam**p * det_first - lam**p * det_second).subs(sp.det(complement), chi_G),
-        lam**p * chi_G - lam**power * chi_Ghat,
+        star_lhs - star_rhs,
         "(★) λ^p det(λI_N − AAᵀ) = λ^N det(λI_p − AᵀA)",
     )
     # Ĝ = AᵀA: A = n^{-1/2} S J with S = Sᵀ and H = S².
@@ -143,7 +154,7 @@ def check(variant: str | None = None) -> None:
     J = sp.MatrixSymbol("J", N, p)
     An = S * J / sp.sqrt(n)
     gram_param = (An.T * An).xreplace({S.T: S}).doit()
-    claimed = J.T * S * J / n if variant == "ggn_without_sqrt_square" else J.T * H * J / n
+    claimed = claimed_ggn(J, H, S, n, variant)
     assert_matrix_expr_identity(gram_param.xreplace({S**2: H}), claimed, "AᵀA = JᵀHJ/n (H = S²)")
     # sample: entrywise expansion at fixed sizes (not needed for the proof).
     for rows, cols in ((2, 3), (3, 2)):
@@ -153,3 +164,17 @@ def check(variant: str | None = None) -> None:
         pw = rows + 1 if variant == "exponent_off_by_one" else rows
         rhs = lam**pw * (lam * sp.eye(cols) - Ae.T * Ae).det(method="berkowitz")
         assert_identity(lhs, rhs, f"(★) expanded for symbolic {rows}×{cols} A")
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    lam = sp.Symbol("lambda")
+    chi_N, chi_p = sp.symbols("det(λI_N−AAᵀ) det(λI_p−AᵀA)")
+    lhs, rhs = claimed_star(lam, chi_N, chi_p, variant)
+    J, H, S = sp.MatrixSymbol("J", N, p), sp.MatrixSymbol("H", N, N), sp.MatrixSymbol("S", N, N)
+    return (f"nonzero eig(AᵀA) = nonzero eig(AAᵀ): {fmt(lhs)} = {fmt(rhs)}; "
+            f"Ĝ = AᵀA = {fmt(claimed_ggn(J, H, S, sp.Symbol('n'), variant))} "
+            "(A = n^(-1/2)H^(1/2)J)")
+
+
+STATEMENT = statement()

@@ -32,8 +32,13 @@ for i ≤ min(N, p) and are 0 beyond. Hence a·λ_i(PKP) ≤ λ_i(nG) ≤ b·λ_
 What ``check()`` proves at general size
 ---------------------------------------
 Steps 1–2 with MatrixSymbols J (N × p), R, H, P (N × N), θ (p × 1) of symbolic N, p, using only
-Rᵀ = R, R² = H, Pᵀ = P, P² = P. Step 3's consequences (bracket and both rank inclusions) as
-certificates over the Courant–Fischer outputs. mse with MatrixSymbol K. Uniform ce for symbolic
+Rᵀ = R, R² = H, Pᵀ = P, P² = P. The claimed constants (c_lo, c_hi) are certified from the
+hypotheses at the operator level: H − c_lo·P and c_hi·P − H must equal nonnegative combinations
+of the PSD atoms H − aP, bP − H and PᵀP (so c_lo = b, "λ_i(G) ≥ (b/n)λ_i(PKP)", is rejected: it
+leaves (a − b)P). Step 3 (Courant–Fischer, cited) turns the certified order into μ − c_lo·ν ≥ 0
+and c_hi·ν − μ ≥ 0; the bracket and both rank inclusions are certificates over these. Exact
+instance P = diag(1, 1, 0), H = diag(1, 3, 0), J = [I; 0] (eigenvalues (3, 1) vs (1, 1)). mse with
+MatrixSymbol K. Uniform ce for symbolic
 k with ``OneMatrix`` (𝟙𝟙ᵀ)² = k𝟙𝟙ᵀ: H_i = P_k/k, P_k² = P_k, (P_k/√k)² = H_i, G = PKP/(nk). The ce
 constants a = p_min, b = min(p_max, ½) for symbolic k through T2a's certificates and sharpness
 witnesses (so a = 2·p_min·p_max is rejected: p = (.01, .01, .98)). Binary ce end to end
@@ -52,20 +57,24 @@ from proofs._sym import (
     assert_matrix_expr_identity,
     assert_matrix_identity,
     assert_nonneg_certificate,
+    assert_true,
     choose_variant,
+    fmt,
     symbolic_matrix,
 )
 
 ID = "T2"
-STATEMENT = "aP ≼ H ≼ bP ⇒ (a/n)λ_i(PKP) ≤ λ_i(G) ≤ (b/n)λ_i(PKP); mse G = K/n; uniform ce PKP/(nk)"
 CHECKED = (
-    "Loewner sandwich with MatrixSymbols (symbolic N, p); bracket & rank certificates; "
+    "Loewner sandwich with MatrixSymbols (symbolic N, p); operator-level certificate of the "
+    "bracket constants; bracket & rank certificates; "
     "uniform ce for symbolic k; ce constants via T2a (symbolic k)"
 )
 GENERAL = (
-    "Step 1 (nG ~ JᵀHJ, PKP ~ JᵀPJ) and the congruence aJᵀPJ ≼ JᵀHJ ≼ bJᵀPJ for symbolic "
-    "N, p; bracket and rank inclusions; mse G = K/n; uniform ce G = PKP/(nk) for symbolic "
-    "k, n; ce constants a = p_min, b = min(p_max, ½) for symbolic k"
+    "Step 1 (nG ~ JᵀHJ, PKP ~ JᵀPJ) and the congruence for symbolic N, p; the bracket's "
+    "constants certified at the operator level (H − c·P, c·P − H as nonnegative combinations "
+    "of H − aP, bP − H, PᵀP); bracket and rank inclusions from them; mse G = K/n; uniform ce "
+    "G = PKP/(nk) for symbolic k, n; ce constants a = p_min, b = min(p_max, ½) for symbolic k; "
+    "exact instance: P = diag(1,1,0), H = diag(1,3,0)"
 )
 INDUCTION = ""
 LEMMAS = (
@@ -81,6 +90,7 @@ MUTANTS = {
     "reduction_without_square": "claims (RJ)ᵀ(RJ) = JᵀRJ (R = H^{1/2} in place of H)",
     "rank_threshold_times_a": "claims rank_{nεa}(PKP) ≤ rank_ε(G) (threshold nε·a, not nε/a)",
     "uniform_projector_not_idempotent": "uses (𝟙𝟙ᵀ)² = 𝟙𝟙ᵀ (forgets the factor k)",
+    "bracket_lower_b": "claims λ_i(G) ≥ (b/n)·λ_i(PKP) (lower constant b in place of a)",
 }
 
 N, p, k, n = sp.symbols("N p k n", integer=True, positive=True)
@@ -132,42 +142,111 @@ def _check_general_steps(variant) -> None:
         )
     # mse: H = I, R = I, P = I.
     G = sp.Identity(N) * K * sp.Identity(N) / n
-    assert_matrix_expr_identity(
-        G, K if variant == "mse_missing_1_over_n" else K / n, "mse: G = K/n"
-    )
+    assert_matrix_expr_identity(G, mse_gram(K, n, variant), "mse: G = K/n")
+
+
+def mse_gram(K, n, variant=None):
+    """mse (H = I): G = K/n."""
+    return K if variant == "mse_missing_1_over_n" else K / n
+
+
+def uniform_ce_scale(n, k, variant=None):
+    """Uniform ce: G = PKP/scale."""
+    return n if variant == "uniform_missing_1_over_k" else n * k
+
+
+def rank_thresholds(n, eps, a, b, variant=None):
+    """(lower, upper) thresholds of rank_lower(PKP) ≤ rank_ε(G) ≤ rank_upper(PKP)."""
+    return (n * eps * a if variant == "rank_threshold_times_a" else n * eps / a), n * eps / b
+
+
+def ce_constants(variant=None):
+    """ce: (a, b_pmax, b_half), b = min(b_pmax, b_half), in T2a's m = p_min, M = p_max."""
+    a = 2 * t2a.m * t2a.M if variant == "ce_lower_2_pmin_pmax" else t2a.m
+    return a, t2a.M, sp.Rational(1, 2)
+
+
+def claimed_bracket(a, b, variant=None):
+    """(c_lo, c_hi) of the claim c_lo·λ_i(PKP) ≤ λ_i(nG) ≤ c_hi·λ_i(PKP) under aP ≼ H ≼ bP."""
+    return (b if variant == "bracket_lower_b" else a), b
+
+
+def _check_loewner_constants(variant):
+    """The claimed constants follow from the hypotheses aP ≼ H ≼ bP at the operator level:
+    H − c_lo·P and c_hi·P − H must be nonnegative combinations of the PSD atoms H − aP, bP − H
+    (hypotheses) and PᵀP = P (Gram), with scalar weights from b − a ≥ 0, a > 0; then
+    JᵀHJ − c_lo·JᵀPJ = Jᵀ(H − c_lo·P)J ≽ 0 (congruence). Returns the certified (c_lo, c_hi)."""
+    P, H = sp.MatrixSymbol("P", N, N), sp.MatrixSymbol("H", N, N)
+    a, b = sp.symbols("a b", positive=True)
+    c_lo, c_hi = claimed_bracket(a, b, variant)
+    psd = {"H − aP": H - a * P, "bP − H": b * P - H, "PᵀP": P.T * P}
+    scalars = [b - a, a, b]
+
+    def certify(target, terms, what):  # target = Σ coeff·Π scalars·PSD atom, coeff ≥ 0
+        total = sp.ZeroMatrix(N, N)
+        for coeff, atoms, name in terms:
+            assert_true(coeff >= 0 and all(any(sp.expand(t - x) == 0 for x in scalars)
+                                           for t in atoms), f"{what}: weights ≥ 0")
+            total = total + coeff * sp.Mul(*atoms) * psd[name]
+        assert_matrix_expr_identity(_reduce(target - total, {P.T: P}, {P**2: P}),
+                                    sp.ZeroMatrix(N, N), f"{what}: Loewner certificate")
+
+    certify(H - c_lo * P, [(1, [], "H − aP")], "H − c_lo·P ≽ 0 from aP ≼ H")
+    certify(c_hi * P - H, [(1, [], "bP − H")], "c_hi·P − H ≽ 0 from H ≼ bP")
+    return c_lo, c_hi
+
+
+def _check_bracket_instance(variant) -> None:
+    """Exact instance: P = diag(1, 1, 0), H = diag(1, 3, 0) (a = 1, b = 3, H = PHP), J = [I; 0]:
+    the eigenvalues of JᵀHJ = nG's nonzero part and of JᵀPJ are (3, 1) and (1, 1)."""
+    P, H = sp.diag(1, 1, 0), sp.diag(1, 3, 0)
+    J = sp.Matrix([[1, 0], [0, 1], [0, 0]])
+    a, b = 1, 3
+    assert_matrix_identity(P * H * P, H, "instance: H = PHP")
+    for c, X in ((a, H - a * P), (b, b * P - H)):
+        assert_true(all(ev >= 0 for ev in X.eigenvals()), f"instance: hypothesis with {c} holds")
+    c_lo, c_hi = claimed_bracket(a, b, variant)
+    mu = sorted((J.T * H * J).eigenvals(multiple=True), reverse=True)
+    nu = sorted((J.T * P * J).eigenvals(multiple=True), reverse=True)
+    for m_i, n_i in zip(mu, nu, strict=True):
+        assert_true(bool(c_lo * n_i <= m_i <= c_hi * n_i),
+                    f"instance: c_lo·λ_i(PKP) ≤ λ_i(nG) ≤ c_hi·λ_i(PKP) at ({n_i}, {m_i})")
 
 
 def _check_bracket_and_ranks(variant) -> None:
-    """Courant–Fischer gives μ − aν ≥ 0 and bν − μ ≥ 0 for μ = λ_i(nG) = λ_i(JᵀHJ),
-    ν = λ_i(PKP) = λ_i(JᵀPJ) (T1, PSD); everything else is certified here."""
+    """Courant–Fischer (cited) turns the certified Loewner order c_lo·JᵀPJ ≼ JᵀHJ ≼ c_hi·JᵀPJ
+    into μ − c_lo·ν ≥ 0 and c_hi·ν − μ ≥ 0 for μ = λ_i(nG) = λ_i(JᵀHJ), ν = λ_i(PKP) =
+    λ_i(JᵀPJ) (T1, PSD); the constants are those certified above, the claim is stated in a, b."""
+    c_lo, c_hi = _check_loewner_constants(variant)
     a, b, nn, eps = sp.symbols("a b n epsilon", positive=True)
     mu, nu = sp.symbols("mu nu", nonnegative=True)
     lam_G = mu / nn
-    cf_lower, cf_upper = mu - a * nu, b * nu - mu
+    cf_lower, cf_upper = mu - c_lo * nu, c_hi * nu - mu
+    claim_lo, claim_hi = claimed_bracket(a, b, variant)  # the statement's constants
     assert_nonneg_certificate(
-        lam_G - a * nu / nn,
+        lam_G - claim_lo * nu / nn,
         [(1, [1 / nn, cf_lower], 1)],
         [1 / nn, cf_lower],
         "bracket: λ_i(G) ≥ (a/n)λ_i(PKP)",
     )
     assert_nonneg_certificate(
-        b * nu / nn - lam_G,
+        claim_hi * nu / nn - lam_G,
         [(1, [1 / nn, cf_upper], 1)],
         [1 / nn, cf_upper],
         "bracket: λ_i(G) ≤ (b/n)λ_i(PKP)",
     )
-    threshold = nn * eps * a if variant == "rank_threshold_times_a" else nn * eps / a
+    threshold, threshold_hi = rank_thresholds(nn, eps, a, b, variant)
     above = nu - threshold  # hypothesis λ_i(PKP) > threshold
-    lower_gap = lam_G - a * nu / nn
+    lower_gap = lam_G - claim_lo * nu / nn
     assert_nonneg_certificate(
         lam_G - eps,
         [(1, [lower_gap], 1), (1, [a / nn, above], 1)],
         [lower_gap, a / nn, above],
         "rank: λ_i(PKP) > nε/a ⇒ λ_i(G) > ε",
     )
-    upper_gap = b * nu / nn - lam_G
+    upper_gap = claim_hi * nu / nn - lam_G
     assert_nonneg_certificate(
-        nu - nn * eps / b,
+        nu - threshold_hi,
         [(1, [nn / b, lam_G - eps], 1), (1, [nn / b, upper_gap], 1)],
         [nn / b, lam_G - eps, upper_gap],
         "rank: λ_i(G) > ε ⇒ λ_i(PKP) > nε/b",
@@ -196,8 +275,8 @@ def _check_uniform_ce(variant) -> None:
     Kn = sp.MatrixSymbol("K", n * k, n * k)
     Pn = sp.MatrixSymbol("P", n * k, n * k)  # blockdiag(P_k): H^{1/2} = P/√k
     G = (Pn / sp.sqrt(k)) * Kn * (Pn / sp.sqrt(k)) / n
-    scale = n if variant == "uniform_missing_1_over_k" else n * k
-    assert_matrix_expr_identity(G, Pn * Kn * Pn / scale, "uniform ce: G = PKP/(nk)")
+    assert_matrix_expr_identity(G, Pn * Kn * Pn / uniform_ce_scale(n, k, variant),
+                                "uniform ce: G = PKP/(nk)")
 
 
 def _check_binary_bracket(variant) -> None:
@@ -229,10 +308,10 @@ def _check_binary_bracket(variant) -> None:
 def _check_ce_constants(variant) -> None:
     """a = p_min, b = min(p_max, ½) satisfy T2a's certificates for symbolic k (claimed a may be
     mutated), and no larger a survives the sharpness witnesses."""
-    a = 2 * t2a.m * t2a.M if variant == "ce_lower_2_pmin_pmax" else t2a.m
+    a, b_pmax, b_half = ce_constants(variant)
     t2a.lower_certificate(a)
-    t2a.upper_certificates(t2a.M, sp.Rational(1, 2))
-    t2a.sharpness_witnesses(a, t2a.M, sp.Rational(1, 2))
+    t2a.upper_certificates(b_pmax, b_half)
+    t2a.sharpness_witnesses(a, b_pmax, b_half)
 
 
 def check(variant: str | None = None) -> None:
@@ -240,6 +319,27 @@ def check(variant: str | None = None) -> None:
     variant = choose_variant(variant, MUTANTS)
     _check_general_steps(variant)
     _check_bracket_and_ranks(variant)
+    _check_bracket_instance(variant)
     _check_uniform_ce(variant)
     _check_binary_bracket(variant)
     _check_ce_constants(variant)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    a, b, nn, eps, kk = sp.symbols("a b n epsilon k")
+    lo, hi = claimed_bracket(a, b, variant)
+    r_lo, r_hi = rank_thresholds(nn, eps, a, b, variant)
+    K = sp.MatrixSymbol("K", N, N)
+    ca, cb, cb2 = ce_constants(variant)
+    disp = {t2a.m: sp.Symbol("p_min"), t2a.M: sp.Symbol("p_max")}
+    return (
+        f"aP ≼ H ≼ bP ⇒ {fmt(lo / nn)}·λ_i(PKP) ≤ λ_i(G) ≤ {fmt(hi / nn)}·λ_i(PKP); "
+        f"rank_({fmt(r_lo)})(PKP) ≤ rank_ε(G) ≤ rank_({fmt(r_hi)})(PKP); "
+        f"mse G = {fmt(mse_gram(K, nn, variant))}; "
+        f"uniform ce G = PKP/({fmt(uniform_ce_scale(nn, kk, variant))}); "
+        f"ce a = {fmt(ca.subs(disp))}, b = min({fmt(cb.subs(disp))}, {fmt(cb2)}) (T2a)"
+    )
+
+
+STATEMENT = statement()

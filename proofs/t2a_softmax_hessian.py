@@ -34,7 +34,11 @@ expressions affine in p_e, else the check refuses). Each primitive's coefficient
 validated against sympy's expansion at k = 3 and 4 (so a wrong primitive fails). Certificates
 use only nonnegative coefficients, the atoms p_e − m, M − p_e, p_e p_f, m and squares; the
 constraint term (Σ x)(…) is allowed only in (L). H𝟙 = 0 for symbolic k. The sharpness witnesses
-refute any larger lower constant (e.g. 2·p_min·p_max at p = (.01, .01, .98)).
+refute any larger lower constant (e.g. 2·p_min·p_max at p = (.01, .01, .98)). Each certificate is
+declared once as a list of (primitive, weight); the identity and the weight check read the same
+list, and a weight counts as ≥ 0 only if it factors into numbers ≥ 0, even powers and hypothesis
+quantities (p_e − p_min, p_max − p_e, p_e, p_f, p_min, k) — so xᵀHx ≤ p_min‖x‖², whose (U1)
+identity holds with weight p_min − p_e, is rejected by the weight check.
 Named lemma (prose): the WLOG labelling is not needed — m and M are symbols with p_e − m ≥ 0,
 M − p_e ≥ 0 for every e; restriction of a quadratic form to an invariant subspace.
 """
@@ -45,17 +49,17 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from proofs._sym import assert_identity, assert_true, choose_variant
+from proofs._sym import assert_identity, assert_true, choose_variant, fmt
 
 ID = "T2a"
-STATEMENT = "x ⊥ 𝟙: p_min‖x‖² ≤ xᵀ(diag p − ppᵀ)x ≤ min(p_max, ½)‖x‖²; (diag p − ppᵀ)𝟙 = 0"
 CHECKED = (
     "certificates (L), (U1), (U2) for symbolic k by coefficient comparison "
     "(x_c², x_c x_d); sharpness witnesses"
 )
 GENERAL = (
     "H𝟙 = 0 and the three certificates (L), (U1), (U2) for symbolic k (any number of "
-    "classes), coefficient comparison with Σ_{e∉{c,d}} p_e = 1 − p_c − p_d"
+    "classes), coefficient comparison with Σ_{e∉{c,d}} p_e = 1 − p_c − p_d; every weight the "
+    "certificates use is ≥ 0 by factoring into hypothesis quantities"
 )
 INDUCTION = ""
 LEMMAS = (
@@ -67,6 +71,7 @@ MUTANTS = {
     "upper_half_to_quarter": "claims xᵀHx ≤ ¼‖x‖²",
     "hessian_sign_flipped": "uses H = diag p + ppᵀ (swapped sign of the rank-one term)",
     "sum_rule_wrong": "uses Σ_{e∉{c,d}} p_e = 1 − p_c (forgets p_d) in the coefficient comparison",
+    "upper_pmin": "claims xᵀHx ≤ p_min‖x‖² (its (U1) identity holds; its weight p_min − p_e < 0)",
 }
 
 k = sp.Symbol("k", integer=True, positive=True)
@@ -205,35 +210,102 @@ def _validate_primitives() -> None:
             )
 
 
+def _as_fn(weight):
+    """A weight given as an expression in p_e (and p_f) as a function of the class variables."""
+    def fn(q, r=None):
+        if r is None:
+            return weight.subs(p_e, q)
+        return weight.subs({p_e: q, p_f: r}, simultaneous=True)
+
+    return fn
+
+
+def certificate_form(terms) -> QForm:
+    """Σ of primitive forms with the given weights: terms = [(primitive name, weight)], the
+    weight an expression in p_e (and p_f for pair_squares, a constant for square_of_linear)."""
+    total = QForm(sp.Integer(0), sp.Integer(0))
+    for name, weight in terms:
+        w = _as_fn(sp.sympify(weight))
+        if name == "weighted_norm":
+            form = weighted_norm(w)
+        elif name == "shifted_squares":
+            form = shifted_squares(w, lambda q: q)
+        elif name == "square_of_linear":
+            form = square_of_linear(lambda q: q).scale(weight)
+        elif name == "pair_squares":
+            form = pair_squares(w)
+        elif name == "constraint_term":
+            form = constraint_term(lambda q: q).scale(weight)
+        else:
+            raise ValueError(name)
+        total = total + form
+    return total
+
+
+def lower_terms(a):
+    """(L): xᵀHx − a‖x‖² = Σ_e(p_e − m)(x_e − x̄)² + k·m·x̄² − 2m·x̄·Σx (x ⊥ 𝟙)."""
+    return [("shifted_squares", p_e - m), ("square_of_linear", k * m), ("constraint_term", -2 * m)]
+
+
+def upper_terms(b_pmax, b_half):
+    """(U1) b‖x‖² − xᵀHx = Σ_e(b − p_e)x_e² + x̄² and (U2) ½‖x‖² − xᵀHx = ½Σ_e(1 − 2p_e)²x_e² +
+    Σ_{e<f} p_e p_f (x_e + x_f)²: the weights of (U1) are computed from the claimed b."""
+    return ([("weighted_norm", b_pmax - p_e), ("square_of_linear", 1)],
+            [("weighted_norm", (1 - 2 * p_e) ** 2 / 2), ("pair_squares", p_e * p_f)])
+
+
+# Quantities the hypotheses make ≥ 0: p_min ≤ p_e ≤ p_max for every class, p > 0, k ≥ 1.
+_NONNEG = (p_e - m, M - p_e, m, M, k, p_e, p_f)
+
+
+def certify_weight(weight, what: str) -> None:
+    """The weight of a square in a certificate is ≥ 0: after factoring, each factor is a number
+    ≥ 0, a hypothesis quantity (p_e − p_min, p_max − p_e, p_e, p_f, p_min, k), or an even power."""
+    for factor in sp.Mul.make_args(sp.factor(sp.sympify(weight))):
+        if factor.is_number:
+            ok = factor.is_nonnegative
+        elif isinstance(factor, sp.Pow) and factor.exp.is_integer and factor.exp.is_even:
+            ok = True
+        else:
+            ok = any(sp.expand(factor - atom) == 0 for atom in _NONNEG)
+        if not ok:
+            raise AssertionError(
+                f"certificate weight {weight} is not ≥ 0 (factor {factor}): {what}")
+
+
+def _check_certificate_weights(*certificates) -> None:
+    """Every weight that multiplies a square in the certificates actually used is ≥ 0 (the
+    constraint term, zero on 𝟙^⊥, is exempt and allowed only in (L))."""
+    for label, terms in certificates:
+        for name, weight in terms:
+            if name == "constraint_term":
+                assert_true(label == "(L)", f"{label}: constraint term only on 𝟙^⊥")
+                continue
+            certify_weight(weight, f"{label} weight of {name}")
+
+
 def lower_certificate(a, variant: str | None = None) -> None:
-    """(L): xᵀHx − a‖x‖² = Σ_e(p_e − m)(x_e − x̄)² + k·m·x̄² − 2m·x̄·Σx for the claimed a."""
+    """(L) for the claimed a: xᵀHx − a‖x‖² equals the certificate form."""
     target = hessian_form(variant) - weighted_norm(lambda q: a)
-    cert = (
-        shifted_squares(lambda q: q - m, lambda q: q)
-        + square_of_linear(lambda q: q).scale(k * m)
-        + constraint_term(lambda q: q).scale(-2 * m)
-    )
-    assert_same_form(target, cert, "(L) xᵀHx − a‖x‖² certificate (x ⊥ 𝟙)")
+    assert_same_form(target, certificate_form(lower_terms(a)),
+                     "(L) xᵀHx − a‖x‖² certificate (x ⊥ 𝟙)")
 
 
 def upper_certificates(b_pmax, b_half, variant: str | None = None) -> None:
     """(U1) with constant b_pmax and (U2) with constant b_half."""
     H = hessian_form(variant)
-    assert_same_form(
-        weighted_norm(lambda q: b_pmax) - H,
-        weighted_norm(lambda q: M - q) + square_of_linear(lambda q: q),
-        "(U1) p_max‖x‖² − xᵀHx certificate",
-    )
-    assert_same_form(
-        weighted_norm(lambda q: b_half) - H,
-        weighted_norm(lambda q: (1 - 2 * q) ** 2 / 2) + pair_squares(lambda a, b: a * b),
-        "(U2) ½‖x‖² − xᵀHx certificate",
-    )
+    u1, u2 = upper_terms(b_pmax, b_half)
+    assert_same_form(weighted_norm(lambda q: b_pmax) - H, certificate_form(u1),
+                     "(U1) p_max‖x‖² − xᵀHx certificate")
+    assert_same_form(weighted_norm(lambda q: b_half) - H, certificate_form(u2),
+                     "(U2) ½‖x‖² − xᵀHx certificate")
 
 
 def claimed_constants(variant: str | None = None):
     """(a, b_pmax, b_half) in terms of m = p_min, M = p_max."""
     a = {"lower_constant_doubled": 2 * m, "lower_2_pmin_pmax": 2 * m * M}.get(variant, m)
+    if variant == "upper_pmin":
+        return a, m, sp.Rational(1, 2)
     half = sp.Rational(1, 4) if variant == "upper_half_to_quarter" else sp.Rational(1, 2)
     return a, M, half
 
@@ -263,19 +335,6 @@ def sharpness_witnesses(a, b_pmax, b_half) -> None:
             assert_true(bool(upper >= ratio), f"upper constant ≥ attained ratio at p = {probs}")
 
 
-def _check_certificate_weights() -> None:
-    """The weights multiplying squares in (L), (U1), (U2) are ≥ 0 under the hypotheses:
-    p_e − m ≥ 0 and M − p_e ≥ 0 for every class (m = p_min, M = p_max), k·m ≥ 0, ½(1 − 2p_e)² ≥ 0,
-    p_e p_f ≥ 0; checked by writing p_e = m + t resp. M − t with t ≥ 0."""
-    t = sp.Symbol("t", nonnegative=True)
-    q = sp.Symbol("q", real=True)
-    assert_true(((lambda v: v - m)(m + t)).is_nonnegative, "(L) weight p_e − p_min ≥ 0")
-    assert_true((k * m).is_nonnegative, "(L) weight k·p_min ≥ 0")
-    assert_true(((lambda v: M - v)(M - t)).is_nonnegative, "(U1) weight p_max − p_e ≥ 0")
-    assert_true(((1 - 2 * q) ** 2 / 2).is_nonnegative, "(U2) weight ½(1 − 2p_e)² ≥ 0")
-    assert_true((p_e * p_f).is_nonnegative, "(U2) weight p_e p_f ≥ 0")
-
-
 def check(variant: str | None = None) -> None:
     """Verify T2a for symbolic k; raise AssertionError on failure."""
     variant = choose_variant(variant, MUTANTS)
@@ -287,9 +346,23 @@ def check(variant: str | None = None) -> None:
         row_sum = p_c + sign * p_c * (p_c + sum_others(lambda q: q, (p_c,)))
         assert_identity(row_sum, 0, "H𝟙 = 0 (symbolic k)")
         a, b_pmax, b_half = claimed_constants(variant)
-        _check_certificate_weights()
+        u1, u2 = upper_terms(b_pmax, b_half)
+        _check_certificate_weights(("(L)", lower_terms(a)), ("(U1)", u1), ("(U2)", u2))
         lower_certificate(a, variant)
         upper_certificates(b_pmax, b_half, variant)
         sharpness_witnesses(a, b_pmax, b_half)
     finally:
         _SUM_RULE_VARIANT[0] = None
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    a, b_pmax, b_half = claimed_constants(variant)
+    disp = {m: sp.Symbol("p_min"), M: sp.Symbol("p_max")}
+    sign = "+" if variant == "hessian_sign_flipped" else "−"
+    return (f"H = diag p {sign} ppᵀ, x ⊥ 𝟙: {fmt(sp.sympify(a).subs(disp))}·‖x‖² ≤ xᵀHx ≤ "
+            f"min({fmt(sp.sympify(b_pmax).subs(disp))}, {fmt(b_half)})·‖x‖²; H𝟙 = 0 "
+            "(any number of classes k)")
+
+
+STATEMENT = statement()

@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from proofs._sym import assert_identity, choose_variant
+from proofs._sym import assert_identity, choose_variant, fmt
 
 ID = "T3"
-STATEMENT = "∇²L_lin(θ) = (1/n)J_0ᵀH(θ)J_0 at every θ; ∇²L = Ĝ + R (R = residual·∇²f term)"
 CHECKED = ("undefined Functions f(θ), ℓ(u) (any smooth model and loss), generic parameter pair; "
            "real and linearized Hessians")
 GENERAL = ("both Hessian identities for an arbitrary smooth model and loss (undefined sympy "
@@ -70,16 +69,31 @@ def _derivs_at(ell, us, outputs):
     return grad, hess
 
 
+def ggn_scale(n, variant=None):
+    """The factor of JᵀHJ in Ĝ."""
+    return 1 if variant == "ggn_missing_1_over_n" else 1 / n
+
+
+def residual_term(resid, n, variant=None):
+    """R = (1/n)Σ_i Σ_c ∂ℓ/∂f_c ∇²f_c (dropped by a mutant)."""
+    return 0 if variant == "drop_residual" else resid / n
+
+
+def lin_hessian_point(f_lin, f0, variant=None):
+    """Where the output Hessian of ∇²L_lin(θ) is evaluated."""
+    return f0 if variant == "lin_hessian_at_theta0" else f_lin
+
+
 def _check_real(variant) -> None:
     ta, tb, us, f, ell, n = _setup()
     loss = ell.subs(dict(zip(us, f, strict=True))) / n
     grad, hess = _derivs_at(ell, us, f)
-    scale = 1 if variant == "ggn_missing_1_over_n" else 1 / n
+    scale = ggn_scale(n, variant)
     for x, y in ((ta, tb), (ta, ta)):
         ggn = sum(hess[c][d] * sp.diff(f[c], x) * sp.diff(f[d], y)
                   for c in range(K_OUT) for d in range(K_OUT))
         resid = sum(grad[c] * sp.diff(f[c], x, y) for c in range(K_OUT))
-        claimed = scale * ggn + (0 if variant == "drop_residual" else resid / n)
+        claimed = scale * ggn + residual_term(resid, n, variant)
         assert_identity(sp.diff(loss, x, y) - claimed, 0,
                         f"∂²L/∂{x}∂{y} = [Ĝ + R] for arbitrary smooth f, ℓ")
 
@@ -100,7 +114,7 @@ def _check_linearized(variant) -> None:
     g = [sp.Function(f"g{c}")(ta, tb) for c in range(K_OUT)]
     loss = ell.subs(dict(zip(us, g, strict=True))) / n
     to_lin = dict(zip(g, f_lin, strict=True))
-    _, hess = _derivs_at(ell, us, F0 if variant == "lin_hessian_at_theta0" else f_lin)
+    _, hess = _derivs_at(ell, us, lin_hessian_point(f_lin, F0, variant))
     for (x, ix), (y, iy) in (((ta, 0), (tb, 1)), ((ta, 0), (ta, 0)), ((tb, 1), (tb, 1))):
         claimed = sum(hess[c][d] * J0[c][ix] * J0[d][iy]
                       for c in range(K_OUT) for d in range(K_OUT)) / n
@@ -113,3 +127,15 @@ def check(variant: str | None = None) -> None:
     variant = choose_variant(variant, MUTANTS)
     _check_real(variant)
     _check_linearized(variant)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    n, R, GHJ = sp.symbols("n R JᵀHJ")
+    at = lin_hessian_point(sp.Symbol("f_lin(θ)"), sp.Symbol("f(θ_0)"), variant)
+    return (f"∇²L_lin(θ) = (1/n)J_0ᵀ H({fmt(at)}) J_0 at every θ; ∇²L = "
+            f"{fmt(ggn_scale(n, variant) * GHJ + residual_term(n * R, n, variant))} with "
+            "R = (1/n)Σ_i Σ_c ∂ℓ/∂f_c ∇²f_c (any smooth model and loss)")
+
+
+STATEMENT = statement()

@@ -43,15 +43,16 @@ import sympy as sp
 
 from proofs._network import make_net, realizing_witness
 from proofs._sym import (
+    assert_double_sum_factorizes,
     assert_identity,
     assert_matrix_expr_identity,
     assert_matrix_identity,
     assert_true,
     choose_variant,
+    fmt,
 )
 
 ID = "T5"
-STATEMENT = "K = Σ_l ((σ_w²/m_{l−1})⟨h_{l−1},h'_{l−1}⟩ + σ_b²)⟨δ_{l,c}, δ'_{l,c'}⟩ (backprop δ)"
 CHECKED = (
     "backward step, parameter derivatives, Frobenius factorization for symbolic widths; "
     "induction over depth; sample MLP (1,3,2,2) entrywise"
@@ -77,6 +78,18 @@ WIDTHS = (1, 3, 2, 2)
 MASKS = (((1, 0, 1), (1, 1, 0)), ((0, 1), (1, 1)))  # D_1(x_i), D_2(x_i), i = 0, 1
 
 
+def layer_term(sw, sb, m_prev, m_l, hh, dd, variant=None):
+    """Layer l's term of K: ((σ_w²/m_{l−1})⟨h_{l−1}, h′_{l−1}⟩ + σ_b²)⟨δ_l, δ′_l⟩."""
+    fan_in = m_l if variant == "scale_uses_m_l" else m_prev
+    bias = 0 if variant == "missing_bias_term" else sb**2
+    return (sw**2 / fan_in * hh + bias) * dd
+
+
+def backward_mask(D, identity, variant=None):
+    """The mask in δ_l = D_l(σ_w/√m_l)W_{l+1}δ_{l+1}."""
+    return identity if variant == "delta_without_mask" else D
+
+
 def backward_vectors(net, i: int, c: int, variant: str | None = None) -> list[sp.Matrix]:
     """δ_{1,c}(x_i), …, δ_{L+1,c}(x_i) by the T5 recursion (index l−1 holds δ_l)."""
     L = net.depth
@@ -84,11 +97,7 @@ def backward_vectors(net, i: int, c: int, variant: str | None = None) -> list[sp
     delta[c] = 1
     deltas = [delta]
     for l in range(L, 0, -1):
-        mask = (
-            sp.eye(net.widths[l])
-            if variant == "delta_without_mask"
-            else sp.diag(*net.masks[l - 1][i])
-        )
+        mask = backward_mask(sp.diag(*net.masks[l - 1][i]), sp.eye(net.widths[l]), variant)
         delta = mask * (net.sigma_w / sp.sqrt(net.widths[l])) * net.weights[l] * delta
         deltas.append(delta)
     return deltas[::-1]
@@ -103,13 +112,13 @@ def closed_form_gram(net, variant: str | None = None) -> sp.Matrix:
     for i in range(n):
         for j in range(n):
             for l in range(1, L + 2):
-                fan_in = net.widths[l] if variant == "scale_uses_m_l" else net.widths[l - 1]
-                feature = (net.sigma_w**2 / fan_in) * (acts[i][l - 1].T * acts[j][l - 1])[0, 0]
-                bias = 0 if variant == "missing_bias_term" else net.sigma_b**2
+                hh = (acts[i][l - 1].T * acts[j][l - 1])[0, 0]
                 for c in range(k):
                     for c2 in range(k):
                         back = (deltas[(i, c)][l - 1].T * deltas[(j, c2)][l - 1])[0, 0]
-                        K[i * k + c, j * k + c2] += (feature + bias) * back
+                        K[i * k + c, j * k + c2] += layer_term(
+                            net.sigma_w, net.sigma_b, net.widths[l - 1], net.widths[l], hh, back,
+                            variant)
     return K
 
 
@@ -125,7 +134,7 @@ def _check_general(variant) -> None:
     )
     z_next = sw / sp.sqrt(m1) * W.T * D * z + sb * b
     step = (sp.diff(z_next, z) * delta).xreplace({D.T: D})
-    mask = sp.Identity(m1) if variant == "delta_without_mask" else D
+    mask = backward_mask(D, sp.Identity(m1), variant)
     assert_matrix_expr_identity(
         step,
         mask * (sw / sp.sqrt(m1)) * W * delta,
@@ -139,32 +148,31 @@ def _check_general(variant) -> None:
         d[u] * (sw / sp.sqrt(m_in) * sp.Sum(Wi[a, u] * h[a], (a, 0, m_in - 1)) + sb * bi[u]),
         (u, 0, m_out - 1),
     )
-    fan_in = m_out if variant == "scale_uses_m_l" else m_in
-    assert_identity(
-        sp.diff(lin, Wi[a0, u0]).doit().doit(),
-        sw / sp.sqrt(fan_in) * h[a0] * d[u0],
-        "∂f/∂W_l[a,u] = (σ_w/√m_{l−1}) h_a δ_u",
-    )
-    assert_identity(sp.diff(lin, bi[u0]).doit(), sb * d[u0], "∂f/∂b_{l,u} = σ_b δ_u")
-    # (iii) Frobenius: Σ_a Σ_u (h_a δ_u)(h′_a δ′_u) = (Σ_a h_a h′_a)(Σ_u δ_u δ′_u).
-    hp, dp = sp.IndexedBase("hp"), sp.IndexedBase("deltap")
+    dW = sp.diff(lin, Wi[a0, u0]).doit().doit()
+    db = sp.diff(lin, bi[u0]).doit()
+    assert_identity(dW, sw / sp.sqrt(m_in) * h[a0] * d[u0], "∂f/∂W_l[a,u] = (σ_w/√m_{l−1}) h_a δ_u")
+    assert_identity(db, sb * d[u0], "∂f/∂b_{l,u} = σ_b δ_u")
+    # (iii) Frobenius: ⟨hδᵀ, h′δ′ᵀ⟩_F = Σ_a Σ_u (hδᵀ)[a,u](h′δ′ᵀ)[a,u] = ⟨h,h′⟩⟨δ,δ′⟩, the
+    # entries taken from the outer products of MatrixSymbols.
     M0, M1 = sp.symbols("M0 M1", integer=True, positive=True)
-    frob = sp.Sum((h[a] * d[u]) * (hp[a] * dp[u]), (a, 0, M0 - 1), (u, 0, M1 - 1))
-    pairing = (
-        h[a] * hp[u] * d[a] * dp[u]
-        if variant == "frobenius_mixed_indices"
-        else h[a] * hp[a] * d[u] * dp[u]
+    hv, hpv = sp.MatrixSymbol("h", M0, 1), sp.MatrixSymbol("hp", M0, 1)
+    dv, dpv = sp.MatrixSymbol("delta", M1, 1), sp.MatrixSymbol("deltap", M1, 1)
+    outer, outer_p = hv * dv.T, hpv * dpv.T
+    second = outer_p[u, a] if variant == "frobenius_mixed_indices" else outer_p[a, u]
+    frob = sp.Sum(outer[a, u] * second, (a, 0, M0 - 1), (u, 0, M1 - 1))
+    assert_double_sum_factorizes(
+        frob,
+        sp.Sum(hv[a, 0] * hpv[a, 0], (a, 0, M0 - 1)),
+        sp.Sum(dv[u, 0] * dpv[u, 0], (u, 0, M1 - 1)),
+        "⟨hδᵀ, h′δ′ᵀ⟩_F = ⟨h, h′⟩⟨δ, δ′⟩",
     )
-    joined = sp.Sum(pairing, (a, 0, M0 - 1), (u, 0, M1 - 1))
-    assert_identity(frob.function - joined.function, 0, "⟨hδᵀ, h′δ′ᵀ⟩_F summand")
-    assert_true(frob.limits == joined.limits, "⟨hδᵀ, h′δ′ᵀ⟩_F: same ranges")
     # (iv) the layer term from (ii)–(iii): weights give (σ_w²/m)⟨h,h′⟩⟨δ,δ′⟩, bias σ_b²⟨δ,δ′⟩.
     hh, dd = sp.symbols("hh dd", real=True)  # ⟨h, h′⟩, ⟨δ, δ′⟩
-    weight_coeff = (sw / sp.sqrt(m_in)) ** 2  # the squared factor from (ii)
-    bias = 0 if variant == "missing_bias_term" else sb**2
+    # the factors are read off the derivatives computed in (ii): ∂f/∂W = w·h_a δ_u, ∂f/∂b = β·δ_u
+    w_factor, b_factor = sp.cancel(dW / (h[a0] * d[u0])), sp.cancel(db / d[u0])
     assert_identity(
-        weight_coeff * hh * dd + sb**2 * dd,
-        (sw**2 / m_in * hh + bias) * dd,
+        w_factor**2 * hh * dd + b_factor**2 * dd,
+        layer_term(sw, sb, m_in, m_out, hh, dd, variant),
         "layer term = ((σ_w²/m_{l−1})⟨h,h′⟩ + σ_b²)⟨δ,δ′⟩",
     )
 
@@ -177,3 +185,17 @@ def check(variant: str | None = None) -> None:
     assert_true(realizing_witness(net) is not None, "the activation region of MASKS is nonempty")
     J = net.jacobian()
     assert_matrix_identity(J * J.T, closed_form_gram(net, variant), "JJᵀ = closed-form T5 Gram")
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    sw, sb, m_prev, m_l = sp.symbols("sigma_w sigma_b m_(l−1) m_l")
+    hh, dd = sp.Symbol("⟨h_(l−1),h′_(l−1)⟩"), sp.Symbol("⟨δ_(l,c),δ′_(l,c′)⟩")
+    D, one = sp.symbols("D_l I")
+    term = layer_term(sw, sb, m_prev, m_l, hh, dd, variant)
+    return (f"K[(i,c),(j,c′)] = Σ_(l=1..L+1) {fmt(term)}"
+            f" with δ_(L+1,c) = e_c, δ_l = {fmt(backward_mask(D, one, variant))}·(σ_w/√m_l)"
+            "·W_(l+1)·δ_(l+1)")
+
+
+STATEMENT = statement()

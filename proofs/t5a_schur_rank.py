@@ -33,18 +33,19 @@ from __future__ import annotations
 import sympy as sp
 
 from proofs._sym import (
+    assert_double_sum_factorizes,
     assert_identity,
     assert_matrix_identity,
-    assert_true,
     choose_variant,
+    fmt,
     symbolic_matrix,
 )
 
 ID = "T5a"
-STATEMENT = "rank(layer-l Gram term) ≤ rank(H_{l−1})·rank(Δ_l) (Schur product)"
 CHECKED = ("UUᵀ∘VVᵀ = MMᵀ (M = row-wise U⊗V, rs columns) as index sums with symbolic r, s; "
            "sample 3×2")
-GENERAL = "UUᵀ ∘ VVᵀ = MMᵀ with M the row-wise Kronecker product, symbolic ranks r, s"
+GENERAL = ("UUᵀ ∘ VVᵀ = MMᵀ with M the row-wise Kronecker product (double sum factorized by "
+           "distributivity), M has r·s columns (product of its index ranges), symbolic r, s")
 INDUCTION = ""
 LEMMAS = ("rank(MMᵀ) ≤ #columns of M", "Gram matrix of rank r = UUᵀ with r columns",
           "distributivity of finite sums")
@@ -61,6 +62,16 @@ def khatri_rao_rows(U: sp.Matrix, V: sp.Matrix, variant: str | None = None) -> s
     return sp.Matrix(rows)
 
 
+def claimed_rank_bound(r, s, variant=None):
+    """rank(UUᵀ ∘ VVᵀ) ≤ this, for rank(UUᵀ) = r, rank(VVᵀ) = s."""
+    return r + s if variant == "rank_sum_factor" else r * s
+
+
+def khatri_rao_entry(U, V, i, a, b):
+    """M[i, (a, b)] = U[i, a]·V[i, b]: row i of M is U[i, :] ⊗ V[i, :]."""
+    return U[i, a] * V[i, b]
+
+
 def _check_general(variant) -> None:
     r, s = sp.symbols("r s", integer=True, positive=True)
     i, j, a, b = sp.symbols("i j a b", integer=True, nonnegative=True)
@@ -69,10 +80,15 @@ def _check_general(variant) -> None:
         mm = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1)) + sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))
         had = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1)) * sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))
         assert_identity(mm - had, 0, "UUᵀ ∘ VVᵀ = [U V][U V]ᵀ")
-    mm = sp.Sum((U[i, a] * V[i, b]) * (U[j, a] * V[j, b]), (a, 0, r - 1), (b, 0, s - 1))
-    had = sp.Sum(U[i, a] * U[j, a] * V[i, b] * V[j, b], (a, 0, r - 1), (b, 0, s - 1))
-    assert_identity(mm.function - had.function, 0, "(MMᵀ)_ij summand = (UUᵀ)_ij(VVᵀ)_ij summand")
-    assert_true(mm.limits == had.limits, "same double-sum ranges (r·s columns)")
+    # M has one column per pair (a, b), a < r, b < s: M[i, (a, b)] = U[i, a]·V[i, b].
+    column_ranges = ((a, 0, r - 1), (b, 0, s - 1))
+    mm = sp.Sum(khatri_rao_entry(U, V, i, a, b) * khatri_rao_entry(U, V, j, a, b), *column_ranges)
+    n_columns = sp.Mul(*[hi - lo + 1 for _, lo, hi in mm.limits])
+    assert_identity(n_columns, claimed_rank_bound(r, s, variant),
+                    "M has r·s columns (product of the index ranges) = the claimed rank bound")
+    uu = sp.Sum(U[i, a] * U[j, a], (a, 0, r - 1))  # (UUᵀ)_ij, rank-r Gram
+    vv = sp.Sum(V[i, b] * V[j, b], (b, 0, s - 1))  # (VVᵀ)_ij
+    assert_double_sum_factorizes(mm, uu, vv, "(MMᵀ)_ij = (UUᵀ)_ij·(VVᵀ)_ij")
 
 
 def check(variant: str | None = None) -> None:
@@ -91,3 +107,13 @@ def check(variant: str | None = None) -> None:
     M5 = khatri_rao_rows(U5, D5, variant)
     assert_matrix_identity((U5 * U5.T).multiply_elementwise(D5 * D5.T), M5 * M5.T,
                            "(F ⊗ 𝟙𝟙ᵀ) ∘ B = MMᵀ in the T5 index layout")
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    r, s_ = sp.symbols("rank(H_(l−1)) rank(Δ_l)")
+    return ("rank of layer l's weight term (H_(l−1)H_(l−1)ᵀ ⊗ 𝟙𝟙ᵀ) ∘ Δ_lΔ_lᵀ ≤ "
+            f"{fmt(claimed_rank_bound(r, s_, variant))} (Schur product)")
+
+
+STATEMENT = statement()

@@ -33,9 +33,16 @@ d_{L+1}(m_L + 1 + m_{L+2}) − d_L d_{L+1} to B: equal, so C(L) = B(L) for every
 
 What ``check()`` proves at general size
 ---------------------------------------
-The one-layer step for MatrixSymbols of symbolic width (e_uᵀD = 0 ⇒ δ_{l,u} = 0 and h_{l,u} = 0;
-Je = 0 ⇒ Ĝe = 0); the complement count of one weight matrix with symbolic m_l, m_{l+1}, d_l,
-d_{l+1}; the induction base and step of C(L) = B(L) with symbolic widths and dead counts.
+The one-layer step with symbolic widths: (D_l g)_u = Σ_j δ_{uj}D_{l,j}g_j for an arbitrary vector g
+(indexed sums), the only hypothesis D_{l,u} = 0; each claimed zero derivative (incoming weights,
+bias, outgoing weights) must then simplify to 0 (a claim about the next layer's bias does not);
+Je = 0 ⇒ Ĝe = 0. The complement count of one weight matrix with symbolic m_l, m_{l+1}, d_l,
+d_{l+1}. The claimed bound ``null_count_bound`` is Σ_l ``layer_term`` (the function tests and
+instances call), and the induction step proves that the zero-column count grows by exactly
+``layer_term`` of the new layer (symbolic widths and dead counts): so min(d_l, d_{l+1}) for
+d_l·d_{l+1}, or m_l for m_{l−1}, fails there. Exact instance with several dead units per layer in
+adjacent layers: sizes (1, 2, 2, 1), every hidden unit dead, p − rank(Ĝ) = 12 = the bound (both
+false variants claim 14).
 Instances (exact, sympy): the (1,1,1,1) counterexample — Jacobian by differentiation, rank(Ĝ) = 1,
 p − rank(Ĝ) = 5 = corrected count < 6 = old count; sizes (1, 2, 2, 2) with dead units in adjacent
 layers (region nonempty: numeric witness): every claimed column is identically 0 and
@@ -54,18 +61,20 @@ from proofs._sym import (
     assert_matrix_expr_identity,
     assert_true,
     choose_variant,
+    fmt,
     is_zero,
 )
 
 ID = "T5b"
-STATEMENT = "dead units ⇒ zero J columns; p − rank(Ĝ) ≥ Σ(m_{l−1}+1+m_{l+1}) − Σ d_l d_{l+1}"
 CHECKED = (
     "one-layer step (symbolic widths), complement count, induction over depth; "
-    "(1,1,1,1) counterexample and (1,2,2,2) instance against p − rank(Ĝ)"
+    "(1,1,1,1) counterexample, (1,2,2,2) and all-dead (1,2,2,1) instances against p − rank(Ĝ)"
 )
 GENERAL = (
-    "dead unit ⇒ δ_{l,u} = 0, h_{l,u} = 0 and Ĝe_j = 0 for symbolic widths; zero entries of "
-    "one weight matrix d_l m_{l+1} + m_l d_{l+1} − d_l d_{l+1} for symbolic sizes"
+    "dead unit (D_l,uu = 0) ⇒ the three derivative formulas vanish (index sums, symbolic "
+    "widths) and Ĝe_j = 0; zero entries of one weight matrix d_l m_{l+1} + m_l d_{l+1} − "
+    "d_l d_{l+1} for symbolic sizes; the claimed bound null_count_bound is the sum proved by "
+    "induction"
 )
 INDUCTION = "count C(L) = bound B(L) over depth L (base L = 0, step L → L+1, symbolic widths)"
 LEMMAS = ("T5 derivative formulas", "independence of distinct basis vectors", "|A×B| = |A||B|")
@@ -73,13 +82,24 @@ MUTANTS = {
     "theory_md_count": "THEORY.md's first count, without the adjacent-layer overlap correction",
     "next_layer_bias": "also claims the next layer's bias columns b_{l+1} vanish",
     "grid_union_without_intersection": "counts d_l m_{l+1} + m_l d_{l+1} zero entries in W_{l+1}",
+    "overlap_min": "subtracts Σ_l min(d_l, d_{l+1}) instead of Σ_l d_l·d_{l+1}",
+    "incoming_uses_m_l": "counts m_l incoming weights per dead unit instead of m_{l−1}",
 }
 
 WIDTHS = (1, 2, 2, 2)
 DEAD = ((1, 1), (2, 0))  # (layer, unit)
 MASKS = (((1, 0), (1, 0)), ((0, 1), (0, 1)))
+ALL_DEAD_WIDTHS = (1, 2, 2, 1)  # every hidden unit dead: two per layer, adjacent layers
+ALL_DEAD_MASKS = (((0, 0), (0, 0)), ((0, 0), (0, 0)))
+ALL_DEAD = ((1, 0), (1, 1), (2, 0), (2, 1))
 COUNTEREXAMPLE_WIDTHS = (1, 1, 1, 1)
 COUNTEREXAMPLE_DEAD = ((1, 0), (2, 0))
+
+
+def zero_column_names(variant: str | None = None) -> list[str]:
+    """The parameters of a dead unit u of layer l whose Jacobian columns are claimed zero."""
+    names = ["W_l[:,u]", "b_l[u]", "W_(l+1)[u,:]"]
+    return names + (["b_(l+1)[:]"] if variant == "next_layer_bias" else [])
 
 
 def dead_unit_columns(net, dead, variant: str | None = None) -> set[int]:
@@ -91,45 +111,68 @@ def dead_unit_columns(net, dead, variant: str | None = None) -> set[int]:
         cols.update(index[W_in[a, u]] for a in range(W_in.rows))
         cols.add(index[b[u]])
         cols.update(index[W_out[u, c]] for c in range(W_out.cols))
-        if variant == "next_layer_bias":
+        if "b_(l+1)[:]" in zero_column_names(variant):
             cols.update(index[t] for t in net.biases[l])
     return cols
 
 
-def null_count_bound(widths, dead, variant: str | None = None) -> int:
-    """Σ_dead (m_{l−1} + 1 + m_{l+1}) − Σ_l d_l d_{l+1} (the overlap term dropped by the mutant)."""
-    total = sum(widths[l - 1] + 1 + widths[l + 1] for l, _ in dead)
+def layer_term(m_prev, m, m_next, d_prev, d, variant: str | None = None):
+    """Layer l's share of the bound: d_l(m_{l−1} + 1 + m_{l+1}) − d_{l−1}d_l (works on numbers
+    and on sympy symbols; the induction in ``_check_counting`` proves exactly this expression)."""
+    m_in = m if variant == "incoming_uses_m_l" else m_prev
     if variant == "theory_md_count":
-        return total
-    per_layer = [sum(1 for l, _ in dead if l == layer) for layer in range(len(widths))]
-    return total - sum(per_layer[l] * per_layer[l + 1] for l in range(len(widths) - 1))
+        overlap = 0
+    elif variant == "overlap_min":
+        overlap = sp.Min(d_prev, d)
+    else:
+        overlap = d_prev * d
+    return d * (m_in + 1 + m_next) - overlap
 
 
-def _check_one_layer_step() -> None:
-    m = sp.Symbol("m", integer=True, positive=True)
+def null_count_bound(widths, dead, variant: str | None = None):
+    """Σ_dead (m_{l−1} + 1 + m_{l+1}) − Σ_l d_l d_{l+1} = Σ_{l=1}^{L} layer_term(l): the claimed
+    lower bound on p − rank(Ĝ) for sizes ``widths`` and dead units ``dead`` = [(layer, unit)]."""
+    L = len(widths) - 2
+    counts = [sum(1 for l, _ in dead if l == layer) for layer in range(L + 2)]  # d_0 = d_{L+1} = 0
+    return sum(layer_term(widths[l - 1], widths[l], widths[l + 1], counts[l - 1], counts[l],
+                          variant) for l in range(1, L + 1))
+
+
+def _check_one_layer_step(variant) -> None:
+    """D_l = diag(D_{l,0}, …) with D_{l,u} = 0 (unit u dead): for *any* vector g (g = (σ_w/√m_l)
+    W_{l+1}δ_{l+1} or g = z_l), (D_l g)_u = Σ_j δ_{uj} D_{l,j} g_j = 0, so δ_{l,u} = 0 and
+    h_{l,u} = 0, and the three derivative formulas of T5 vanish; Je = 0 ⇒ Ĝe = 0."""
+    m, m_next = sp.symbols("m m_next", integer=True, positive=True)
+    u, v, j, a = sp.symbols("u v j a", integer=True, nonnegative=True)
+    sw, sb, fan = sp.symbols("sigma_w sigma_b fan", positive=True)
+    Dl, Dn, g, gn, h_prev = (sp.IndexedBase(s) for s in ("D_l", "D_next", "g", "g_next", "h"))
+    dead = {Dl[u]: 0}  # the hypothesis: unit u of layer l is dead, nothing else
+
+    def masked(D, vec, index, size):  # (diag(D) vec)_index
+        return sp.Sum(sp.KroneckerDelta(index, j) * D[j] * vec[j], (j, 0, size - 1)).doit()
+
+    delta_u = masked(Dl, g, u, m)
+    h_u = masked(Dl, g, u, m)  # h_{l,u} = (D_l z_l)_u, same form with g = z_l
+    delta_next_v = masked(Dn, gn, v, m_next)
+    claimed_zero = {
+        "∂f/∂W_l[a,u] = (σ_w/√m_{l−1}) h_{l−1,a} δ_{l,u}": sw / sp.sqrt(fan) * h_prev[a] * delta_u,
+        "∂f/∂b_{l,u} = σ_b δ_{l,u}": sb * delta_u,
+        "∂f/∂W_{l+1}[u,v] = (σ_w/√m_l) h_{l,u} δ_{l+1,v}": sw / sp.sqrt(m) * h_u * delta_next_v,
+    }
+    if "b_(l+1)[:]" in zero_column_names(variant):
+        claimed_zero["∂f/∂b_{l+1,v} = σ_b δ_{l+1,v}"] = sb * delta_next_v
+    for what, expr in claimed_zero.items():
+        value = sp.simplify(sp.piecewise_fold(expr.xreplace(dead)))
+        assert_true(value == 0, f"dead unit u of layer l (D_l,uu = 0): {what} = 0 (got {value})")
     p, N = sp.symbols("p N", integer=True, positive=True)
-    D = sp.MatrixSymbol("D", m, m)  # D_l, diagonal with D[u, u] = 0, i.e. D e_u = 0
-    e_u, v = sp.MatrixSymbol("e_u", m, 1), sp.MatrixSymbol("v", m, 1)
-    zero_col = {D * e_u: sp.ZeroMatrix(m, 1)}
-    # δ_{l,u} = e_uᵀ D v = (D e_u)ᵀ v (D symmetric), and h_{l,u} = e_uᵀ D z likewise.
-    expr = sp.MatMul(sp.Transpose(D * e_u), v, evaluate=False)
-    assert_matrix_expr_identity(
-        expr.xreplace(zero_col).doit(),
-        sp.ZeroMatrix(1, 1),
-        "dead unit: δ_{l,u} = e_uᵀ D_l (…) = 0 and h_{l,u} = 0",
-    )
     J, H = sp.MatrixSymbol("J", N, p), sp.MatrixSymbol("H", N, N)
     e_j = sp.MatrixSymbol("e_j", p, 1)
     n = sp.Symbol("n", positive=True)
-    Y = sp.MatrixSymbol("Y", N, 1)  # Y = J e_j
-    assert_matrix_expr_identity(
-        (J.T * H * J / n) * e_j, (J.T * H * Y / n).xreplace({Y: J * e_j}), "Ĝe_j = (1/n)JᵀH(Je_j)"
-    )
-    assert_matrix_expr_identity(
-        (J.T * H * Y / n).xreplace({Y: sp.ZeroMatrix(N, 1)}).doit(),
-        sp.ZeroMatrix(p, 1),
-        "J e_j = 0 ⇒ Ĝ e_j = 0",
-    )
+    G = J.T * H * J / n
+    # Ĝe_j = (1/n)JᵀH(Je_j): associativity; with the dead column Je_j = 0 it is 0.
+    assert_matrix_expr_identity(G * e_j, (J.T * H / n) * (J * e_j), "Ĝe_j = (1/n)JᵀH(Je_j)")
+    assert_matrix_expr_identity((J.T * H / n) * sp.ZeroMatrix(N, 1), sp.ZeroMatrix(p, 1),
+                                "J e_j = 0 ⇒ Ĝ e_j = 0")
 
 
 def weight_matrix_zero_entries(m_in, m_out, d_in, d_out, variant=None):
@@ -146,16 +189,27 @@ def _check_counting(variant) -> None:
         weight_matrix_zero_entries(m_in, m_out, d_in, d_out, variant),
         "one weight matrix: |dead rows ∪ dead columns| by complement counting",
     )
-    # Induction over depth: C(L+1) − C(L) = B(L+1) − B(L) for symbolic widths and dead counts.
+    # Induction over depth: the zero-column count C(L) equals the claimed bound B(L) =
+    # null_count_bound = Σ_{l≤L} layer_term(l). Step: the output layer L+1 (width m_{L+1},
+    # nothing dead) becomes hidden with d_{L+1} dead units, a new output layer of width m_{L+2}
+    # is added; layers ≤ L keep their terms, so B grows by layer_term(L+1) exactly.
     mL, mL1, mL2, dL, dL1 = sp.symbols("m_L m_L1 m_L2 d_L d_L1", integer=True, nonnegative=True)
     W = lambda *a: weight_matrix_zero_entries(*a, variant=variant)  # noqa: E731
-    # the output layer L+1 (width m_{L+1}, nothing dead) becomes hidden with d_{L+1} dead units;
-    # a new output layer of width m_{L+2} is added (nothing dead there).
     count_step = (W(mL, mL1, dL, dL1) - W(mL, mL1, dL, 0)) + W(mL1, mL2, dL1, 0) + dL1
-    overlap = 0 if variant == "theory_md_count" else dL * dL1
-    bound_step = dL1 * (mL + 1 + mL2) - overlap
-    assert_identity(count_step, bound_step, "induction step L → L+1: count and bound grow alike")
-    assert_identity(W(mL, mL1, 0, 0), 0, "induction base L = 0: no dead units, count 0 = bound")
+    bound_step = layer_term(mL, mL1, mL2, dL, dL1, variant)
+    assert_identity(count_step, bound_step,
+                    "induction step L → L+1: count and claimed bound grow alike (symbolic sizes)")
+    # Base L = 0 (sizes (d, k), no hidden layer): no dead units, count 0 = bound.
+    assert_identity(W(mL, mL1, 0, 0), 0, "induction base L = 0: no dead units, count 0")
+    assert_true(null_count_bound((mL, mL1), [], variant) == 0, "induction base: B(0) = 0")
+    # The claimed function is that sum: at depth 2 with symbolic sizes it equals the formula of
+    # the statement (Σ_dead (m_{l−1} + 1 + m_{l+1}) − Σ d_l d_{l+1}) for any dead counts.
+    m0, m1, m2, m3 = sp.symbols("m_0 m_1 m_2 m_3", integer=True, positive=True)
+    d1, d2 = sp.symbols("d_1 d_2", integer=True, nonnegative=True)
+    t1 = layer_term(m0, m1, m2, 0, d1, variant)
+    t2 = layer_term(m1, m2, m3, d1, d2, variant)
+    assert_identity(t1 + t2, d1 * (m0 + 1 + m2) + d2 * (m1 + 1 + m3) - d1 * d2,
+                    "B(2) = d_1(m_0 + 1 + m_2) + d_2(m_1 + 1 + m_3) − d_1 d_2")
 
 
 def _check_counterexample(variant) -> None:
@@ -171,13 +225,13 @@ def _check_counterexample(variant) -> None:
     )
 
 
-def _check_instance(variant) -> None:
-    net = make_net(WIDTHS, MASKS)
+def _check_instance(variant, widths, masks, dead, expected_null=None) -> None:
+    net = make_net(widths, masks)
     witness = realizing_witness(net)
     assert_true(witness is not None, "the dead-unit activation region is nonempty")
     J = net.jacobian()
     zero_cols = {j for j in range(J.cols) if all(is_zero(e) for e in J[:, j])}
-    claimed = dead_unit_columns(net, DEAD, variant)
+    claimed = dead_unit_columns(net, dead, variant)
     missing = claimed - zero_cols
     assert_true(not missing, f"Jacobian columns {sorted(missing)} of the dead units are zero")
     X, Ws, bs = witness
@@ -193,14 +247,28 @@ def _check_instance(variant) -> None:
     Jv = J.subs(point)
     G = Jv.T * Jv / net.n
     null_dim = len(net.params()) - G.rank()
-    bound = null_count_bound(WIDTHS, DEAD, variant)
-    assert_true(null_dim >= bound, f"(1,2,2,2): p − rank(Ĝ) = {null_dim} ≥ claimed {bound}")
+    bound = null_count_bound(widths, dead, variant)
+    assert_true(expected_null is None or null_dim == expected_null,
+                f"{widths}: p − rank(Ĝ) = {null_dim} (expected {expected_null})")
+    assert_true(null_dim >= bound, f"{widths}: p − rank(Ĝ) = {null_dim} ≥ claimed {bound}")
 
 
 def check(variant: str | None = None) -> None:
     """Verify T5b; raise AssertionError if any fact fails."""
     variant = choose_variant(variant, MUTANTS)
-    _check_one_layer_step()
+    _check_one_layer_step(variant)
     _check_counting(variant)
     _check_counterexample(variant)
-    _check_instance(variant)
+    _check_instance(variant, WIDTHS, MASKS, DEAD)
+    _check_instance(variant, ALL_DEAD_WIDTHS, ALL_DEAD_MASKS, ALL_DEAD, expected_null=12)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claims the check verifies."""
+    m_prev, m, m_next, d_prev, d = sp.symbols("m_(l−1) m_l m_(l+1) d_(l−1) d_l")
+    term = layer_term(m_prev, m, m_next, d_prev, d, variant)
+    return (f"dead unit u of layer l ⇒ zero J columns {', '.join(zero_column_names(variant))}; "
+            f"p − rank(Ĝ) ≥ Σ_(l=1..L) [{fmt(term)}] (d_l dead units in layer l, d_0 = 0)")
+
+
+STATEMENT = statement()

@@ -57,7 +57,13 @@ is proved by induction on M (``_sym.check_telescoping_lemma``), n·(A − B) fac
 quantities that are sums of hypothesis slacks (n − ηε, s, η, ε − λ_j, λ_j − ε, λ_max − λ_j, λ_j)
 — exactly the stated conditions, nothing else — and the summands A^iB^j are powers of numbers
 certified ≥ 0. The ηλ_max ≤ n special case, the consequence algebra and both counterexamples are
-checked exactly. A grid of exact rational instances satisfying the stated conditions is also
+checked exactly. Isotropic r_0: Parseval Σ_j c_j² = ‖r_0‖² (MatrixSymbol U, UUᵀ = I); with
+exchangeability (cited) E[q_j] = e for all j and Σ_j E[q_j] = 1 solve to e = 1/N (symbolic N); the
+N − rank_ε(K) flat eigenvalues give E[m_ε] = 1 − rank_ε(K)/N (rank_ε/N is rejected), linearity
+gives E[L_T/L_0] = (1/N)Σ_j w_j, and the necessary/sufficient ε-rank conditions follow from the
+claimed E[m_ε]. The conditions are sympy relations; their slacks are the only atoms of the sign
+certificates, and the printed statement is generated from them. A grid of exact rational instances
+satisfying the stated conditions is also
 checked (a falsifier, not part of the proof).
 Named lemmas (prose): spectral theorem (B^t = U diag(y^t)Uᵀ, ‖Ux‖ = ‖x‖); exchangeability of the
 coordinates of an isotropic vector (E[q_j] = 1/N); a sum of nonnegative terms is nonnegative.
@@ -73,18 +79,15 @@ import sympy as sp
 from proofs._sym import (
     assert_identity,
     assert_matrix_expr_identity,
-    assert_nonneg,
     assert_nonneg_certificate,
     assert_true,
     check_telescoping_lemma,
     choose_variant,
+    fmt,
+    matmul_replace_adjacent,
 )
 
 ID = "T8"
-STATEMENT = (
-    "r_t = (I−ηK/n)^t r_0; ρ_ε m_ε ≤ L_T/L_0 (ηε ≤ n); "
-    "L_T/L_0 ≤ m_ε + ρ_ε(1−m_ε) (ηλ_max + ηε ≤ 2n)"
-)
 CHECKED = (
     "GD step & induction (symbolic N, p); sign certificates of every bound coefficient, "
     "symbolic T; both counterexamples"
@@ -92,7 +95,9 @@ CHECKED = (
 GENERAL = (
     "GD step r_{t+1} = (I − ηK/n)r_t for MatrixSymbol J (N×p); coefficient formulas for any N; "
     "sign of every coefficient for symbolic integer T under exactly ηε ≤ n (lower) and "
-    "ηλ_max + ηε ≤ 2n (upper), and the ηλ_max ≤ n special case; trainability algebra"
+    "ηλ_max + ηε ≤ 2n (upper), and the ηλ_max ≤ n special case; trainability algebra; "
+    "isotropic r_0: Σ q_j = 1 (Parseval), E[q_j] = 1/N, E[m_ε] = 1 − rank_ε(K)/N and the "
+    "ε-rank conditions for symbolic N"
 )
 INDUCTION = (
     "r_t = (I − ηK/n)^t r_0 (step t → t+1 with MatPow); telescoping lemma "
@@ -111,6 +116,8 @@ MUTANTS = {
     "lower_without_condition": "claims the lower bound for every ε ≥ 0 (drops ηε ≤ n)",
     "upper_condition_without_eps": "claims the upper bound under ηλ_max ≤ 2n alone",
     "telescoping_wrong_recursion": "uses S_{M+1} = 2a·S_M + b^M in the telescoping induction",
+    "lower_condition_2n": "claims the lower bound whenever ηε ≤ 2n",
+    "isotropic_rank_over_N": "claims E[m_ε] = rank_ε(K)/N for isotropic r_0",
 }
 
 
@@ -133,6 +140,54 @@ def upper_bound_counterexample():
     return m + rho * (1 - m), (1 - eta * lam / n) ** (2 * T)
 
 
+def gd_step_scale(n, variant=None):
+    """The factor c of r_{t+1} = (I − η·c·K) r_t."""
+    return 1 if variant == "step_missing_1_over_n" else 1 / n
+
+
+def loss_power(t, variant=None):
+    """The exponent of (1 − ηλ_j/n) in L_t."""
+    return t if variant == "loss_exponent_t" else 2 * t
+
+
+def rho_eps(eta, eps, n, T):
+    """ρ_ε(T) = (1 − ηε/n)^{2T}."""
+    return (1 - eta * eps / n) ** (2 * T)
+
+
+def lower_condition(eta, eps, n, variant=None):
+    """The lower bound's hypothesis as a relation lhs ≤ rhs (None: no hypothesis)."""
+    if variant == "lower_without_condition":
+        return None
+    return sp.Le(eta * eps, 2 * n if variant == "lower_condition_2n" else n)
+
+
+def upper_condition(eta, eps, lam_max, n, variant=None):
+    """The upper bound's hypothesis as a relation lhs ≤ rhs."""
+    lhs = eta * lam_max + (0 if variant == "upper_condition_without_eps" else eta * eps)
+    return sp.Le(lhs, 2 * n)
+
+
+def slack(condition):
+    """rhs − lhs of a hypothesis lhs ≤ rhs: the quantity the hypothesis makes ≥ 0."""
+    return condition.rhs - condition.lhs
+
+
+def expected_flat_mass(N, rank, variant=None):
+    """E[m_ε] over an isotropic r_0, N = nk, rank = rank_ε(K)."""
+    return rank / N if variant == "isotropic_rank_over_N" else 1 - rank / N
+
+
+def necessary_rank(N, tau, rho, variant=None):
+    """τ-trainable in expectation ⇒ rank_ε(K) ≥ this (from ρ·E[m_ε] ≤ E[L_T/L_0] ≤ τ)."""
+    return N * (1 - tau / rho)
+
+
+def sufficient_rank(N, tau, rho, variant=None):
+    """rank_ε(K) ≥ this ⇒ E[L_T/L_0] ≤ τ (from the upper bound with E[m_ε])."""
+    return N * (1 - (tau - rho) / (1 - rho))
+
+
 def claimed_lower(m, one, rho, variant):
     return (2 if variant == "lower_bound_doubled" else 1) * rho * m
 
@@ -152,8 +207,7 @@ def _check_closed_form(variant) -> None:
     theta, offset = sp.MatrixSymbol("theta", p, 1), sp.MatrixSymbol("o", N, 1)  # o = f0 − Jθ0 − Y
     resid = J * theta + offset
     grad = sp.diff(resid.T * resid, theta) / (2 * n)  # ∇_θ (1/2n)‖r‖²
-    scale = 1 if variant == "step_missing_1_over_n" else 1 / n
-    B = sp.Identity(N) - eta * scale * J * J.T
+    B = sp.Identity(N) - eta * gd_step_scale(n, variant) * J * J.T
     assert_matrix_expr_identity(
         J * (theta - eta * grad) + offset,
         B * resid,
@@ -168,7 +222,7 @@ def _check_closed_form(variant) -> None:
     c = sp.Function("c")
     sol = sp.rsolve(c(t + 1) - (1 - eta * lam / n) * c(t), c(t), {c(0): c0})
     assert_identity(sol, c0 * (1 - eta * lam / n) ** t, "rsolve: c_t = (1 − ηλ/n)^t c_0")
-    power = t if variant == "loss_exponent_t" else 2 * t
+    power = loss_power(t, variant)
     assert_identity(
         sp.expand_power_base(sol**2, force=True),
         c0**2 * (1 - eta * lam / n) ** power,
@@ -190,26 +244,24 @@ def bound_coefficients(bound, w_flat, w_steep, rho):
     return sp.expand(sp.diff(diff, q_f)), sp.expand(sp.diff(diff, q_s))
 
 
-def _certify_power_gap(coef, A, B, M, factors, what, nonneg_base):
+def _certify_power_gap(coef, A, B, M, factors, what, summand):
     """coef ≥ 0 via coef = A^M − B^M = (A − B)·Σ_{i<M} A^i B^{M−1−i} (telescoping lemma).
 
     ``factors``: (F1, F2, denominator, cert1, cert2) with A − B = F1·F2/denominator (denominator
     a positive symbol power) and each certᵢ = (target = den_i·Fᵢ, terms, atoms) a nonnegativity
-    certificate of the numerator. ``nonneg_base``: certificates that A and B themselves are ≥ 0
-    (or None for squares), so every summand A^iB^j is ≥ 0.
+    certificate of the numerator. ``summand``: (terms, atoms) certifying A^i B^j ≥ 0 for symbolic
+    i, j ≥ 0 (atoms: A and B once they are certified ≥ 0, or squares).
     """
     assert_identity(coef, A**M - B**M, f"{what}: coefficient = A^M − B^M")
     F1, F2, den = factors[:3]
     assert_identity(A - B, F1 * F2 / den, f"{what}: A − B factorization")
     for target, terms, atoms in factors[3:]:
         assert_nonneg_certificate(target, terms, atoms, f"{what}: factor of A − B is ≥ 0")
-    for cert in nonneg_base:
-        if cert is not None:
-            target, terms, atoms = cert
-            assert_nonneg_certificate(target, terms, atoms, f"{what}: base of the power ≥ 0")
-    a, b = sp.symbols("a b", nonnegative=True)  # A, B once certified ≥ 0
-    i, j = sp.symbols("i j", integer=True, nonnegative=True)
-    assert_nonneg(a**i * b**j, f"{what}: summand A^i B^j ≥ 0")
+    terms, atoms = summand
+    assert_nonneg_certificate(A**I_ * B**J_, terms, atoms, f"{what}: summand A^i B^j ≥ 0")
+
+
+I_, J_ = sp.symbols("i j", integer=True, nonnegative=True)
 
 
 def _check_sign_certificates(variant) -> None:
@@ -217,14 +269,16 @@ def _check_sign_certificates(variant) -> None:
     lam, eps, lam_max = sp.symbols("lambda epsilon lambda_max", real=True)
     T = sp.Symbol("T", integer=True, positive=True)
     y = lambda v: 1 - eta * v / n  # noqa: E731
-    w_lam, rho = y(lam) ** (2 * T), y(eps) ** (2 * T)
+    w_lam, rho = y(lam) ** (2 * T), rho_eps(eta, eps, n, T)
 
-    # Lower bound: hypothesis n − ηε ≥ 0 (dropped by the mutant: ε is only ≥ 0).
-    lower_slack = (n - eta * eps) if variant != "lower_without_condition" else None
+    # Lower bound: hypothesis n − ηε ≥ 0 (dropped by a mutant: ε is only ≥ 0), as stated.
+    cond = lower_condition(eta, eps, n, variant)
+    lower_slack = slack(cond) if cond is not None else eps
     c_flat, c_steep = bound_coefficients(
         lambda m, one, r: claimed_lower(m, one, r, variant), w_lam, w_lam, rho
     )
-    atoms = [eta, eps - lam] + ([lower_slack] if lower_slack is not None else [eps])
+    atoms = [eta, eps - lam, 1 / n, lower_slack]
+    base_atoms = atoms + [y(lam), y(eps)]
     _certify_power_gap(
         c_flat,
         y(lam),
@@ -232,17 +286,19 @@ def _check_sign_certificates(variant) -> None:
         2 * T,
         (eta, eps - lam, n, (n * (y(lam) - y(eps)), [(1, [eta, eps - lam], 1)], atoms)),
         "lower bound, flat coefficient w_j − ρ",
-        [
-            (n * y(eps), [(1, [n - eta * eps], 1)], atoms),
-            (n * y(lam), [(1, [n - eta * eps], 1), (1, [eta, eps - lam], 1)], atoms),
-        ],
+        ([(1, [y(lam) ** I_, y(eps) ** J_], 1)], base_atoms),
     )
-    z = sp.Symbol("z", real=True)
-    assert_identity(c_steep, y(lam) ** (2 * T), "lower bound, steep coefficient = w_j")
-    assert_nonneg(z ** (2 * T), "lower bound, steep coefficient: even power y_j^{2T} ≥ 0")
+    # the bases y_ε = (n − ηε)/n and y_j = (n − ηε)/n + η(ε − λ_j)/n are ≥ 0 under the condition
+    assert_nonneg_certificate(y(eps), [(1, [1 / n, n - eta * eps], 1)], atoms,
+                              "lower bound: y_ε = 1 − ηε/n ≥ 0")
+    assert_nonneg_certificate(
+        y(lam), [(1, [1 / n, n - eta * eps], 1), (1, [1 / n, eta, eps - lam], 1)], atoms,
+        "lower bound: y_j = 1 − ηλ_j/n ≥ 0")
+    assert_nonneg_certificate(c_steep, [(1, [], y(lam) ** T)], [],
+                              "lower bound, steep coefficient w_j = (y_j^T)² ≥ 0")
 
     # Upper bound: hypothesis s = 2n − ηλ_max − ηε ≥ 0 (mutant: s = 2n − ηλ_max), K ≽ 0.
-    s = 2 * n - eta * lam_max - (0 if variant == "upper_condition_without_eps" else eta * eps)
+    s = slack(upper_condition(eta, eps, lam_max, n, variant))
     c_flat, c_steep = bound_coefficients(
         lambda m, one, r: claimed_upper(m, one, r, variant), w_lam, w_lam, rho
     )
@@ -264,7 +320,7 @@ def _check_sign_certificates(variant) -> None:
             ),
         ),
         "upper bound, flat coefficient 1 − w_j",
-        [None, None],
+        ([(1, [], y(lam) ** J_)], []),
     )
     steep_atoms = [s, eta, lam - eps, lam_max - lam]
     _certify_power_gap(
@@ -280,7 +336,7 @@ def _check_sign_certificates(variant) -> None:
             (n * (y(eps) + y(lam)), [(1, [s], 1), (1, [eta, lam_max - lam], 1)], steep_atoms),
         ),
         "upper bound, steep coefficient ρ − w_j",
-        [None, None],
+        ([(1, [], y(eps) ** I_ * y(lam) ** J_)], []),
     )
 
     # Special case ηλ_max ≤ n ⇒ the upper condition for every ε ≥ 0 (steep j exists: λ_j > ε),
@@ -300,25 +356,55 @@ def _check_sign_certificates(variant) -> None:
     )
 
 
-def _check_consequences() -> None:
-    rho, tau, m, N, r = sp.symbols("rho tau m N r", positive=True)
-    assert_identity(
-        rho + (1 - rho) * (tau - rho) / (1 - rho),
-        tau,
-        "sufficiency: m = (τ−ρ)/(1−ρ) makes the upper bound equal τ",
+def _check_isotropic(variant) -> None:
+    """E over an isotropic r_0: q_j = c_j²/‖r_0‖² sum to 1 (Parseval, c = Uᵀr_0, UUᵀ = I) and are
+    exchangeable (cited), so E[q_j] = 1/N; the N − rank_ε(K) flat eigenvalues (K ≽ 0) give
+    E[m_ε], and linearity gives E[L_T/L_0] = (1/N)Σ_j w_j."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    r = sp.Symbol("r", integer=True, nonnegative=True)  # rank_ε(K) ≤ N
+    U, r0 = sp.MatrixSymbol("U", N, N), sp.MatrixSymbol("r0", N, 1)
+    c = U.T * r0
+    assert_matrix_expr_identity(
+        matmul_replace_adjacent(c.T * c, (U, U.T), sp.Identity(N)), r0.T * r0,
+        "Parseval: Σ_j c_j² = ‖Uᵀr_0‖² = ‖r_0‖², so Σ_j q_j = 1",
     )
-    # expectation: E[m] = 1 − r/N (r = rank_ε(K)); ρ(1 − r/N) ≤ τ ⇔ r ≥ N(1 − τ/ρ).
-    assert_identity(
-        N * (tau - rho * (1 - r / N)) / rho,
-        r - N * (1 - tau / rho),
-        "necessary ε-rank condition: ρE[m] ≤ τ ⇔ r ≥ N(1 − τ/ρ)",
-    )
+    e, j = sp.Symbol("e"), sp.Symbol("j", integer=True)
+    # exchangeability: E[q_j] = e for every j; linearity: Σ_j E[q_j] = E[Σ_j q_j] = 1.
+    solutions = sp.solve(sp.Eq(sp.Sum(e, (j, 1, N)).doit(), 1), e)
+    assert_true(len(solutions) == 1, "E[q_j] is determined by Σ_j E[q_j] = 1")
+    e_q = solutions[0]
+    # flat = λ_j ≤ ε; K ≽ 0 so the others are exactly the rank_ε(K) = r with |λ_j| > ε.
+    assert_identity(sp.Sum(e_q, (j, 1, N - r)).doit(), expected_flat_mass(N, r, variant),
+                    "isotropic r_0: E[m_ε] = Σ_{flat} E[q_j] = (N − rank_ε(K))/N")
+    w = sp.IndexedBase("w")
+    assert_identity(sp.simplify(sp.Sum(w[j] * e_q, (j, 1, N)) - sp.Sum(w[j], (j, 1, N)) / N), 0,
+                    "isotropic r_0: E[L_T/L_0] = Σ_j w_j E[q_j] = (1/N)Σ_j w_j")
+    rho, tau = sp.symbols("rho tau", positive=True)
+    E_m = expected_flat_mass(N, r, variant)
+    # necessary: ρE[m] ≤ E[L_T/L_0] ≤ τ  ⇔  rank ≥ N(1 − τ/ρ)   (N(τ − ρE[m])/ρ = rank − bound)
+    assert_identity(N * (tau - rho * E_m) / rho, r - necessary_rank(N, tau, rho, variant),
+                    "necessary ε-rank condition: ρE[m_ε] ≤ τ ⇔ rank_ε ≥ N(1 − τ/ρ)")
+    # sufficient: E[m] ≤ (τ−ρ)/(1−ρ) ⇔ rank ≥ N(1 − (τ−ρ)/(1−ρ)), and then the upper bound ≤ τ
     bound = (tau - rho) / (1 - rho)
-    assert_identity(
-        N * (bound - (1 - r / N)),
-        r - N * (1 - bound),
-        "sufficient ε-rank condition: E[m] ≤ (τ−ρ)/(1−ρ) ⇔ r ≥ N(1 − (τ−ρ)/(1−ρ))",
-    )
+    assert_identity(N * (bound - E_m), r - sufficient_rank(N, tau, rho, variant),
+                    "sufficient ε-rank condition: E[m_ε] ≤ (τ−ρ)/(1−ρ) ⇔ "
+                    "rank_ε ≥ N(1 − (τ−ρ)/(1−ρ))")
+
+
+def _check_consequences(variant) -> None:
+    rho, tau, q, m = sp.symbols("rho tau q m", positive=True)
+    # sufficiency: the upper bound m + ρ(1 − m) is increasing in m (slope 1 − ρ) and equals τ at
+    # m = (τ − ρ)/(1 − ρ).
+    upper = claimed_upper(m, 1, rho, variant)
+    assert_identity(upper.subs(m, (tau - rho) / (1 - rho)), tau,
+                    "sufficiency: m = (τ−ρ)/(1−ρ) makes the upper bound equal τ")
+    # necessity: ρm ≤ L_T/L_0 ≤ τ ⇒ m ≤ τ/ρ: τ/ρ − m = (τ − L_T/L_0)/ρ + (L_T/L_0 − ρm)/ρ.
+    ratio = sp.Symbol("R")
+    lower_gap = ratio - claimed_lower(m, 1, rho, variant)
+    assert_nonneg_certificate(tau / rho - m, [(1, [1 / rho, tau - ratio], 1),
+                                             (1, [1 / rho, lower_gap], 1)],
+                              [1 / rho, tau - ratio, lower_gap],
+                              "necessity: ρ_ε m_ε ≤ L_T/L_0 ≤ τ ⇒ m_ε ≤ τ/ρ_ε")
     bound_lo, ratio_lo = lower_bound_counterexample()
     assert_true(bound_lo > ratio_lo, "K=[1], n=η=T=1, ε=2: lower bound fails (1 > 0)")
     bound_up, ratio_up = upper_bound_counterexample()
@@ -361,5 +447,28 @@ def check(variant: str | None = None) -> None:
     check_telescoping_lemma(2 if variant == "telescoping_wrong_recursion" else 1)
     _check_closed_form(variant)
     _check_sign_certificates(variant)
-    _check_consequences()
+    _check_consequences(variant)
+    _check_isotropic(variant)
     falsifier_grid(variant)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claim functions the check verifies."""
+    eta, eps, n, lam_max, N, tau, t, T = sp.symbols("eta epsilon n lambda_max N tau t T")
+    rho, m, rank, lam = sp.symbols("rho_epsilon m_epsilon rank_epsilon(K) lambda_j")
+    lo = lower_condition(eta, eps, n, variant)
+    return (
+        f"r_t = (I − η·{fmt(gd_step_scale(n, variant))}·K)^t r_0; "
+        f"L_t = (1/2n)Σ_j (1 − ηλ_j/n)^({fmt(loss_power(t, variant))}) c_j²; "
+        f"ρ_ε = {fmt(rho_eps(eta, eps, n, T))}; "
+        f"{fmt(claimed_lower(m, 1, rho, variant))} ≤ L_T/L_0 if "
+        f"{fmt(lo) if lo is not None else 'ε ≥ 0'}; "
+        f"L_T/L_0 ≤ {fmt(claimed_upper(m, 1, rho, variant))} if "
+        f"{fmt(upper_condition(eta, eps, lam_max, n, variant))}; isotropic r_0 (N = nk): "
+        f"E[m_ε] = {fmt(expected_flat_mass(N, rank, variant))}, necessary rank_ε(K) ≥ "
+        f"{fmt(necessary_rank(N, tau, rho, variant))}, sufficient rank_ε(K) ≥ "
+        f"{fmt(sufficient_rank(N, tau, rho, variant))}"
+    )
+
+
+STATEMENT = statement()

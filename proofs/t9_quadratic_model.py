@@ -28,11 +28,15 @@ What ``check()`` proves at general size
 ---------------------------------------
 With symbolic g, λ, η, t and integer T (no step-size assumption anywhere): ``rsolve`` solves the
 per-direction recurrence; the decrease identity and its λ → 0 limit; the λ = 0 recurrence;
-Bernoulli's inequality for symbolic T in both cases (y ≥ 0: the two telescoping identities, each
-summand (y − 1)²y^j ≥ 0; x > 1: (1 − x)^{2T} ≥ 0 and 2T − 1 + 2T(x − 1) > 0), the telescoping
-lemma by induction (``_sym.check_telescoping_lemma``); the assembled bound: the coefficient of
+Bernoulli's inequality, claimed as (1 − x)^E ≥ 1 − C·x with (E, C) = (2T, 2T), for symbolic T in
+both cases: x ≤ 1 (y = 1 − x ≥ 0): the claimed gap must equal Σ_{i<E}(y − 1)(y^i − 1) =
+[(y − 1)S_E] − E(y − 1) (telescoping lemma; fails for C ≠ E, e.g. the false 1 − T·x), each summand
+Σ_{j<i}(y − 1)²y^j with y^j a power of the hypothesis y ≥ 0; x > 1: the gap must equal
+((1 − x)^T)² + 2(T − 1) + 1 + 2T(x − 1) (fails for odd powers); the telescoping lemma by induction
+(``_sym.check_telescoping_lemma``); the assembled bound: the coefficient of
 each class in ``bound − decrease`` for a generic steep and a generic flat direction (any number of
-directions) equals the slacks above, each certified ≥ 0; the monotonicity certificate
+directions) is certified ≥ 0 — steep as ½·(1/λ)·(g(1 − ηλ)^T)², flat as ½·(1/λ)·g²·[the
+Bernoulli gap proved above, at x = ηλ]; the monotonicity certificate
 (hypothesis 2 − ηλ ≥ 0). The decoupling is checked for the full vector iteration with symbolic
 diagonal Ĝ (two directions, two steps); a grid of exact rational instances (η up to 3, far past
 any step-size condition) is a falsifier, not part of the proof.
@@ -49,15 +53,14 @@ import sympy as sp
 
 from proofs._sym import (
     assert_identity,
-    assert_nonneg,
     assert_nonneg_certificate,
     check_telescoping_lemma,
     choose_variant,
+    fmt,
+    telescoping_summand,
 )
 
 ID = "T9"
-STATEMENT = ("L_0 − q(Δ_T) = ½Σ(g_j²/λ_j)(1−(1−ηλ_j)^{2T}) ≤ ½Σ_{λ>ε}g_j²/λ_j + TηΣ_{λ≤ε}g_j², "
-             "any η > 0")
 CHECKED = ("rsolve closed form, decrease identity, Bernoulli (even powers, symbolic T), assembled "
            "bound with no step-size condition, monotonicity")
 GENERAL = ("per-direction closed form and decrease for symbolic λ, η, T; Bernoulli "
@@ -69,6 +72,7 @@ MUTANTS = {
     "progress_exponent_T": "claims the decrease uses (1 − ηλ)^T instead of ^{2T}",
     "drift_halved": "claims the flat-direction drift is ½Tηg² per direction",
     "bernoulli_odd_power": "uses Bernoulli for odd powers (1 − x)^{2T+1} ≥ 1 − (2T+1)x, all real x",
+    "bernoulli_coefficient_T": "uses the false lemma (1 − x)^{2T} ≥ 1 − T·x (T = 1, x = ½: ¼ ≥ ½)",
     "steep_bound_quartered": "claims the steep term is at most g²/(4λ)",
     "flat_bound_half_drift": "claims the flat term is at most ½Tηg² in the assembled bound",
 }
@@ -123,27 +127,51 @@ def _check_closed_form(variant) -> None:
     assert_identity(q_drop, formula, "vector GD (2 steps, diagonal Ĝ) = Σ_j per-direction formula")
 
 
+def claimed_bernoulli(T, variant: str | None = None):
+    """(E, C) of the lemma (1 − x)^E ≥ 1 − C·x for every real x (true: E = C = 2T)."""
+    if variant == "bernoulli_odd_power":
+        return 2 * T + 1, 2 * T + 1
+    if variant == "bernoulli_coefficient_T":
+        return 2 * T, T
+    return 2 * T, 2 * T
+
+
+def bernoulli_gap(x, T, variant: str | None = None):
+    """(1 − x)^E − (1 − C·x), the quantity the lemma claims ≥ 0."""
+    E, C = claimed_bernoulli(T, variant)
+    return (1 - x) ** E - (1 - C * x)
+
+
 def check_bernoulli(variant: str | None = None) -> None:
-    """(1 − x)^M ≥ 1 − Mx for every real x, M = 2T (symbolic T ≥ 1); mutant: M = 2T + 1."""
+    """The claimed lemma (1 − x)^E ≥ 1 − Cx (true: E = C = 2T, symbolic T ≥ 1), both cases, by
+    certificates whose terms are written for the true lemma and whose target is the claim."""
     T = sp.Symbol("T", integer=True, positive=True)
-    M = 2 * T + 1 if variant == "bernoulli_odd_power" else 2 * T
-    y = sp.Symbol("y", nonnegative=True)  # case x ≤ 1: y = 1 − x ≥ 0
-    j = sp.Symbol("j", integer=True, nonnegative=True)
-    # Σ_{i<M}(y − 1)(y^i − 1) = (y − 1)S_M(y, 1) − M(y − 1), and the telescoping lemma (a = y,
-    # b = 1) gives (y − 1)S_M(y, 1) = y^M − 1; Q stands for (y − 1)S_M(y, 1).
-    Q = sp.Symbol("Q")
-    assert_identity((Q - M * (y - 1)).subs(Q, y**M - 1), y**M - 1 - M * (y - 1),
-                    "Bernoulli, y ≥ 0: y^M − 1 − M(y − 1) = Σ_{i<M}(y − 1)(y^i − 1)")
-    # each summand: (y − 1)(y^i − 1) = (y − 1)·(y − 1)S_i(y, 1) = (y − 1)²Σ_{j<i} y^j (lemma
-    # again), a sum of terms (y − 1)² y^j ≥ 0.
-    assert_nonneg((y - 1) ** 2 * y**j, "Bernoulli, y ≥ 0: summand (y − 1)² y^j ≥ 0")
+    E, _ = claimed_bernoulli(T, variant)
     x = sp.Symbol("x", real=True)
-    z = sp.Symbol("z", positive=True)  # case x > 1: x = 1 + z
-    assert_nonneg(((1 - x) ** M).subs(x, 1 + z), "Bernoulli, x > 1: (1 − x)^M ≥ 0")
-    assert_identity(-(1 - M * x).subs(x, 1 + z), (M - 1) + M * z,
-                    "Bernoulli, x > 1: −(1 − Mx) = (M − 1) + M(x − 1)")
-    T0 = sp.Symbol("T0", integer=True, nonnegative=True)  # T = T0 + 1 ≥ 1
-    assert_nonneg(((M - 1) + M * z).subs(T, T0 + 1), "Bernoulli, x > 1: (M − 1) + M(x − 1) > 0")
+    gap = bernoulli_gap(x, T, variant)
+    # Case x ≤ 1, y = 1 − x ≥ 0 (hypothesis atom y). Telescoping lemma (a = y, b = 1):
+    # Q := (y − 1)S_E(y, 1) = y^E − 1, so Σ_{i<E}(y − 1)(y^i − 1) = Q − E(y − 1); the claim must
+    # equal this sum exactly (it fails for any coefficient C ≠ E).
+    y = sp.Symbol("y", real=True)
+    Q = sp.Symbol("Q")
+    telescoped = (Q - E * (y - 1)).subs(Q, y**E - 1)
+    assert_identity(gap.subs(x, 1 - y), telescoped,
+                    "Bernoulli, x ≤ 1: (1 − x)^E − 1 + Cx = Σ_{i<E}(y − 1)(y^i − 1), y = 1 − x")
+    # each summand (y − 1)(y^i − 1) = (y − 1)·(y − 1)S_i(y, 1) = Σ_{j<i} (y − 1)² y^j (lemma
+    # again): y^j is a power of the hypothesis atom y ≥ 0, (y − 1)² a square.
+    i, j = sp.symbols("i j", integer=True, nonnegative=True)
+    assert_identity(telescoping_summand(y, 1, i, j), y**j,
+                    "Bernoulli, x ≤ 1: S_i(y, 1) = Σ_{j<i} y^j (telescoping summand at b = 1)")
+    assert_nonneg_certificate((y - 1) ** 2 * y**j, [(1, [y**j], y - 1)], [y],
+                              "Bernoulli, x ≤ 1: (y − 1)² y^j ≥ 0 for y ≥ 0")
+    # Case x > 1 (hypotheses x − 1 ≥ 0, T − 1 ≥ 0): (1 − x)^{2T} = ((1 − x)^T)² and
+    # −1 + 2Tx = 2(T − 1) + 1 + 2T(x − 1).
+    assert_nonneg_certificate(
+        gap,
+        [(1, [], (1 - x) ** T), (2, [T - 1], 1), (1, [], 1), (2, [T, x - 1], 1)],
+        [x - 1, T - 1, T],
+        "Bernoulli, x > 1: (1 − x)^E − 1 + Cx = ((1 − x)^T)² + 2(T − 1) + 1 + 2T(x − 1)",
+    )
 
 
 def _check_assembled_bound(variant) -> None:
@@ -159,15 +187,15 @@ def _check_assembled_bound(variant) -> None:
                 + a_f * claimed_decrease(g_f, lam_f, eta, T) + a_0 * claimed_drift(g_0, eta, T))
     gap = sp.expand(bound - decrease)
     c_s, c_f, c_0 = (sp.diff(gap, a) for a in (a_s, a_f, a_0))
-    w = sp.Symbol("w", real=True)  # w = 1 − ηλ_s: any real number (no step-size condition)
-    assert_identity(c_s, g_s**2 / (2 * lam_s) * (1 - eta * lam_s) ** (2 * T),
-                    "steep slack = (g²/2λ)(1 − ηλ)^{2T}")
-    assert_nonneg(g_s**2 / (2 * lam_s) * w ** (2 * T), "steep slack ≥ 0 (even power, any η)")
-    bern = (1 - eta * lam_f) ** (2 * T) - (1 - 2 * T * eta * lam_f)  # ≥ 0 by Bernoulli, x = ηλ
-    assert_identity(c_f, g_f**2 / (2 * lam_f) * bern,
-                    "flat slack = (g²/2λ)((1 − ηλ)^{2T} − 1 + 2Tηλ)")
-    B = sp.Symbol("B", nonnegative=True)  # the Bernoulli gap, certified ≥ 0 by check_bernoulli
-    assert_nonneg(g_f**2 / (2 * lam_f) * B, "flat slack ≥ 0 given Bernoulli")
+    # steep (λ > ε ≥ 0, hypothesis 1/λ > 0): slack = ½·(1/λ)·(g(1 − ηλ)^T)², any η.
+    assert_nonneg_certificate(c_s, [(sp.Rational(1, 2), [1 / lam_s], g_s * (1 - eta * lam_s) ** T)],
+                              [1 / lam_s], "steep slack = (g²/2λ)(1 − ηλ)^{2T} ≥ 0 (any η)")
+    # flat (0 < λ ≤ ε): slack = ½·(1/λ)·g²·[Bernoulli gap at x = ηλ], the gap that
+    # check_bernoulli proved ≥ 0 for every real x (so every η > 0).
+    bern = bernoulli_gap(eta * lam_f, T, variant)
+    assert_nonneg_certificate(c_f, [(sp.Rational(1, 2), [1 / lam_f, bern], g_f)],
+                              [1 / lam_f, bern],
+                              "flat slack = (g²/2λ)((1 − ηλ)^{2T} − 1 + 2Tηλ) ≥ 0 by Bernoulli")
     assert_identity(c_0, 0, "λ = 0: the flat bound Tηg² is attained (slack 0)")
 
 
@@ -193,9 +221,9 @@ def falsifier_grid(variant) -> None:
         steep, flat = claimed_bound_terms(1, lam, eta, T, variant)
         if not term <= (steep if lam > eps else flat):
             raise AssertionError(f"T9 bound violated at η={eta}, λ={lam}, ε={eps}, T={T}")
-        power = 2 * T + 1 if variant == "bernoulli_odd_power" else 2 * T
+        power, coef = claimed_bernoulli(T, variant)
         x = eta * lam
-        if not (1 - x) ** power >= 1 - power * x:
+        if not (1 - x) ** power >= 1 - coef * x:
             raise AssertionError(f"Bernoulli violated at x={x}, power {power}")
 
 
@@ -208,3 +236,19 @@ def check(variant: str | None = None) -> None:
     _check_assembled_bound(variant)
     _check_monotone()
     falsifier_grid(variant)
+
+
+def statement(variant: str | None = None) -> str:
+    """The printed statement, generated from the claim functions the check verifies."""
+    g, lam, eta, T, x = sp.symbols("g_j lambda_j eta T x")
+    E, C = claimed_bernoulli(T, variant)
+    steep, flat = claimed_bound_terms(g, lam, eta, T, variant)
+    return (
+        f"L_0 − q(Δ_T) = Σ_j {fmt(claimed_decrease(g, lam, eta, T, variant))} "
+        f"(λ_j = 0: {fmt(claimed_drift(g, eta, T, variant))}) ≤ Σ_(λ_j>ε) {fmt(steep)} + "
+        f"Σ_(λ_j≤ε) {fmt(flat)}, any η > 0; Bernoulli {fmt(sp.Ge((1 - x) ** E, 1 - C * x))} "
+        "for every real x"
+    )
+
+
+STATEMENT = statement()

@@ -55,7 +55,11 @@ def test_every_check_has_a_mutant(module):
 @pytest.mark.parametrize(
     ("module", "variant"), MUTANT_CASES, ids=[f"{m.ID}-{v}" for m, v in MUTANT_CASES]
 )
-def test_wrong_variant_fails(module, variant):
+def test_wrong_variant_fails_without_the_numeric_grids(module, variant, monkeypatch):
+    """Every mutant is rejected by the proof itself: the exact-rational falsifier grids of T8 and
+    T9 (not part of the proof) are switched off here."""
+    if hasattr(module, "falsifier_grid"):
+        monkeypatch.setattr(module, "falsifier_grid", lambda variant: None)
     with pytest.raises(AssertionError):
         module.check(variant=variant)
 
@@ -170,7 +174,7 @@ def test_t8_consequences_need_the_same_conditions():
     assert rho < tau and m <= (tau - rho) / (1 - rho) and _gd_loss_ratio(1.5, 1, 1.0, 1) > tau
 
 
-def test_issue_false_variants_are_mutants():
+def test_issue_false_variants_are_mutants():  # issue 3
     """The three false variants found by review are registered (and so asserted to FAIL above)."""
     from proofs import t2_spectral_equivalence as t2
     from proofs import t8_trainability as t8
@@ -239,3 +243,129 @@ def test_module_names_match_files():
 
     files = {p.stem for p in pathlib.Path(proofs.__file__).parent.glob("t*.py")}
     assert files == set(proofs.MODULE_NAMES)
+
+
+# --- issue 19: the classes of false variants, each rejected by a named symbolic step ----------
+
+def _issue19_cases():
+    from proofs import t2_spectral_equivalence as t2
+    from proofs import t2a_softmax_hessian as t2a
+    from proofs import t5b_dead_units as t5b
+    from proofs import t6_kronecker_l2 as t6
+    from proofs import t7_infinite_width as t7
+    from proofs import t8_trainability as t8
+    from proofs import t9_quadratic_model as t9
+
+    return [
+        # (module, variant, the false statement, symbolic step that must reject it)
+        (t2, "bracket_lower_b", "λ_i(G) ≥ (b/n)·λ_i(PKP)", t2._check_bracket_and_ranks),
+        (t2a, "upper_pmin", "xᵀHx ≤ p_min‖x‖² (weight p_min − p_e)", t2a.check),
+        (t5b, "overlap_min", "p − rank(Ĝ) ≥ Σ(m_{l−1}+1+m_{l+1}) − Σ min(d_l, d_{l+1})",
+         t5b._check_counting),
+        (t5b, "incoming_uses_m_l", "p − rank(Ĝ) ≥ Σ(m_l+1+m_{l+1}) − Σ d_l d_{l+1}",
+         t5b._check_counting),
+        (t6, "pair_s_squared", "eig(A⊗S) = {α_a s_b²}", t6._check_eigenpairs),
+        (t6, "pair_s_squared", "eig(A⊗S) = {α_a s_b²} (Schur diagonal)", t6._check_similarity),
+        (t7, "sigma1_drops_bias", "Σ¹ = σ_w² xᵀx′/d", t7._check_recursion_derivation),
+        (t7, "sigma1_drops_bias", "Σ¹ = σ_w² xᵀx′/d (vs linrelu.kernels)",
+         t7._check_library_recursion),
+        (t7, "sigma1_drops_1_over_d", "Σ¹ = σ_w² xᵀx′ + σ_b²", t7._check_recursion_derivation),
+        (t7, "sigma1_drops_1_over_d", "Σ¹ = σ_w² xᵀx′ + σ_b² (vs linrelu.kernels)",
+         t7._check_library_recursion),
+        (t7, "sigma_next_drops_bias", "Σ^{l+1} = σ_w² E[φφ]", t7._check_recursion_derivation),
+        (t8, "isotropic_rank_over_N", "E[m_ε] = rank_ε(K)/N", t8._check_isotropic),
+        (t8, "lower_condition_2n", "ρ_ε m_ε ≤ L_T/L_0 whenever ηε ≤ 2n",
+         t8._check_sign_certificates),
+        (t9, "bernoulli_coefficient_T", "(1 − x)^{2T} ≥ 1 − T·x", t9.check_bernoulli),
+    ]
+
+
+ISSUE19 = _issue19_cases()
+
+
+@pytest.mark.parametrize(("module", "variant", "claim", "step"), ISSUE19,
+                         ids=[f"{m.ID}-{v}-{s.__name__}" for m, v, _, s in ISSUE19])
+def test_issue19_false_variant_rejected_by_a_symbolic_step(module, variant, claim, step):
+    assert variant in module.MUTANTS
+    with pytest.raises(AssertionError):
+        step(variant)
+    if step is not module.check:
+        step(None)  # the same step passes the true statement
+
+
+def test_t9_false_bernoulli_is_false():
+    """(1 − x)^{2T} ≥ 1 − T·x fails at T = 1, x = ½ (¼ < ½); the true 1 − 2Tx = 0 holds."""
+    from proofs.t9_quadratic_model import bernoulli_gap
+
+    x, T = sp.Rational(1, 2), 1
+    assert bernoulli_gap(x, T, "bernoulli_coefficient_T") == sp.Rational(-1, 4)
+    assert bernoulli_gap(x, T) == sp.Rational(1, 4)
+
+
+def test_t5b_several_dead_units_per_layer_and_adjacent_layers():
+    """Sizes (1, 2, 2, 1), every hidden unit dead: only the output bias column σ_b survives, so
+    p − rank(Ĝ) = 13 − 1 = 12 = the claimed bound; the two false variants claim 14."""
+    from proofs import t5b_dead_units as t5b
+
+    widths, dead = t5b.ALL_DEAD_WIDTHS, t5b.ALL_DEAD
+    assert null_count_bound(widths, dead) == 12
+    assert null_count_bound(widths, dead, "overlap_min") == 14
+    assert null_count_bound(widths, dead, "incoming_uses_m_l") == 14
+    net = make_net(widths, t5b.ALL_DEAD_MASKS)
+    J = net.jacobian()
+    nonzero = [j for j in range(J.cols) if not all(_sym.is_zero(e) for e in J[:, j])]
+    assert len(net.params()) == 13 and len(nonzero) == 1
+    assert sp.simplify(J[0, nonzero[0]] - net.sigma_b) == 0
+
+
+def test_t7_proof_is_tied_to_the_library_kernels(monkeypatch):
+    """A library recursion without the 1/d (or arc-cosine kernel without its √(1 − ρ²) term) is
+    caught by the proof's comparison with linrelu.kernels."""
+    import linrelu.kernels as lk
+    from proofs import t7_infinite_width as t7
+
+    original = lk._input_layer
+
+    def no_fan_in(X1, X2, sigma_w, sigma_b):
+        return original(X1, X2, sigma_w * X1.shape[1] ** 0.5, sigma_b)
+
+    monkeypatch.setattr(lk, "_input_layer", no_fan_in)
+    with pytest.raises(AssertionError, match="library"):
+        t7._check_library_recursion(None)
+    monkeypatch.setattr(lk, "_input_layer", original)
+    monkeypatch.setattr(lk, "_sine_factor", lambda s1, s2, c: 0 * c)
+    with pytest.raises(AssertionError, match="arccos_kernel_1"):
+        t7._check_library_expectations(None)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.ID)
+def test_changing_the_printed_statement_is_noticed(module, monkeypatch):
+    """Editing only the printed statement fails `python -m proofs` (run_all) for that theorem."""
+    assert module.STATEMENT == module.statement()
+    monkeypatch.setattr(module, "STATEMENT", module.STATEMENT + " (edited)")
+    (row,) = run_all(modules=[module])
+    assert not row["passed"] and "printed statement" in row["error"]
+
+
+def test_t8_statement_condition_edit_is_noticed(monkeypatch):
+    """The audit's example: T8's printed condition ηε ≤ n changed to ηε ≤ 2n."""
+    from proofs import t8_trainability as t8
+
+    edited = t8.STATEMENT.replace("ε·η ≤ n;", "ε·η ≤ 2·n;")
+    assert edited != t8.STATEMENT
+    monkeypatch.setattr(t8, "STATEMENT", edited)
+    (row,) = run_all(modules=[t8])
+    assert not row["passed"]
+    # the same edit made in the checked condition is the mutant lower_condition_2n: it prints
+    # that statement and the check rejects it
+    assert t8.statement("lower_condition_2n") == edited
+    with pytest.raises(AssertionError):
+        t8._check_sign_certificates("lower_condition_2n")
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.ID)
+def test_statement_is_generated_from_the_claims(module):
+    """At least one mutant of every theorem changes the printed statement: the statement is
+    built from the claim expressions, not free text."""
+    changed = [v for v in module.MUTANTS if module.statement(v) != module.statement()]
+    assert changed, module.ID
