@@ -47,3 +47,20 @@ def test_attainable_rank_normalization():
     assert s["stable_rank"] == pytest.approx(ev.sum() / 2.0)
     with pytest.raises(ValueError, match="attainable"):
         spectrum_summary(ev, 0)
+
+
+def test_feature_effective_rank_of_tall_matrices_matches_the_svd():
+    """Tall feature matrices (thousands of inputs) take the Gram route; the reference is numpy's
+    SVD, computed here, on matrices with dead (all-zero) columns and a wide spread of scales."""
+    import linrelu as lr
+
+    rng = np.random.default_rng(3)
+    for n, m in ((4000, 100), (300, 7), (64, 32)):
+        F = np.maximum(rng.normal(size=(n, m)) @ np.diag(np.logspace(-4, 1, m)), 0.0)
+        F[:, : m // 5] = 0.0  # dead units
+        s = np.linalg.svd(F, compute_uv=False)
+        q = s[s > 0] / s.sum()
+        want = float(np.exp(-np.sum(q * np.log(q))))
+        # σ from the Gram carries an absolute error ≤ m·ε·σ_max² in σ², ≈ 1e-8·σ_max in σ for
+        # a zero σ: its weight q ≈ 1e-9 moves erank by ≈ 1e-8 at most, hence 1e-7
+        assert lr.effective_rank(F) == pytest.approx(want, rel=1e-7)

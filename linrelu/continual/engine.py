@@ -117,7 +117,8 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
         with_spectrum = task.index % spectrum_every == 0 or task.index == len(stream) - 1
         record = {"task": task.index,
                   "start": task_start_metrics(model, params, task, eps_ladder,
-                                              spectrum=with_spectrum, census=census)}
+                                              spectrum=with_spectrum, census=census,
+                                              accuracies=False)}
         if (slq_every and task.index % slq_every == 0) or task.index in slq_tasks:
             record["slq"] = hessian_density(model, params, task, seed=seed + task.index,
                                             **slq_options)

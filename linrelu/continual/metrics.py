@@ -32,6 +32,8 @@ model ``m`` through the generic functions of the spectral API with ``f = m.apply
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,7 +42,7 @@ from linrelu.continual.model import MLPModel
 from linrelu.continual.streams import Task
 from linrelu.continual.train import as_float64, check_model_task, evaluate
 from linrelu.equivalence import ggn_eigenvalues
-from linrelu.features import dead_unit_fractions, hidden_effective_ranks, hidden_features
+from linrelu.features import dead_unit_fractions, hidden_effective_ranks
 from linrelu.precision import float64
 from linrelu.spectra import (
     eps_rank_ladder,
@@ -86,18 +88,30 @@ def spectrum_summary(ev, attainable: int, eps_ladder=DEFAULT_EPS_LADDER,
     }
 
 
+@lru_cache(maxsize=64)
+def _compiled(model, loss: str):
+    """(features, gradient) of a model, jit-compiled once per (model, loss): the census runs at
+    every task start on thousands of inputs."""
+    from linrelu.losses import mean_loss
+
+    features = jax.jit(model.features)
+    grad = jax.jit(jax.grad(lambda p, X, y: mean_loss(model.apply(p, X), y, loss)))
+    return features, grad
+
+
 def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *,
                        spectrum: bool = True, census: str = "train",
-                       predict: bool = True) -> dict:
+                       predict: bool = True, accuracies: bool = True) -> dict:
     """The metrics of the module docstring at ``params`` for ``task`` (JSON-able dict).
 
-    Always: loss, accuracy, test_loss, test_accuracy, erank [per layer], dead_fraction [per
-    layer], census_inputs, weight_norm, grad_norm, num_params. With ``spectrum``: also
-    ggn_eigenvalues (list, largest first), :func:`spectrum_summary`'s keys and (``predict``)
-    predicted_ratio / predicted_trainable.
+    Always: erank [per layer], dead_fraction [per layer], census_inputs, weight_norm, grad_norm,
+    num_params; with ``accuracies`` loss, accuracy, test_loss, test_accuracy at ``params``
+    (:func:`linrelu.continual.run_continual` leaves them out at a task start: a fresh
+    permutation's accuracy is chance, and the task's accuracies are recorded after training).
+    With ``spectrum``: also ggn_eigenvalues (list, largest first), :func:`spectrum_summary`'s
+    keys and (``predict``) predicted_ratio / predicted_trainable.
     """
     from linrelu.diagnose import predict_trainability
-    from linrelu.losses import mean_loss
 
     model = check_model_task(net, task)
     eps_ladder = tuple(float(e) for e in eps_ladder)
@@ -115,16 +129,16 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
     X_census = task.X if census == "train" else task.X_probe
     y_probe = task.y_probe.astype(np.int32) if task.loss == "ce" else task.y_probe
     out = {}
+    features_fn, grad_fn = _compiled(model, task.loss)
     with float64():
         params = as_float64(params)
-        hidden = hidden_features(spectral_net, params, X_census, feature_fn)  # one forward
+        hidden = [np.asarray(h, np.float64) for h in features_fn(
+            params, jnp.asarray(X_census, jnp.float64))]  # one compiled forward
         erank = hidden_effective_ranks(spectral_net, params, X_census, features=hidden)
         dead = dead_unit_fractions(spectral_net, params, X_census, features=hidden)
         num_params = sum(int(np.size(a)) for a in jax.tree_util.tree_leaves(params))
-        Xp = jnp.asarray(task.X_probe, jnp.float64)
-        grad = jax.grad(lambda p: mean_loss(model.apply(p, Xp), jnp.asarray(y_probe),
-                                            task.loss))(params)
-        out["grad_norm"] = weight_norm(grad)
+        out["grad_norm"] = weight_norm(grad_fn(params, jnp.asarray(task.X_probe, jnp.float64),
+                                               jnp.asarray(y_probe)))
         if spectrum:
             ev = np.asarray(ggn_eigenvalues(spectral_net, params, task.X_probe, task.y_probe,
                                             task.loss), np.float64)
@@ -136,11 +150,12 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
                                             task.loss)
                 out["predicted_ratio"] = float(pred.predicted_ratio)
                 out["predicted_trainable"] = bool(pred.trainable)
-    train = evaluate(model, params, task.X, task.y, task.loss)
-    test = evaluate(model, params, task.X_test, task.y_test, task.loss)
+    if accuracies:
+        train = evaluate(model, params, task.X, task.y, task.loss)
+        test = evaluate(model, params, task.X_test, task.y_test, task.loss)
+        out.update(loss=train["loss"], accuracy=train["accuracy"], test_loss=test["loss"],
+                   test_accuracy=test["accuracy"])
     return {
-        "loss": train["loss"], "accuracy": train["accuracy"],
-        "test_loss": test["loss"], "test_accuracy": test["accuracy"],
         **out,
         "num_params": int(num_params),
         "erank": [float(e) for e in erank],

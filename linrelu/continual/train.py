@@ -254,12 +254,19 @@ def online_info(stats: OnlineStats, loss: str) -> dict:
     return out
 
 
+@lru_cache(maxsize=64)
+def jitted_apply(model):
+    """``jax.jit(model.apply)``, one per model (models are hashable): evaluations on thousands of
+    inputs at every task start cost a compiled forward pass, not an op-by-op one."""
+    return jax.jit(model.apply)
+
+
 def evaluate(net, params, X, y, loss: str) -> dict:
     """{"loss": L, "accuracy": …} in float64. ce accuracy = fraction of argmax f = y;
     mse "accuracy" = R² = 1 − Σ‖f − y‖² / Σ‖y − ȳ‖² (ȳ the mean target; 1 is perfect)."""
     model = as_model(net)
     with float64():
-        f = model.apply(_cast(params, jnp.float64), jnp.asarray(X, jnp.float64))
+        f = jitted_apply(model)(_cast(params, jnp.float64), jnp.asarray(X, jnp.float64))
         if loss == "ce":
             yj = jnp.asarray(y, jnp.int32)
             return {"loss": float(mean_loss(f, yj, loss)),
