@@ -122,10 +122,10 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
         raise ValueError(f"census: expected one of {CENSUS}, received {census!r}")
     # the spectral API takes the MLP itself (closed forms) or any model's apply + features
     if isinstance(model, MLPModel):
-        spectral_net, feature_fn = model.net, None
+        spectral_net = model.net
         params = model.net.check_params(params)
     else:
-        spectral_net, feature_fn = model.apply, model.features
+        spectral_net = model.apply
     X_census = task.X if census == "train" else task.X_probe
     y_probe = task.y_probe.astype(np.int32) if task.loss == "ce" else task.y_probe
     out = {}
