@@ -3,7 +3,8 @@
 A registry monkeypatched in the test process is invisible to worker processes, so the tests name
 this module in ``runner.REGISTRY_ENV`` ("_worker_experiments:registry"), which the driver and
 every worker read. With ``PID_DIR_ENV`` set, cell 3 writes its worker's pid to ``PID_DIR/pid``
-and sleeps, the first time only, so that a test can kill the worker running it.
+and sleeps, the first time only, so that a test can kill the worker running it; with
+``RAISE_ENV`` set, the cell of that seed raises.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from linrelu.experiments.base import Claim, Experiment
 
 PID_DIR_ENV = "LINRELU_TEST_PID_DIR"
+RAISE_ENV = "LINRELU_TEST_RAISE_SEED"  # the cell with this seed raises
 SLOW_SEED = 3
 
 
@@ -33,6 +35,8 @@ def run_cell(cell):
             tmp.write_text(str(os.getpid()))
             os.replace(tmp, marker)
             time.sleep(60)
+    if os.environ.get(RAISE_ENV) == str(cell["seed"]):
+        raise ValueError(f"cell {cell['seed']} fails on purpose")
     rng = np.random.default_rng(cell["seed"])
     x = rng.normal(size=cell["size"])
     return {"mean": float(x.mean()), "x": x, "pid_free": True}

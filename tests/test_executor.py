@@ -78,6 +78,17 @@ def test_killed_worker_loses_only_its_cell(worker_registry, tmp_path, monkeypatc
         cache.read_cell(p)
 
 
+def test_cell_that_raises_on_a_worker_is_reported(worker_registry, tmp_path, monkeypatch,
+                                                  capsys):
+    monkeypatch.setenv(tiny.RAISE_ENV, "4")
+    assert runner.main(["--out", str(tmp_path), "--quiet", "--workers", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "W: cell 4 {'seed': 4, 'size': 5} raised:" in out
+    assert "ValueError: cell 4 fails on purpose" in out
+    assert "computed 5 cell(s), 1 failed" in out and "1 of 6 cells missing" in out
+    assert len(list((tmp_path / "results" / "cells").glob("*.json"))) == 5
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--workers", "0"], "--workers: expected a positive integer"),
     (["--workers", "two"], "--workers: expected a positive integer"),
