@@ -49,6 +49,19 @@ def test_two_workers_give_the_bytes_of_one(worker_registry, tmp_path, capsys):
     assert one == two
 
 
+def test_scheduler_address_of_a_running_cluster(worker_registry, tmp_path, capsys):
+    """--scheduler: the cells go to a cluster this run did not start; same bytes as 1 worker."""
+    from distributed import LocalCluster
+
+    assert runner.main(["--out", str(tmp_path / "1"), "--quiet", "--workers", "1"]) == 0
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:
+        assert runner.main(["--out", str(tmp_path / "s"), "--quiet", "--scheduler",
+                            cluster.scheduler_address]) == 0
+    assert f"Dask cluster at {cluster.scheduler_address}" in capsys.readouterr().out
+    assert _results_files(tmp_path / "1") == _results_files(tmp_path / "s")
+
+
 def test_killed_worker_loses_only_its_cell(worker_registry, tmp_path, monkeypatch):
     pid_dir = tmp_path / "pid"
     pid_dir.mkdir()

@@ -73,6 +73,11 @@ class Outcome:
     error: str | None = None
 
 
+# Both executors: ``run(tasks)`` takes a list of (experiment id, mode, cell, cache key) and yields
+# one Outcome per task, ``Outcome.index`` being the task's position in that list; ``slots()`` is
+# how many cells can run at once; ``description`` and ``dashboard`` are for the driver's log.
+
+
 class SerialExecutor:
     """``--workers 1``: every cell in this process, in order (no Dask at all)."""
 
@@ -83,7 +88,7 @@ class SerialExecutor:
         return 1
 
     def run(self, tasks: list) -> Iterator[Outcome]:
-        for index, (eid, mode, cell) in enumerate(tasks):
+        for index, (eid, mode, cell, _) in enumerate(tasks):
             try:
                 result, seconds = compute_cell(eid, mode, cell)
             except Exception:  # reported by the driver; the other cells still run
@@ -110,10 +115,12 @@ class DaskExecutor:
         from distributed import as_completed
 
         futures = {}
-        for index, (eid, mode, cell) in enumerate(tasks):
-            # one key per task (two experiments may share a cell); no retries on an exception
-            fut = self.client.submit(compute_cell, eid, mode, cell, key=f"cell-{eid}-{index}",
-                                     pure=False, retries=0)
+        for index, (eid, mode, cell, key) in enumerate(tasks):
+            # A Dask key unique to this task, including the cell's content hash (which includes
+            # the code version): drivers sharing a cluster never receive each other's results.
+            # No retries on an exception (a deterministic cell would raise again).
+            fut = self.client.submit(compute_cell, eid, mode, cell,
+                                     key=f"cell-{eid}-{index}-{key}", pure=False, retries=0)
             futures[fut.key] = (index, fut)
         for fut in as_completed([f for _, f in futures.values()]):
             index, _ = futures.pop(fut.key)

@@ -306,7 +306,7 @@ def compute_cells(opts: Options, items: list, on_experiment_done=None) -> dict:
                                 + (f", failed {failed}" if failed else ""))
 
         postfix()
-        for out in ex.run([(exp.id, opts.mode, cell) for exp, _, cell, _ in todo]):
+        for out in ex.run([(exp.id, opts.mode, cell, key) for exp, _, cell, key in todo]):
             exp, i, cell, key = todo[out.index]
             remaining[exp.id] -= 1
             if out.error is not None:  # an experiment bug must not lose the other cells
