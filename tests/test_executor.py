@@ -125,3 +125,19 @@ def test_command_line_unreachable_scheduler_has_no_traceback(tmp_path):
                        timeout=120)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and r.stderr.startswith("paper_repro.py: error: --scheduler")
+
+
+def test_workers_benchmark_section_is_written_once(tmp_path):
+    """benchmarks.workers owns one section of RESULTS.md (replaced, never duplicated)."""
+    from benchmarks import workers
+
+    runs = [{"workers": n, "wall_s": w, "exit_code": 0, "cells": 3, "load_before": 0.5,
+             "load_after": 0.7, "last_line": ""} for n, w in ((1, 20.0), (2, 12.5))]
+    r = {"only": "E1", "cpu": "cpu", "cores": 2, "runs": runs, "ratio": 1.6, "date": "today"}
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# Benchmarks\n\nkept\n")
+    workers.write(out, workers.report(r))
+    workers.write(out, workers.report(r))
+    text = out.read_text()
+    assert text.count(workers.BEGIN) == 1 and "kept" in text and "**1.60×**" in text
+    assert "| 2 | 12 s | 0 | 3 | 0.5 → 0.7 |" in text
