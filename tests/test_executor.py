@@ -102,6 +102,32 @@ def test_cell_that_raises_on_a_worker_is_reported(worker_registry, tmp_path, mon
     assert len(list((tmp_path / "results" / "cells").glob("*.json"))) == 5
 
 
+def test_killed_driver_restarts_with_every_finished_cell(worker_registry, tmp_path, monkeypatch,
+                                                        capsys):
+    """kill -9 of the driver while a worker computes the slow cell: the restart reuses the five
+    finished cells and computes only the sixth."""
+    pid_dir = tmp_path / "pid"
+    pid_dir.mkdir()
+    monkeypatch.setenv(tiny.PID_DIR_ENV, str(pid_dir))
+    out = tmp_path / "out"
+    cells = out / "results" / "cells"
+    proc = subprocess.Popen([sys.executable, "paper_repro.py", "--out", str(out), "--quiet",
+                             "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not ((pid_dir / "pid").exists()
+                                           and len(list(cells.glob("*.json"))) == 5):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(list(cells.glob("*.json"))) == 5
+    # the restart may use any executor: what it reuses is the driver's business (1: no cluster)
+    assert runner.main(["--out", str(out), "--quiet", "--workers", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "reusing 5 cached cell(s) of 6" in text and "computed 1 cell(s)" in text
+    assert sorted(p.suffix for p in cells.iterdir()) == [".json"] * 6
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--workers", "0"], "--workers: expected a positive integer"),
     (["--workers", "two"], "--workers: expected a positive integer"),
