@@ -24,7 +24,7 @@ import scipy
 import scipy.linalg
 
 import linrelu as lr
-from benchmarks import _baseline, generic_gram
+from benchmarks import _baseline, generic_gram, workers
 from benchmarks._lanczos_baseline import lanczos_arrays_before
 from linrelu import closed_form_gram, linalg
 
@@ -385,11 +385,13 @@ def write_report(path: Path, r: dict, tiny: bool) -> str:
         "",
     ]
     text = "\n".join(lines)
-    # keep the section that `python -m benchmarks.generic_gram` owns (a separate, longer run)
+    # keep the sections that `python -m benchmarks.generic_gram` and `python -m
+    # benchmarks.workers` own (separate, longer runs)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if generic_gram.BEGIN in old and generic_gram.END in old:
-        kept = old.split(generic_gram.BEGIN, 1)[1].split(generic_gram.END, 1)[0]
-        text += "\n" + generic_gram.BEGIN + kept + generic_gram.END + "\n"
+    for owner in (generic_gram, workers):
+        if owner.BEGIN in old and owner.END in old:
+            kept = old.split(owner.BEGIN, 1)[1].split(owner.END, 1)[0]
+            text += "\n" + owner.BEGIN + kept + owner.END + "\n"
     path.write_text(text)
     return text
 

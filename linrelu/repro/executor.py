@@ -1,0 +1,215 @@
+"""Where cells are computed: in this process (``--workers 1``) or on a Dask cluster.
+
+The runner hands :func:`open_executor` the cells still to compute and iterates over what comes
+back; it, the driver, builds every record and writes it (:func:`linrelu.repro.cache.write_cell`)
+the moment a cell completes. Workers only compute: :func:`compute_cell` is the one function that
+computes a cell, on every path (single process, local cluster, remote cluster, shards).
+
+- ``--workers 1``: no Dask; cells run one after another in this process.
+- ``--workers N`` (N > 1): a ``distributed.LocalCluster`` of N worker processes, one thread each,
+  started by spawn, each with its XLA and BLAS thread pools at one thread (N workers share N cores
+  without oversubscribing them).
+- ``--scheduler ADDRESS``: a ``distributed.Client`` on a running cluster (``dask scheduler`` /
+  ``dask worker``, ``dask_jobqueue``); its workers' thread settings are the user's.
+
+A worker that dies loses only the cell it was running: the scheduler gives that cell to another
+worker (up to ``distributed.scheduler.allowed-failures`` times, then the cell is reported failed
+like a cell that raised). An exception inside a cell is reported, never retried: cells are
+deterministic, so a retry would raise again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+#: Environment of every local worker, set before it imports JAX: one XLA and one BLAS thread
+#: (N single-threaded workers on N cores), no progress bars of their own (the driver shows one).
+WORKER_ENV = {
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TQDM_DISABLE": "1",
+}
+#: Seconds to wait for a scheduler given by ``--scheduler`` before calling it unreachable.
+CONNECT_TIMEOUT_S = 5
+#: Times a cell may be lost with its worker before it counts as failed (Dask's default is 3).
+ALLOWED_FAILURES = 3
+
+
+def compute_cell(experiment_id: str, mode: str, cell: dict) -> tuple:
+    """Compute one cell: ``(to_jsonable(run_cell(cell)), seconds)``. The only place a cell runs.
+
+    Top-level and importable, so a Dask worker (a fresh spawned process) can run it: it looks the
+    experiment up by id in :func:`linrelu.repro.runner.all_experiments` and enables float64 as
+    ``runner.main`` does. ``mode`` is the run's mode ("quick", "full", ...), passed so that a
+    worker knows which tier it is computing; the cell itself determines the result.
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    from linrelu.experiments.base import to_jsonable
+    from linrelu.repro.runner import all_experiments
+
+    exp = all_experiments()[experiment_id]
+    t0 = time.perf_counter()
+    result = to_jsonable(exp.run_cell(cell))
+    return result, time.perf_counter() - t0
+
+
+@dataclass
+class Outcome:
+    """What came back for task number ``index``: a result, or the error text of a failed cell."""
+
+    index: int
+    result: object = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+# Both executors: ``run(tasks)`` takes a list of (experiment id, mode, cell, cache key) and yields
+# one Outcome per task, ``Outcome.index`` being the task's position in that list; ``slots()`` is
+# how many cells can run at once; ``description`` and ``dashboard`` are for the driver's log.
+
+
+class SerialExecutor:
+    """``--workers 1``: every cell in this process, in order (no Dask at all)."""
+
+    description = "1 process"
+    dashboard = None
+
+    def slots(self) -> int:
+        return 1
+
+    def run(self, tasks: list) -> Iterator[Outcome]:
+        for index, (eid, mode, cell, _) in enumerate(tasks):
+            try:
+                result, seconds = compute_cell(eid, mode, cell)
+            except Exception:  # reported by the driver; the other cells still run
+                yield Outcome(index, error=traceback.format_exc())
+                continue
+            yield Outcome(index, result, seconds)
+
+
+class DaskExecutor:
+    """Cells as Dask futures; outcomes in completion order."""
+
+    def __init__(self, client, description: str):
+        self.client = client
+        self.description = description
+        self.dashboard = _dashboard_link(client)
+
+    def slots(self) -> int:
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:  # a scheduler that stopped answering: the bar shows 0 running
+            return 0
+
+    def run(self, tasks: list) -> Iterator[Outcome]:
+        from distributed import as_completed
+
+        futures = {}
+        for index, (eid, mode, cell, key) in enumerate(tasks):
+            # A Dask key unique to this task, including the cell's content hash (which includes
+            # the code version): drivers sharing a cluster never receive each other's results.
+            # No retries on an exception (a deterministic cell would raise again).
+            fut = self.client.submit(compute_cell, eid, mode, cell,
+                                     key=f"cell-{eid}-{index}-{key}", pure=False, retries=0)
+            futures[fut.key] = (index, fut)
+        for fut in as_completed([f for _, f in futures.values()]):
+            index, _ = futures.pop(fut.key)
+            if fut.status == "finished":
+                result, seconds = fut.result()
+                yield Outcome(index, result, seconds)
+            else:  # raised in the worker, or lost with its worker too many times
+                exc = fut.exception()
+                text = "".join(traceback.format_exception(type(exc), exc, fut.traceback()))
+                yield Outcome(index, error=text)
+            fut.release()
+
+
+def _dashboard_link(client) -> str | None:
+    try:
+        services = client.scheduler_info().get("services", {})
+        return client.dashboard_link if "dashboard" in services else None
+    except Exception:
+        return None
+
+
+class SchedulerUnreachable(Exception):
+    """``--scheduler ADDRESS`` names no running scheduler (the message says why)."""
+
+
+def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise SchedulerUnreachable unless something listens at ``address`` (a TCP connect).
+
+    Catches a typo or a scheduler that is not running in a few seconds, before any work starts.
+    """
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    try:
+        scheme, loc = parse_address(address, strict=False)
+        if scheme not in ("tcp", "tls"):
+            return  # inproc://, ucx://: left to distributed.Client
+        host, port = parse_host_port(loc)
+    except (ValueError, TypeError) as err:
+        raise SchedulerUnreachable(f"not an address ({err})") from err
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise SchedulerUnreachable(err.strerror or type(err).__name__) from err
+
+
+@contextmanager
+def open_executor(workers: int = 1, scheduler: str | None = None):
+    """The executor for ``--workers``/``--scheduler``; a local cluster lives as long as the
+    ``with`` block (started on entry, shut down on exit)."""
+    if scheduler is not None:
+        import dask
+        from distributed import Client
+
+        with dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
+            try:
+                client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+            except Exception as err:  # refused, timed out, or something else answered
+                why = (str(err).strip().splitlines() or [""])[0][:100]
+                raise SchedulerUnreachable(f"no Dask scheduler answered: "
+                                           f"{type(err).__name__} {why}".strip()) from err
+        try:
+            yield DaskExecutor(client, f"Dask cluster at {scheduler}")
+        finally:
+            client.close()
+        return
+    if workers <= 1:
+        yield SerialExecutor()
+        return
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn",
+                          "distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", env=dict(WORKER_ENV),
+                               silence_logs=40)  # errors only: cell failures are our report
+        client = Client(cluster)
+        try:
+            yield DaskExecutor(client, f"local Dask cluster, {workers} worker processes")
+        finally:
+            client.close()
+            cluster.close()
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
