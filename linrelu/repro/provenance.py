@@ -13,11 +13,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "sympy", "matplotlib", "scikit-learn", "tqdm")
 
 
-def _hash_files(paths) -> str:
+def _hash_files(paths, extra: bytes = b"") -> str:
     h = hashlib.sha256()
     for p in sorted(set(paths)):
-        h.update(str(p.relative_to(PROJECT_ROOT)).encode())
+        name = p.relative_to(PROJECT_ROOT) if p.is_relative_to(PROJECT_ROOT) else p.name
+        h.update(str(name).encode())
         h.update(p.read_bytes())
+    h.update(extra)
     return h.hexdigest()[:16]
 
 
@@ -48,9 +50,11 @@ def code_version(run_fn=None) -> str:
     import sys
 
     files = _library_files()
-    module = sys.modules[run_fn.__module__]
-    own = Path(module.__file__).resolve()
-    files.append(own)
+    module = sys.modules.get(run_fn.__module__)
+    own = getattr(module, "__file__", None)
+    if own is None:  # defined in a script or a notebook: its bytecode stands for its file
+        return _hash_files(files, getattr(getattr(run_fn, "__code__", None), "co_code", b""))
+    files.append(Path(own).resolve())
     exp_dir = (PROJECT_ROOT / "linrelu" / "experiments").resolve()
     for value in vars(module).values():  # experiment modules the run function's module imports
         name = value.__name__ if isinstance(value, type(sys)) else getattr(value, "__module__",
