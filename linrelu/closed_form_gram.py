@@ -21,7 +21,9 @@ G = (1/n) S K S (Q = S = H^{1/2}) and the ce reduction (Q_i = S_i V) without tou
 Layout: the backward signals of layer l are one (n·r, m_l) matrix Δ̃_l, so the recursion is one
 GEMM per layer and the backward Gram one symmetric product Δ̃_l Δ̃_lᵀ. Two backends run the same
 recursion: XLA (jit; the lower block triangle of each Δ̃Δ̃ᵀ) and, for wide nets on the CPU backend,
-numpy's OpenBLAS (syrk; ~1.3× XLA's dgemm rate there, see :mod:`linrelu.linalg`).
+numpy's OpenBLAS (syrk). Which of the two is faster depends on the machine (OpenBLAS's dgemm ran
+at 1.3× XLA's on one 2-core Xeon, 0.7× on a 2-core EPYC): :func:`mixed_gram` asks
+:func:`linrelu.linalg.choose_backend` ('gram': measured once per process, overridable).
 """
 
 from __future__ import annotations
@@ -32,13 +34,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu.linalg import row_blocks, symmetric_from_lower, use_host_blas
+from linrelu.linalg import (
+    choose_backend,
+    requested_backend,
+    row_blocks,
+    symmetric_from_lower,
+    use_host_blas,
+)
 from linrelu.mlp import MLP, activation_derivative, forward_trace
 
-# Smallest hidden width at which the host (numpy/OpenBLAS) path is used for concrete inputs on
-# the CPU backend. Measured (benchmarks/): at widths ≤ 1024 the single fused XLA program wins
-# (numpy's elementwise passes over (n·k)² and its syrk with a short inner dimension cost more
-# than XLA's slower dot saves); from ~4096 the GEMMs dominate and OpenBLAS wins.
+# Smallest hidden width at which the measured backend choice is consulted (backend='auto'); below
+# it the net is not GEMM-dominated and the single fused XLA program is used (numpy's elementwise
+# passes over (n·k)² and its syrk with a short inner dimension cost more than any dgemm-rate
+# difference saves). Which backend wins for wide nets is measured, not assumed
+# (linrelu.linalg.measure_backends).
 HOST_MIN_WIDTH = 2048
 
 
@@ -138,13 +147,39 @@ mixed_gram_xla = jax.jit(partial(_mixed_gram, xp=jnp), static_argnums=0)
 mixed_gram_host = partial(_mixed_gram, xp=np)
 
 
-def mixed_gram(net: MLP, params, X, Q=None):
+def gram_backend(net: MLP, params, X, Q=None, backend=None) -> str:
+    """'host' or 'xla': the backend :func:`mixed_gram` runs for these inputs.
+
+    ``backend``: None or 'auto' (default), 'host' or 'xla'; None/'auto' defers to the
+    environment variable ``LINRELU_GRAM_BACKEND`` (same values), then to the measurement.
+    'host' needs concrete arrays on JAX's CPU backend (ValueError otherwise when asked by the
+    argument; the environment variable only applies where the host path is possible). With
+    'auto', nets narrower than :data:`HOST_MIN_WIDTH` run on XLA, wider ones on the backend
+    :func:`linrelu.linalg.measure_backends` found faster in this process.
+    """
+    requested, source = requested_backend("gram", backend)
+    host_possible = use_host_blas(params, X, Q)
+    if requested == "host" and not host_possible and source.startswith("argument"):
+        raise ValueError("backend: expected 'auto' or 'xla' for traced inputs or a non-CPU JAX "
+                         "backend (the host path needs concrete arrays on the CPU), received "
+                         "'host'")
+    if not host_possible or requested == "xla":
+        return "xla"
+    if requested == "host":
+        return "host"
+    if net.depth == 0 or min(net.widths) < HOST_MIN_WIDTH:
+        return "xla"
+    return choose_backend("gram")
+
+
+def mixed_gram(net: MLP, params, X, Q=None, backend=None):
     """Qᵀ K Q (n·r × n·r, row i·r + c), Q = blockdiag(Q_i) with Q_i ∈ R^{k×r}; ``Q=None`` gives K.
 
-    Host BLAS for wide nets on concrete CPU arrays (returns numpy), else one XLA program (returns
-    a jax array on the arrays' device). Both agree to round-off (same products, same order).
+    Runs the one engine :func:`_mixed_gram` on the backend :func:`gram_backend` picks: host BLAS
+    (returns numpy) or one XLA program (returns a jax array on the arrays' device). Both agree to
+    round-off (same products in the same order; only the BLAS kernels differ).
     """
-    if net.depth > 0 and min(net.widths) >= HOST_MIN_WIDTH and use_host_blas(params, X, Q):
+    if gram_backend(net, params, X, Q, backend) == "host":
         return mixed_gram_host(net, params, X, Q)
     return mixed_gram_xla(net, params, X, Q)
 

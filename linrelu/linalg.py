@@ -1,10 +1,16 @@
 """Dense linear algebra shared by the spectral code: eigensolvers, symmetric products, and the
-policy for when to leave XLA for the host's BLAS/LAPACK.
+choice between the host's BLAS/LAPACK (numpy) and XLA for them on the CPU backend.
 
-Why a host path at all: on a CPU, XLA's dot reaches ~0.7–0.8 of OpenBLAS's dgemm rate and has no
-syrk (D Dᵀ at half the flops); LAPACK's two-stage eigensolver is ~1.6× faster than syevd at
-n ≈ 2500 (benchmarks/RESULTS.md). On a GPU none of that holds and copying to the host would cost
-more than it saves, so the host path is used only when JAX's backend is the CPU.
+Why a host path at all: numpy's OpenBLAS has syrk (D Dᵀ at half the flops) and LAPACK's
+two-stage eigensolver (~1.6× syevd at n ≈ 2500 on one CPU, benchmarks/RESULTS.md). Whether that
+beats XLA depends on the machine: on one 2-core Xeon OpenBLAS's dgemm ran at 1.3× XLA's, on a
+2-core EPYC at 0.7× (and ``OPENBLAS_CORETYPE`` can pin OpenBLAS to an older kernel). So no
+constant decides it: each choice (:data:`CHOICES`) is made per process by measurement at first
+use (:func:`measure_backends`: a few tens of milliseconds, cached), and can be overridden by an
+argument (``backend=``) or an environment variable (``LINRELU_GRAM_BACKEND``,
+``LINRELU_EIGH_BACKEND``: ``host``, ``xla`` or ``auto``). :func:`backend_report` shows the
+choices and the timings behind them. On an accelerator copying to the host would cost more than
+it saves, so the host path is used only when JAX's backend is the CPU and inputs are concrete.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import ctypes
 import functools
 import glob
 import os
+import time
 
 import jax
 import jax.numpy as jnp
@@ -32,6 +39,152 @@ def use_host_blas(*trees) -> bool:
     """Host BLAS is allowed iff the backend is the CPU and no input is a tracer (inside jit)."""
     return on_cpu_backend() and not any(
         is_traced(x) for x in jax.tree_util.tree_leaves(trees))
+
+
+# --- host-vs-XLA choices, by measurement ---------------------------------------------------------
+#: Each host-vs-XLA choice: its environment variable and what its probe times.
+CHOICES = {
+    "gram": ("LINRELU_GRAM_BACKEND",
+             "one layer of the closed-form Gram: backward GEMM (1280×512)(512×512) and the "
+             "symmetric product D Dᵀ of D (1280×512) (host: syrk; XLA: lower block triangle)"),
+    "eigh": ("LINRELU_EIGH_BACKEND",
+             "eigenvalues of a 384×384 symmetric matrix (host: LAPACK 2-stage syevd, 1 BLAS "
+             "thread; XLA: jnp.linalg.eigvalsh)"),
+}
+BACKENDS = ("host", "xla")
+_PROBE_REPEATS = 3
+_measured: dict = {}  # choice -> measure_backends result (per process)
+
+
+def check_backend(value, name: str = "backend") -> str:
+    """``value`` if it is 'auto', 'host' or 'xla'; else ValueError naming ``name``."""
+    if not isinstance(value, str) or value.strip().lower() not in ("auto", *BACKENDS):
+        raise ValueError(f"{name}: expected one of 'auto', 'host', 'xla', received {value!r}")
+    return value.strip().lower()
+
+
+def _check_choice(choice) -> str:
+    if choice not in CHOICES:
+        raise ValueError(f"choice: expected one of {sorted(CHOICES)}, received {choice!r}")
+    return choice
+
+
+def requested_backend(choice: str, backend=None) -> tuple[str, str]:
+    """(backend, where it came from): the ``backend`` argument if not None/'auto', else the
+    choice's environment variable if set and not 'auto', else ('auto', 'measurement')."""
+    env = CHOICES[_check_choice(choice)][0]
+    if backend is not None:
+        value = check_backend(backend)
+        if value != "auto":
+            return value, "argument backend="
+    value = os.environ.get(env, "")
+    if value.strip() and check_backend(value, f"environment variable {env}") != "auto":
+        return check_backend(value), f"environment variable {env}"
+    return "auto", "measurement"
+
+
+def _wall_time(fn) -> float:
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn())
+    return time.perf_counter() - t0
+
+
+def _gram_probe():
+    rng = np.random.default_rng(0)
+    D, W = rng.standard_normal((1280, 512)), rng.standard_normal((512, 512))
+    spans = row_blocks(128, 10)
+
+    def host():
+        E = D @ W.T
+        return E @ E.T  # numpy calls syrk for A @ A.T
+
+    def xla(D, W):
+        E = D @ W.T
+        return symmetric_from_lower({(I, J): E[a * 10:b * 10] @ E[c * 10:d * 10].T
+                                     for I, (a, b) in enumerate(spans)
+                                     for J, (c, d) in enumerate(spans[:I + 1])}, len(spans))
+
+    return host, _compiled(xla, jnp.asarray(D), jnp.asarray(W))
+
+
+def _compiled(fn, *args):
+    """``fn(*args)`` compiled ahead of time (compilation is not part of the timing)."""
+    exe = jax.jit(fn).lower(*args).compile()
+    return lambda: exe(*args)
+
+
+def _eigh_probe():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((384, 384))
+    A = A + A.T
+    jA = jnp.asarray(A)
+    return (lambda: _host_eigvalsh(A)), _compiled(_xla_eigvalsh, jA)
+
+
+def measure_backends(choice: str, repeats: int = _PROBE_REPEATS) -> dict:
+    """Time ``choice``'s probe (:data:`CHOICES`) on both backends, once per process (cached).
+
+    The XLA side is compiled ahead of time (compilation excluded), then ``repeats`` calls are
+    timed interleaved host, XLA, host, … so that a change of machine load hits both; the faster
+    median wins (XLA on a tie: one program, no host round trip). If the first pair differs by more
+    than 3×, that pair decides (a slow backend is not run again just to confirm it).
+    Returns {'choice', 'host_s', 'xla_s', 'host_times', 'xla_times', 'probe', 'cpu_backend'};
+    off the CPU backend nothing is timed ('xla')."""
+    _check_choice(choice)
+    if choice in _measured:
+        return _measured[choice]
+    if not on_cpu_backend():
+        res = {"choice": "xla", "host_s": None, "xla_s": None, "host_times": [],
+               "xla_times": [], "probe": "not measured: JAX's backend is not the CPU",
+               "cpu_backend": False}
+    else:
+        with jax.enable_x64(True):
+            host, xla = _gram_probe() if choice == "gram" else _eigh_probe()
+            th, tx = [], []
+            for _ in range(repeats):
+                th.append(_wall_time(host))
+                tx.append(_wall_time(xla))
+                if max(th[0], tx[0]) > 3 * min(th[0], tx[0]):
+                    break
+        h, x = float(np.median(th)), float(np.median(tx))
+        res = {"choice": "host" if h < x else "xla", "host_s": h, "xla_s": x,
+               "host_times": th, "xla_times": tx, "probe": CHOICES[choice][1],
+               "cpu_backend": True}
+    _measured[choice] = res
+    return res
+
+
+def choose_backend(choice: str, backend=None) -> str:
+    """'host' or 'xla' for ``choice`` ('gram' or 'eigh'): the override (argument, then
+    environment variable) if any, else the per-process measurement (:func:`measure_backends`).
+    Whether the host path is *possible* (CPU backend, concrete inputs) is the caller's check."""
+    value, _ = requested_backend(choice, backend)
+    return value if value != "auto" else measure_backends(choice)["choice"]
+
+
+def backend_report(measure: bool = True) -> dict:
+    """Every host-vs-XLA choice of this process: {choice: {'backend', 'source', 'host_s',
+    'xla_s', 'probe', 'env'}}. ``measure=False`` reports only what was measured so far."""
+    out = {}
+    for choice, (env, _) in CHOICES.items():
+        value, source = requested_backend(choice)
+        m = measure_backends(choice) if measure else _measured.get(choice)
+        out[choice] = {"backend": value if value != "auto" else (m or {}).get("choice"),
+                       "source": source, "host_s": (m or {}).get("host_s"),
+                       "xla_s": (m or {}).get("xla_s"), "probe": (m or {}).get("probe"),
+                       "env": env}
+    return out
+
+
+def format_backend_report(measure: bool = True) -> str:
+    """:func:`backend_report` as one line per choice (for ``info``-style output)."""
+    lines = []
+    for choice, r in backend_report(measure).items():
+        times = ("not measured" if r["host_s"] is None else
+                 f"probe host {r['host_s'] * 1e3:.1f} ms, xla {r['xla_s'] * 1e3:.1f} ms")
+        lines.append(f"{choice}: {r['backend']} (by {r['source']}; {times}; "
+                     f"override: {r['env']}=host|xla|auto)")
+    return "\n".join(lines)
 
 
 def eigvalsh_desc(M) -> np.ndarray:
@@ -76,29 +229,45 @@ def single_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def eigvalsh_desc_fast(M) -> np.ndarray:
-    """Eigenvalues of a symmetric matrix (lower triangle read), largest first; float64 numpy.
-
-    On the CPU backend: LAPACK's 2-stage divide and conquer on the host (backward stable like
-    syevd: |λ̂ − λ| ≲ c·n·ε‖M‖). On an accelerator: ``jnp.linalg.eigvalsh`` where M lives.
-    """
-    if not on_cpu_backend() and isinstance(M, jax.Array):
-        return np.asarray(jnp.linalg.eigvalsh(M, symmetrize_input=True))[::-1].copy()
-    A = np.array(M, dtype=np.float64, order="F", copy=True)
+def _host_eigvalsh(A) -> np.ndarray:
+    """Eigenvalues (ascending) of the lower triangle of A: LAPACK 2-stage, one BLAS thread."""
+    A = np.array(A, dtype=np.float64, order="F", copy=True)
     n = A.shape[0]
-    if n < 256:  # tiny: the solver choice is irrelevant, skip the thread-limit bookkeeping
-        return np.linalg.eigvalsh(A, UPLO="L")[::-1].copy()
     fn = two_stage_eigvalsh_routine()
     with single_blas_thread():
         if fn is None:
-            w = scipy.linalg.eigh(A, lower=True, eigvals_only=True, driver="evd",
-                                  overwrite_a=True, check_finite=False)
-        else:
-            w = np.empty(n)
-            info = fn(102, b"N", b"L", n, A.ctypes.data, n, w.ctypes.data)  # 102: column-major
-            if info != 0:
-                raise np.linalg.LinAlgError(f"dsyevd_2stage failed with info = {info}")
-    return w[::-1].copy()
+            return scipy.linalg.eigh(A, lower=True, eigvals_only=True, driver="evd",
+                                     overwrite_a=True, check_finite=False)
+        w = np.empty(n)
+        info = fn(102, b"N", b"L", n, A.ctypes.data, n, w.ctypes.data)  # 102: column-major
+        if info != 0:
+            raise np.linalg.LinAlgError(f"dsyevd_2stage failed with info = {info}")
+    return w
+
+
+#: Eigenvalues (ascending) of the lower triangle, one XLA program where the array lives.
+_xla_eigvalsh = jax.jit(functools.partial(jnp.linalg.eigvalsh, UPLO="L", symmetrize_input=False))
+
+
+def eigvalsh_desc_fast(M, backend=None) -> np.ndarray:
+    """Eigenvalues of a symmetric matrix (lower triangle read), largest first; float64 numpy.
+
+    On the CPU backend the solver is the host's LAPACK 2-stage divide and conquer (backward
+    stable like syevd: |λ̂ − λ| ≲ c·n·ε‖M‖) or XLA's eigvalsh, whichever :func:`choose_backend`
+    picks for 'eigh' (``backend``: 'auto' (default), 'host' or 'xla'; env
+    ``LINRELU_EIGH_BACKEND``). On an accelerator: ``jnp.linalg.eigvalsh`` where M lives.
+    """
+    requested, _ = requested_backend("eigh", backend)  # validates backend= first
+    if not on_cpu_backend() and isinstance(M, jax.Array):
+        return np.asarray(jnp.linalg.eigvalsh(M, symmetrize_input=True))[::-1].copy()
+    n = np.shape(M)[0]
+    if n < 256 and requested == "auto":  # tiny: the solver choice is irrelevant
+        return np.linalg.eigvalsh(np.asarray(M, dtype=np.float64), UPLO="L")[::-1].copy()
+    if choose_backend("eigh", backend) == "xla":
+        with jax.enable_x64(True):
+            w = np.asarray(_xla_eigvalsh(jnp.asarray(M, dtype=jnp.float64)))
+        return w[::-1].copy()
+    return _host_eigvalsh(M)[::-1].copy()
 
 
 def row_blocks(n: int, rows_per_sample: int, target_rows: int = 640) -> list:

@@ -30,17 +30,23 @@ EXAMPLES = 10
 
 
 def host_path_for_every_width():
-    """Make the dispatch choose the host BLAS path even for the tiny test nets."""
-    return mock.patch.object(closed_form_gram, "HOST_MIN_WIDTH", 1)
+    """Make the dispatch choose the host BLAS path even for the tiny test nets (the documented
+    override; without it the choice would depend on this machine's measurement)."""
+    return mock.patch.dict("os.environ", {"LINRELU_GRAM_BACKEND": "host"})
 
 
-def test_dispatch_uses_host_only_for_wide_concrete_nets_on_cpu():
-    """The host path returns numpy, the XLA path a jax array: the type tells which ran."""
+@pytest.mark.parametrize("measured", ["host", "xla"])
+def test_dispatch_uses_the_measured_backend_only_for_wide_concrete_nets_on_cpu(measured):
+    """The host path returns numpy, the XLA path a jax array: the type tells which ran. Wide nets
+    follow the per-process measurement (faked here), narrow ones always run on XLA."""
     wide, narrow = lr.MLP((2, 4096, 3)), lr.MLP((2, 16, 3))
     X = jnp.ones((2, 2))
-    K_wide = closed_form_gram.mixed_gram(wide, wide.init(jax.random.PRNGKey(0)), X)
-    K_narrow = closed_form_gram.mixed_gram(narrow, narrow.init(jax.random.PRNGKey(0)), X)
-    assert isinstance(K_wide, np.ndarray) and not isinstance(K_narrow, np.ndarray)
+    with mock.patch.dict(linalg._measured, {"gram": {"choice": measured}}), \
+            mock.patch.dict("os.environ", {"LINRELU_GRAM_BACKEND": "auto"}):
+        K_wide = closed_form_gram.mixed_gram(wide, wide.init(jax.random.PRNGKey(0)), X)
+        K_narrow = closed_form_gram.mixed_gram(narrow, narrow.init(jax.random.PRNGKey(0)), X)
+    assert isinstance(K_wide, np.ndarray) == (measured == "host")
+    assert not isinstance(K_narrow, np.ndarray)
     assert linalg.use_host_blas(X)
     jax.jit(lambda X: assert_traced_not_host(X))(X)
     with mock.patch.object(linalg.jax, "default_backend", lambda: "gpu"):
