@@ -24,7 +24,7 @@ import scipy
 import scipy.linalg
 
 import linrelu as lr
-from benchmarks import _baseline, generic_gram, workers
+from benchmarks import _baseline, generic_gram, population, workers
 from benchmarks._lanczos_baseline import lanczos_arrays_before
 from linrelu import closed_form_gram, linalg
 
@@ -469,10 +469,10 @@ def write_report(path: Path, r: dict, tiny: bool) -> str:
         "",
     ]
     text = "\n".join(lines)
-    # keep the sections that `python -m benchmarks.generic_gram` and `python -m
-    # benchmarks.workers` own (separate, longer runs)
+    # keep the sections that `python -m benchmarks.generic_gram`, `benchmarks.workers` and
+    # `benchmarks.population` own (separate, longer runs)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    for owner in (generic_gram, workers):
+    for owner in (generic_gram, workers, population):
         if owner.BEGIN in old and owner.END in old:
             kept = old.split(owner.BEGIN, 1)[1].split(owner.END, 1)[0]
             text += "\n" + owner.BEGIN + kept + owner.END + "\n"

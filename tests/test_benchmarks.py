@@ -5,8 +5,11 @@ every section ran, produced finite numbers, and that the exactness checks inside
 """
 
 import math
+from pathlib import Path
 
 from benchmarks.__main__ import TINY, gram_flops, main, run
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_tiny_run_writes_a_complete_report(tmp_path):
@@ -62,3 +65,14 @@ def test_generic_gram_benchmark_tiny_report_and_kept_section(tmp_path):
     text = out.read_text()
     assert "## Machine" in text and text.count(generic_gram.BEGIN) == 1
     assert "Any JAX model" in text
+
+
+def test_population_benchmark_tiny_runs(capsys):
+    """The population benchmark's protocol end to end at a tiny size (no file is written)."""
+    from benchmarks import population
+
+    before = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    assert population.main(["--tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "| 1 |" in out and "| 2 |" in out and "population / lone" in out
+    assert (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8") == before
