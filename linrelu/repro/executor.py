@@ -28,15 +28,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-#: Environment of every local worker, set before it imports JAX: one XLA and one BLAS thread
-#: (N single-threaded workers on N cores), no progress bars of their own (the driver shows one).
-WORKER_ENV = {
+#: Thread pools of every local worker: one XLA and one BLAS thread (N single-threaded workers on
+#: N cores). Set in the environment the worker process starts with (Dask's pre-spawn
+#: environment), so before its interpreter imports numpy or JAX.
+THREAD_ENV = {
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
-    "TQDM_DISABLE": "1",
 }
+#: The whole environment of a local worker: no progress bars of its own (the driver shows one).
+WORKER_ENV = {**THREAD_ENV, "TQDM_DISABLE": "1"}
 #: Seconds to wait for a scheduler given by ``--scheduler`` before calling it unreachable.
 CONNECT_TIMEOUT_S = 5
 #: Times a cell may be lost with its worker before it counts as failed (Dask's default is 3).
@@ -192,19 +194,34 @@ def open_executor(workers: int = 1, scheduler: str | None = None):
         yield SerialExecutor()
         return
     import dask
+    import jax
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn",
-                          "distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", env=dict(WORKER_ENV),
-                               silence_logs=40)  # errors only: cell failures are our report
-        client = Client(cluster)
-        try:
-            yield DaskExecutor(client, f"local Dask cluster, {workers} worker processes")
-        finally:
-            client.close()
-            cluster.close()
+    # Dask's nanny writes the pre-spawn environment into this process's os.environ before each
+    # worker (re)start: initialize this process's XLA first, so the one-thread XLA_FLAGS reach
+    # the workers only, and put the variables back when the cluster is gone.
+    jax.devices()
+    pre_spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **THREAD_ENV}
+    saved = {k: os.environ.get(k) for k in [*pre_spawn, "PYTHONHASHSEED"]}
+    try:
+        with dask.config.set({"distributed.worker.multiprocessing-method": "spawn",
+                              "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                              "distributed.nanny.pre-spawn-environ": pre_spawn}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", env=dict(WORKER_ENV),
+                                   silence_logs=40)  # errors only: cell failures are our report
+            client = Client(cluster)
+            try:
+                yield DaskExecutor(client, f"local Dask cluster, {workers} worker processes")
+            finally:
+                client.close()
+                cluster.close()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def cpu_count() -> int:
