@@ -67,7 +67,8 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
                   seed: int, eps_ladder=DEFAULT_EPS_LADDER, slq_every: int | None = None,
                   slq_tasks=(), slq_options: dict | None = None, checkpoint_dir=None,
                   checkpoint_tasks=(), on_record=None, end_metrics: bool = True,
-                  spectrum_every: int = 1, census: str = "train") -> list:
+                  spectrum_every: int = 1, census="train",
+                  evaluate_train: bool = True) -> list:
     """Run ``agent`` on every task of ``stream``; return one record per task.
 
     Record of task i: {"task": i, "start": metrics at task start (after a reset, before
@@ -80,7 +81,9 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
     ``spectrum_every`` K: the exact GGN spectrum (and its summaries) is part of the start metrics
     of tasks i with i % K == 0 and of the last task; the census (dead units, effective rank on
     ``census`` inputs, norms, accuracies) is taken at every task start
-    (:func:`linrelu.continual.metrics.task_start_metrics`).
+    (:func:`linrelu.continual.metrics.task_start_metrics`). ``evaluate_train=False``: the
+    training-set loss/accuracy after training are left out of "train" (online and held-out
+    accuracy stay).
     ``net``: a :class:`linrelu.MLP` or any model (:mod:`linrelu.continual.model`); checkpoints
     are written for MLPs only (the .npz layout of :mod:`linrelu.checkpoint`).
     """
@@ -124,7 +127,8 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
                                             **slq_options)
         params, state, info = train_task_with_state(model, params, state, task, agent,
                                                     epochs=epochs, batch_size=batch_size,
-                                                    key=train_key)
+                                                    key=train_key,
+                                                    evaluate_train=evaluate_train)
         record["train"] = info
         if end_metrics:
             record["end"] = task_start_metrics(model, params, task, eps_ladder,

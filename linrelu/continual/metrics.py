@@ -4,8 +4,10 @@ For a network θ and a task with training set X (n examples), probe set (X_p, y_
 examples and k outputs, every call records the *census* (cheap, every task):
 
 - ``erank`` (Roy–Vetterli) and ``dead_fraction`` per hidden layer, on the census inputs: the
-  task's whole training set by default (``census="train"``; THEORY.md: a unit counts as dead only
-  when silent on ≥ 1000 inputs, a 50-image probe overstates death), ``census_inputs`` = how many;
+  task's whole training set by default (``census="train"``), or its first N training inputs
+  (``census=N``, a random subset: a task's rows are in random order); THEORY.md: a unit counts as
+  dead only when silent on ≥ 1000 inputs, a 50-image probe overstates death;
+  ``census_inputs`` = how many;
 - ``weight_norm`` = ‖θ‖₂ over all weights and biases; ``grad_norm`` = ‖∇_θ L(θ)‖₂ of the
   probe-set loss (the gradient T9 uses);
 - ``loss``, ``accuracy`` on the training set (and ``test_*`` on its test set) at θ;
@@ -118,15 +120,18 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
     if not eps_ladder or any(not (np.isfinite(e) and e > 0) for e in eps_ladder):
         raise ValueError(f"eps_ladder: expected a non-empty sequence of finite numbers > 0, "
                          f"received {eps_ladder!r}")
-    if census not in CENSUS:
-        raise ValueError(f"census: expected one of {CENSUS}, received {census!r}")
+    if census not in CENSUS and not (isinstance(census, int) and not isinstance(census, bool)
+                                     and census >= 1):
+        raise ValueError(f"census: expected one of {CENSUS} or a number of training inputs "
+                         f">= 1, received {census!r}")
     # the spectral API takes the MLP itself (closed forms) or any model's apply + features
     if isinstance(model, MLPModel):
         spectral_net = model.net
         params = model.net.check_params(params)
     else:
         spectral_net = model.apply
-    X_census = task.X if census == "train" else task.X_probe
+    X_census = (task.X if census == "train" else task.X_probe if census == "probe"
+                else task.X[:census])
     y_probe = task.y_probe.astype(np.int32) if task.loss == "ce" else task.y_probe
     out = {}
     features_fn, grad_fn = _compiled(model, task.loss)

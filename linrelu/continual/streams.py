@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -202,6 +203,7 @@ def _teacher_task(stream: Stream, i: int):
     return X, both[:X.shape[0]], Xt, both[X.shape[0]:]
 
 
+@lru_cache(maxsize=8)
 def _mnist_pools(seed: int, data_dir):
     """(train images, train labels, test images, test labels), images flattened to (n, 784).
 
@@ -211,12 +213,16 @@ def _mnist_pools(seed: int, data_dir):
 
     if data_dir is not None:
         Xtr, ytr, Xte, yte = mnist_idx_cached(data_dir)
-        return Xtr.reshape(len(Xtr), -1), ytr, Xte.reshape(len(Xte), -1), yte
-    X, y = mnist_5k()
-    order = _rng(seed, _name_code("mnist5k_split")).permutation(X.shape[0])
-    tr, te = order[:_MNIST5K_TRAIN_POOL], order[_MNIST5K_TRAIN_POOL:]
-    X = X.reshape(len(X), -1)
-    return X[tr], y[tr], X[te], y[te]
+        pools = (Xtr.reshape(len(Xtr), -1), ytr, Xte.reshape(len(Xte), -1), yte)
+    else:
+        X, y = mnist_5k()
+        order = _rng(seed, _name_code("mnist5k_split")).permutation(X.shape[0])
+        tr, te = order[:_MNIST5K_TRAIN_POOL], order[_MNIST5K_TRAIN_POOL:]
+        X = X.reshape(len(X), -1)
+        pools = (X[tr], y[tr], X[te], y[te])
+    for a in pools:  # cached and shared by every task: read-only
+        a.flags.writeable = False
+    return pools
 
 
 def _permuted_mnist_task(stream: Stream, i: int):
@@ -227,8 +233,10 @@ def _permuted_mnist_task(stream: Stream, i: int):
     tr = rng.permutation(Xp.shape[0])[:int(o["n_train"])]
     te = rng.permutation(Xq.shape[0])[:int(o["n_test"])]
     perm = rng.permutation(Xp.shape[1])
-    return (np.ascontiguousarray(Xp[tr][:, perm]), yp[tr].copy(),
-            np.ascontiguousarray(Xq[te][:, perm]), yq[te].copy())
+    # np.take rows then columns: the same arrays as Xp[tr][:, perm], 2.5× faster (22 vs 55 ms
+    # for 4000 × 784, measured): a long run builds 750 such tasks
+    return (np.take(np.take(Xp, tr, axis=0), perm, axis=1), yp[tr].copy(),
+            np.take(np.take(Xq, te, axis=0), perm, axis=1), yq[te].copy())
 
 
 def class_order(stream: Stream) -> np.ndarray:

