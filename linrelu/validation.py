@@ -45,6 +45,19 @@ def check_loss(loss) -> str:
     return loss
 
 
+def infer_loss(targets, name: str = "targets") -> str:
+    """The loss a task's targets imply, the same rule in Python and at the CLI: integer labels
+    of shape (n,) → "ce", targets of shape (n, k) → "mse"; anything else is a ValueError."""
+    y = np.asarray(targets)
+    if y.ndim == 1 and y.dtype.kind in "iu":
+        return "ce"
+    if y.ndim == 2 and y.dtype.kind in "iuf":
+        return "mse"
+    raise ValueError(f"{name}: cannot infer the loss: expected integer labels of shape (n,) "
+                     f"(ce) or targets of shape (n, k) (mse), received {describe(targets)}; "
+                     f"or pass loss=")
+
+
 def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
     ok = isinstance(value, numbers.Real) and np.isfinite(value) and (
         value >= 0 if allow_zero else value > 0)
