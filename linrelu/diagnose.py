@@ -313,7 +313,7 @@ def diagnose(net, params, X, targets, loss: str | None = None, lr=None, steps=DE
                                 gram=K)
     abs_ranks = tuple(int(np.count_nonzero(np.abs(eig) > e)) for e in ABS_EPS_LADDER)
     rel_ranks = tuple(int(np.count_nonzero(np.abs(eig) > r * lam_max)) for r in REL_EPS_LADDER)
-    if features is None and nw.mlp is None:
+    if features is None and nw.mlp is None and getattr(net, "select_features", None) is None:
         hidden = []
     else:
         hidden = hidden_features(net, nw.params, nw.X, features)

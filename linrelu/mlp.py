@@ -189,13 +189,25 @@ class MLP:
         """Pre-activations z_1..z_{L+1} and activations h_0 = X, h_1..h_L."""
         X = check_inputs(X, self.in_dim)
         params = self.check_params(params)
+        if _is_float64(params):
+            with float64():
+                return forward_trace(self, params, jnp.asarray(X, dtype=jnp.float64))
         return forward_trace(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
 
     def apply(self, params, X):
-        """Network output f(X), shape (n, k)."""
+        """Network output f(X), shape (n, k), in the params' dtype. float64 params (``init``'s,
+        the adapters') are evaluated in float64 whatever the caller's ``jax_enable_x64``."""
         X = check_inputs(X, self.in_dim)
         params = self.check_params(params)
+        if _is_float64(params):
+            with float64():
+                return forward(self, params, jnp.asarray(X, dtype=jnp.float64))
         return forward(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
+
+
+def _is_float64(params) -> bool:
+    W = params[0][0]
+    return not is_traced(W) and np.dtype(getattr(W, "dtype", np.float64)) == np.float64
 
 
 def _preactivation(net: MLP, l: int, h, W, b):

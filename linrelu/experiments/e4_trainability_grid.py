@@ -367,7 +367,8 @@ def plot(summary: dict, figdir) -> list:
                       "clipped to [1e-4, 2]", fontsize=8)
         ax.set_ylabel("realized L_T/L_0")
         ax.set_title(f"({letter}) {loss}: predicted vs realized", fontsize=10)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     return save_figure(fig, figdir, FIGURE)
 
 
