@@ -23,6 +23,7 @@ unless they agree to float64 precision.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import jax.numpy as jnp
@@ -156,15 +157,24 @@ def mlp_from_dense_layers(layers, *, activation="relu", layout: str = "in_out", 
     return net, params
 
 
-def mlp_from_flax(variables, *, activation="relu", apply=None, X=None) -> tuple[MLP, list]:
-    """``(MLP, params)`` for a Flax MLP made of ``nn.Dense`` layers with ``activation`` between.
+def mlp_from_flax(variables, *, activation="relu", apply=None, X=None) -> tuple[MLP, object]:
+    """``(MLP, params)`` for a Flax (or Haiku) MLP of dense layers with ``activation`` between.
 
     ``variables``: the model's ``variables`` (with a ``"params"`` entry) or its ``params`` dict,
-    whose entries are the Dense layers (``Dense_0``, ``Dense_1``, … or any names ending in their
-    index, ordered by that index; names without an index keep their insertion order). Kernels
-    are (in, out), as linrelu's. ``apply`` (optional, with ``X``): the Flax model's
-    ``model.apply``, called as ``apply({"params": params}, X)`` with float64 params and checked
-    against the result (module docstring).
+    whose entries are the dense layers (Flax ``Dense_0``, ``Dense_1``, …; Haiku ``mlp/~/linear_0``,
+    …; names ending in their index are ordered by it, others keep their insertion order), each
+    ``{"kernel", "bias"}`` (Flax) or ``{"w", "b"}`` (Haiku), weights (in, out) as linrelu's.
+
+    One parameter order, the user's: the returned ``params`` is the user's own params dict in
+    float64, which the returned MLP accepts everywhere (its ``source`` field maps it to the
+    layers). Every flat-vector API (``hessian_matrix``, ``hessian_vector_product(...,
+    params=params)``, ``jacobian``) then indexes parameters in ``ravel_pytree(params)`` order —
+    the Flax model's own. (If a layer has no bias, the list of (W, b) is returned instead, with
+    zero biases, in linrelu's order W_1, b_1, …; see :func:`source_order`.)
+
+    ``apply`` (optional, with ``X``): the Flax ``model.apply`` (Haiku: ``transformed.apply``
+    with ``rng=None`` bound), called as ``apply({"params": params}, X)`` (Flax) /
+    ``apply(params, X)`` (Haiku-style dicts) with float64 params and checked against the MLP.
     """
     tree = variables.get("params", variables) if hasattr(variables, "get") else None
     if not hasattr(tree, "items") or not tree:
@@ -173,16 +183,25 @@ def mlp_from_flax(variables, *, activation="relu", apply=None, X=None) -> tuple[
     names = list(tree.keys())
     if all(_layer_index(k) is not None for k in names):
         names.sort(key=_layer_index)
-    layers = []
+    layers, source, haiku = [], [], False
     for k in names:
         layer = tree[k]
-        if not hasattr(layer, "get") or "kernel" not in layer:
-            raise ValueError(f"variables: expected every entry to be an nn.Dense layer with a "
-                             f"'kernel', received {k!r}: {describe(layer)}")
+        keys = next(((w, b) for w, b in (("kernel", "bias"), ("w", "b"))
+                     if hasattr(layer, "get") and w in layer), None)
+        if keys is None:
+            raise ValueError(f"variables: expected every entry to be a dense layer with a "
+                             f"'kernel' (Flax) or 'w' (Haiku), received {k!r}: {describe(layer)}")
+        haiku = haiku or keys[0] == "w"
         layers.append(layer)
+        source.append((k, keys[0], keys[1]) if keys[1] in layer else None)
     net, params = mlp_from_dense_layers(layers, activation=activation, layout="in_out")
+    if all(s is not None for s in source):
+        net = dataclasses.replace(net, source=tuple(source))
+        with float64():
+            params = to_float64({k: dict(tree[k]) for k in names})
     if apply is not None:
         with float64():
-            p64 = to_float64(tree)
-        _verify(net, params, apply, X, lambda x: apply({"params": p64}, x))
+            p64 = to_float64(dict(tree))
+        call = (lambda x: apply(p64, x)) if haiku else (lambda x: apply({"params": p64}, x))
+        _verify(net, net.layers_of(params), apply, X, call)
     return net, params

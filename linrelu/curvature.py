@@ -129,7 +129,7 @@ def hessian_vector_product(net, X, targets, loss: str, l2: float = 0.0, *, param
     check_loss(loss)
     check_positive(l2, "l2", allow_zero=True)
     with float64():
-        if isinstance(net, MLP):
+        if isinstance(net, MLP) and (params is None or isinstance(params, (list, tuple))):
             X = jnp.asarray(check_inputs(X, net.in_dim), dtype=jnp.float64)
             n, k, apply = X.shape[0], net.out_dim, apply_fn(net)
             unravel = partial(unravel_params, net)
@@ -207,7 +207,9 @@ def _linearized_ggn(apply, params0, params, X, targets, loss):
 
 def _check_params0(net, params0):
     if isinstance(net, MLP):
-        return to_float64(net.check_params(params0, "params0"))
+        layers = net.check_params(params0, "params0")
+        return to_float64(params0 if net.source is not None and hasattr(params0, "keys")
+                          else layers)
     return to_float64(check_model_params(params0, "params0"))
 
 

@@ -47,7 +47,7 @@ def _budget(memory_budget) -> int:
 def network_mixed_gram(nw: Network, Q=None, memory_budget=None):
     """Qᵀ K Q of a resolved network: T5 for an MLP, per-sample Jacobian blocks otherwise."""
     if nw.mlp is not None:
-        return mixed_gram(nw.mlp, nw.params, nw.X, Q)
+        return mixed_gram(nw.mlp, nw.mlp.layers_of(nw.params), nw.X, Q)
     check_separable(nw.apply, nw.params, nw.X)
     return blocked_mixed_gram(nw.apply, nw.params, nw.X, Q, memory_budget=_budget(memory_budget))
 
@@ -77,7 +77,7 @@ def jacobian_gram_layers(net, params, X, split_bias: bool = False):
     if nw.mlp is None:
         raise ValueError("net: expected a linrelu.MLP (per-layer T5 terms exist only for MLPs), "
                          f"received {type(net).__name__}")
-    return list(gram_layers(nw.mlp, nw.params, nw.X, bool(split_bias)))
+    return list(gram_layers(nw.mlp, nw.mlp.layers_of(nw.params), nw.X, bool(split_bias)))
 
 
 @partial(jax.jit, static_argnums=0)

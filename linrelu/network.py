@@ -61,19 +61,26 @@ _LOW = ("float32", "float16", "bfloat16")
 _WARNED: set = set()
 
 
-def low_precision_inside(net, params, X) -> str | None:
-    """A description of float32 (or lower) work inside ``net(params, X)`` evaluated with float64
-    params and X, or None. Looks at the arrays the model closes over (e.g. linen
-    ``batch_stats``) and at the dtypes of every operation in its jaxpr (e.g. a model built with
-    ``dtype=jnp.float32``). Tracing only: nothing is computed."""
+def _has_contents(cell) -> bool:
+    try:
+        return cell.cell_contents is not None or True
+    except ValueError:
+        return False
+
+
+def captured_low_precision(net) -> list:
+    """'captured NAME[path] is float32' for arrays below float64 that ``net`` closes over."""
     found = []
-    cells = getattr(net, "__closure__", None) or ()
-    names = getattr(getattr(net, "__code__", None), "co_freevars", ()) or ()
-    for name, cell in zip(names, cells, strict=False):
-        try:
-            content = cell.cell_contents
-        except ValueError:
-            continue
+    code = getattr(net, "__code__", None)
+    cells = [c.cell_contents for c in (getattr(net, "__closure__", None) or ())
+             if _has_contents(c)]
+    names = list(getattr(code, "co_freevars", ()) or ())[:len(cells)]
+    glob = getattr(net, "__globals__", {}) or {}
+    for name in getattr(code, "co_names", ()) or ():  # module-level state the function reads
+        if name in glob and not callable(glob[name]) and not isinstance(glob[name], type):
+            names.append(name)
+            cells.append(glob[name])
+    for name, content in zip(names, cells, strict=False):
         try:
             leaves = jax.tree_util.tree_flatten_with_path(content)[0]
         except Exception:  # noqa: BLE001 - arbitrary user objects: nothing to inspect
@@ -82,6 +89,15 @@ def low_precision_inside(net, params, X) -> str | None:
             if hasattr(leaf, "dtype") and str(leaf.dtype) in _LOW:
                 found.append(f"captured {name}{jax.tree_util.keystr(path)} is {leaf.dtype}")
                 break
+    return found
+
+
+def low_precision_inside(net, params, X) -> str | None:
+    """A description of float32 (or lower) work inside ``net(params, X)`` evaluated with float64
+    params and X, or None. Looks at the arrays the model closes over (e.g. linen
+    ``batch_stats``) and at the dtypes of every operation in its jaxpr (e.g. a model built with
+    ``dtype=jnp.float32``). Tracing only: nothing is computed."""
+    found = captured_low_precision(net)
     try:
         jaxpr = jax.make_jaxpr(lambda p: net(p, X))(params)
     except Exception:  # noqa: BLE001 - the model's own errors are reported by call_model
@@ -137,6 +153,15 @@ def call_model(f, params, X):
         return f(params, X)
     except Exception as err:  # the user's model: any failure means params/X do not fit it
         msg = " ".join(str(err).split())[:300]
+        captured = captured_low_precision(f)
+        if captured and ("dtype" in msg or "different" in msg):
+            raise ValueError(f"net: expected a model that treats samples independently and "
+                             f"computes in float64, received one that failed in float64 while "
+                             f"updating state it closes over ({'; '.join(captured[:2])}): a "
+                             f"stateful layer in training mode (BatchNorm updating batch "
+                             f"statistics) is batch-coupled. Use inference mode "
+                             f"(eqx.nn.inference_mode, use_running_average=True) and float64 "
+                             f"state. The model raised {type(err).__name__}: {msg}") from err
         raise ValueError(f"params: expected a pytree and inputs that fit the model, received "
                          f"params/X for which net(params, X) raised {type(err).__name__}: "
                          f"{msg}") from err
@@ -196,7 +221,10 @@ def resolve(net, params, X, *, params_name: str = "params") -> Network:
     """Validate (net, params, X) and return a float64 :class:`Network` (module docstring)."""
     if isinstance(net, MLP):
         X = check_inputs(X, net.in_dim)
-        params = to_float64(net.check_params(params, params_name))
+        layers = net.check_params(params, params_name)
+        # an adapter-made MLP keeps the user's own dict (and so its ravel_pytree order)
+        params = to_float64(params if layers is not params and net.source is not None
+                            and hasattr(params, "keys") else layers)
         X = jnp.asarray(X, dtype=jnp.float64)
         f = apply_fn(net)
         return Network(f, params, X, f(params, X), net)
