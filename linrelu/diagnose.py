@@ -248,7 +248,8 @@ def predict_trainability(net, params, X, targets, loss: str, *, lr=None, steps=D
         lr = 1.0 / lam_max_g
     lr = check_positive(lr, "lr")
     if eps_ladder is None:
-        eps_ladder = np.concatenate([ABS_EPS_LADDER, np.asarray(REL_EPS_LADDER) * lam_max_g])
+        rel = np.asarray(REL_EPS_LADDER) * lam_max_g  # all 0 when G = 0 (every unit dead)
+        eps_ladder = np.concatenate([ABS_EPS_LADDER, rel[rel > 0]])
     eps_g = tr.eps_values(eps_ladder)
 
     if loss == "mse":

@@ -48,6 +48,7 @@ STEPS = 100
 #: (a fresh init per task; permuted_digits tasks), bp only.
 DEAD_FRACTIONS = (0.0, 0.5, 0.75, 0.875, 0.9375, 0.97)
 DEAD_WIDTHS = (32, 128)
+DEAD_DEPTHS = (1, 2)  # quick mode (keeps E4's cost near what it was before the stream)
 BOOTSTRAP = 2000  # resamples of the task starts for the ce AUC interval
 LOSS_OF = {s: v[0] for s, v in STREAMS.items()}
 
@@ -62,9 +63,10 @@ def cells(mode: str) -> list:
             "seed": seed} for seed in seeds for s in STREAMS if s != "dead_unit_digits"
            for w in widths for L in depths]
     dead_widths = DEAD_WIDTHS if mode == "quick" else DEAD_WIDTHS + (512,)
+    dead_depths = DEAD_DEPTHS if mode == "quick" else depths
     out += [{"stream": "dead_unit_digits", "width": w, "depth": L, "agents": ["bp"],
              "num_tasks": len(DEAD_FRACTIONS), "seed": seed}
-            for seed in seeds for w in dead_widths for L in depths]
+            for seed in seeds for w in dead_widths for L in dead_depths]
     return out
 
 
