@@ -5,9 +5,13 @@ README.
 Importing linrelu changes no JAX setting. Every spectral function computes in float64 inside a
 scoped ``jax.enable_x64(True)`` (:mod:`linrelu.precision`), whatever the caller's setting; the
 caller's own code keeps its dtype.
+
+One return type: every public function returns numpy arrays (floating ones in float64) or Python
+numbers, never JAX arrays; only model functions (``MLP.init/apply/trace``, the
+``hessian_vector_product`` closure, ``linearize``) return JAX values, for use in JAX code.
 """
 
-from linrelu.adapters import mlp_from_dense_layers, mlp_from_flax
+from linrelu.adapters import mlp_from_dense_layers, mlp_from_flax, source_order
 from linrelu.convnet import ConvNet
 from linrelu.curvature import (
     ggn_matrix,
@@ -48,6 +52,7 @@ from linrelu.losses import (
     output_hessians,
 )
 from linrelu.mlp import MLP, Trace, ravel_params, unravel_params
+from linrelu.network import wrap_model
 from linrelu.precision import float64
 from linrelu.spectra import density_mass_outside, eps_rank, eps_rank_ladder
 from linrelu.trainability import (
@@ -65,7 +70,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MLP", "ConvNet", "Trace", "ravel_params", "unravel_params", "float64",
-    "mlp_from_flax", "mlp_from_dense_layers", "hidden_features",
+    "mlp_from_flax", "mlp_from_dense_layers", "source_order", "wrap_model", "hidden_features",
     "loss_value", "output_gradients", "output_hessians", "output_hessian_sqrt",
     "jacobian", "jacobian_gram", "jacobian_gram_layers", "jacobian_gram_autodiff",
     "loss_weighted_gram",

@@ -77,12 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _infer_loss(y) -> str:
-    if y.ndim == 1 and y.dtype.kind in "iu":
-        return "ce"
-    if y.ndim == 2:
-        return "mse"
-    raise _UsageError(f"--data: cannot infer the loss from y of shape {y.shape} and dtype "
-                      f"{y.dtype}; expected integer labels (n,) or targets (n, k), or pass --loss")
+    from linrelu.validation import infer_loss
+
+    try:
+        return infer_loss(y, "y")  # the same rule as diagnose(loss=None) in Python
+    except ValueError:
+        raise _UsageError(f"--data: cannot infer the loss from y of shape {y.shape} and dtype "
+                          f"{y.dtype}; expected integer labels (n,) or targets (n, k), or pass "
+                          f"--loss") from None
 
 
 # Which command-line argument a library ValueError ("<name>: expected …") is about.

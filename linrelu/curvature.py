@@ -26,7 +26,13 @@ from linrelu.losses import mean_loss, output_hessians_unchecked
 from linrelu.mlp import MLP, apply_fn, unravel_params
 from linrelu.network import check_model_params, resolve, to_float64
 from linrelu.precision import float64, in_float64
-from linrelu.validation import check_inputs, check_loss, check_positive, check_targets
+from linrelu.validation import (
+    check_inputs,
+    check_loss,
+    check_positive,
+    check_targets,
+    returns_numpy,
+)
 
 
 def _resolve_task(net, params, X, targets, loss):
@@ -67,6 +73,7 @@ def _ggn(apply, params, X, targets, loss):
     return J.T @ HJ / n
 
 
+@returns_numpy
 @in_float64
 def ggn_matrix(net, params, X, targets, loss: str):
     """GGN Ĝ = (1/n) Jᵀ H J, p × p, autodiff Jacobian (small models)."""
@@ -81,6 +88,7 @@ def _hessian(apply, params, X, targets, loss, l2):
     return jax.hessian(lambda t: f(unravel(t)))(flat)
 
 
+@returns_numpy
 @in_float64
 def hessian_matrix(net, params, X, targets, loss: str, l2: float = 0.0):
     """Full loss Hessian ∇²(L + (l2/2)‖θ‖²), p × p, by autodiff (small models).
@@ -102,6 +110,7 @@ def _residual(apply, params, X, targets, loss):
     return jax.hessian(lambda t: jnp.sum(g * apply(unravel(t), X)) / n)(flat)
 
 
+@returns_numpy
 @in_float64
 def residual_matrix(net, params, X, targets, loss: str):
     """R = (1/n) Σ_i Σ_c ∂ℓ/∂f_c(x_i) ∇²_θ f_c(x_i) (T3), so that ∇²L = Ĝ + R. Autodiff, p × p."""
@@ -120,7 +129,7 @@ def hessian_vector_product(net, X, targets, loss: str, l2: float = 0.0, *, param
     check_loss(loss)
     check_positive(l2, "l2", allow_zero=True)
     with float64():
-        if isinstance(net, MLP):
+        if isinstance(net, MLP) and (params is None or isinstance(params, (list, tuple))):
             X = jnp.asarray(check_inputs(X, net.in_dim), dtype=jnp.float64)
             n, k, apply = X.shape[0], net.out_dim, apply_fn(net)
             unravel = partial(unravel_params, net)
@@ -198,10 +207,13 @@ def _linearized_ggn(apply, params0, params, X, targets, loss):
 
 def _check_params0(net, params0):
     if isinstance(net, MLP):
-        return to_float64(net.check_params(params0, "params0"))
+        layers = net.check_params(params0, "params0")
+        return to_float64(params0 if net.source is not None and hasattr(params0, "keys")
+                          else layers)
     return to_float64(check_model_params(params0, "params0"))
 
 
+@returns_numpy
 @in_float64
 def linearized_hessian_matrix(net, params0, params, X, targets, loss: str):
     """∇²_θ L_lin(θ) at ``params`` for the model linearized at ``params0`` (autodiff, p × p)."""
@@ -210,6 +222,7 @@ def linearized_hessian_matrix(net, params0, params, X, targets, loss: str):
     return _linearized_hessian(nw.apply, params0, nw.params, nw.X, t, loss)
 
 
+@returns_numpy
 @in_float64
 def linearized_ggn_matrix(net, params0, params, X, targets, loss: str):
     """(1/n) J_0ᵀ H(θ) J_0 with J_0 at ``params0`` and H at the linearized outputs at ``params``."""

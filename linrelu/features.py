@@ -73,6 +73,8 @@ def _as_unit_matrix(h, l: int, n: int) -> np.ndarray:
 def hidden_features(net, params, X, features=None) -> list:
     """Each hidden layer's activations as a float64 (rows, units) matrix (module docstring)."""
     n = int(np.shape(X)[0]) if hasattr(X, "shape") and len(X.shape) else None
+    if features is None and getattr(net, "select_features", None) is not None:
+        features = net.features  # a wrap_model(f, features=...) model
     if features is None:
         if not isinstance(net, MLP):
             raise ValueError("features: expected the hidden activations of this model (a list "

@@ -31,7 +31,7 @@ from linrelu.closed_form_gram import gram_layers, mixed_gram
 from linrelu.losses import output_hessian_sqrt
 from linrelu.network import Network, resolve
 from linrelu.precision import in_float64
-from linrelu.validation import check_loss, check_targets
+from linrelu.validation import check_loss, check_targets, returns_numpy
 
 
 def _budget(memory_budget) -> int:
@@ -47,11 +47,12 @@ def _budget(memory_budget) -> int:
 def network_mixed_gram(nw: Network, Q=None, memory_budget=None):
     """Qᵀ K Q of a resolved network: T5 for an MLP, per-sample Jacobian blocks otherwise."""
     if nw.mlp is not None:
-        return mixed_gram(nw.mlp, nw.params, nw.X, Q)
+        return mixed_gram(nw.mlp, nw.mlp.layers_of(nw.params), nw.X, Q)
     check_separable(nw.apply, nw.params, nw.X)
     return blocked_mixed_gram(nw.apply, nw.params, nw.X, Q, memory_budget=_budget(memory_budget))
 
 
+@returns_numpy
 @in_float64
 def jacobian_gram(net, params, X, *, memory_budget=None):
     """NTK Gram K = J Jᵀ, shape (n·k, n·k), row/column index i·k + c; the Jacobian is never formed.
@@ -63,6 +64,7 @@ def jacobian_gram(net, params, X, *, memory_budget=None):
     return jnp.asarray(network_mixed_gram(resolve(net, params, X), None, memory_budget))
 
 
+@returns_numpy
 @in_float64
 def jacobian_gram_layers(net, params, X, split_bias: bool = False):
     """The L+1 per-layer terms of T5 for an MLP (they sum to :func:`jacobian_gram`).
@@ -75,7 +77,7 @@ def jacobian_gram_layers(net, params, X, split_bias: bool = False):
     if nw.mlp is None:
         raise ValueError("net: expected a linrelu.MLP (per-layer T5 terms exist only for MLPs), "
                          f"received {type(net).__name__}")
-    return list(gram_layers(nw.mlp, nw.params, nw.X, bool(split_bias)))
+    return list(gram_layers(nw.mlp, nw.mlp.layers_of(nw.params), nw.X, bool(split_bias)))
 
 
 @partial(jax.jit, static_argnums=0)
@@ -84,6 +86,7 @@ def _full_jacobian(apply, params, X):
     return jax.jacrev(lambda t: apply(unravel(t), X).reshape(-1))(flat)
 
 
+@returns_numpy
 @in_float64
 def jacobian(net, params, X):
     """Autodiff Jacobian J ∈ R^{(n·k) × p} (``jax.jacrev``), rows i·k + c, ravel_pytree columns.
@@ -94,6 +97,7 @@ def jacobian(net, params, X):
     return _full_jacobian(nw.apply, nw.params, nw.X)
 
 
+@returns_numpy
 @in_float64
 def jacobian_gram_autodiff(net, params, X):
     """Reference K = J Jᵀ from the full autodiff Jacobian (memory O(n·k·p): small models)."""
@@ -116,6 +120,7 @@ def _resolve_task(net, params, X, targets, loss):
     return nw
 
 
+@returns_numpy
 @in_float64
 def loss_weighted_gram(net, params, X, targets, loss: str, *, gram=None, memory_budget=None):
     """G = (1/n) H^{1/2} K H^{1/2} (n·k × n·k), H = blockdiag(∇²_f ℓ(f(x_i))) (THEORY, T1).

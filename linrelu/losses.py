@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from linrelu.precision import in_float64
-from linrelu.validation import check_logits, check_loss, check_targets
+from linrelu.validation import check_logits, check_loss, check_targets, returns_numpy
 
 
 def mean_loss(logits, targets, loss: str):
@@ -23,6 +23,7 @@ def mean_loss(logits, targets, loss: str):
     return -jnp.mean(jnp.take_along_axis(logp, targets[:, None].astype(jnp.int32), axis=-1))
 
 
+@returns_numpy
 @in_float64
 def loss_value(logits, targets, loss: str):
     """Mean loss L = (1/n) Σ_i ℓ(f_i, y_i) for ``loss`` in {"mse", "ce"}."""
@@ -33,6 +34,7 @@ def loss_value(logits, targets, loss: str):
     return mean_loss(logits, jnp.asarray(targets), loss)
 
 
+@returns_numpy
 @in_float64
 def output_gradients(logits, targets, loss: str):
     """Per-sample ∂ℓ/∂f (n, k): mse f − y; ce softmax(f) − onehot(y). (Not divided by n.)"""
@@ -55,6 +57,7 @@ def output_hessians_unchecked(logits, loss: str):
     return jax.vmap(jnp.diag)(p) - p[:, :, None] * p[:, None, :]
 
 
+@returns_numpy
 @in_float64
 def output_hessians(logits, loss: str):
     """H_i = ∇²_f ℓ(f(x_i)), shape (n, k, k): mse I_k; ce diag(p_i) − p_i p_iᵀ.
@@ -66,6 +69,7 @@ def output_hessians(logits, loss: str):
     return output_hessians_unchecked(logits, loss)
 
 
+@returns_numpy
 @in_float64
 def output_hessian_sqrt(logits, loss: str):
     """Symmetric PSD square roots H_i^{1/2}, shape (n, k, k), by a batched k×k eigh.

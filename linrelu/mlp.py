@@ -66,6 +66,9 @@ class MLP:
     sigma_b: float = 0.0
     parameterization: str = "ntk"
     activation: object = "relu"
+    #: set by the adapters: ((layer_key, weight_key, bias_key), …) so that ``params`` may be the
+    #: user's own dict (Flax/Haiku), whose ravel_pytree order every flat-vector API then uses
+    source: tuple | None = None
 
     def __post_init__(self):
         sizes = self.layer_sizes
@@ -162,8 +165,21 @@ class MLP:
                 params.append((W, bias))
         return params
 
+    def layers_of(self, params) -> list:
+        """params as a list of (W, b) (unvalidated): a user's dict via ``source``, else as is."""
+        if self.source is not None and hasattr(params, "keys"):
+            try:
+                return [(params[lk][wk], params[lk][bk]) for lk, wk, bk in self.source]
+            except (KeyError, TypeError) as err:
+                raise ValueError(f"params: expected a dict with the layers "
+                                 f"{[s[0] for s in self.source]} of this adapted MLP, received "
+                                 f"{describe(params)} (missing {err})") from err
+        return params
+
     def check_params(self, params, name: str = "params") -> list:
-        """Raise ValueError unless ``params`` is a list of (W, b) with this net's shapes."""
+        """Raise ValueError unless ``params`` is a list of (W, b) with this net's shapes (or, for
+        an adapter-made MLP, the source dict; returned as the list of (W, b))."""
+        params = self.layers_of(params)
         if not isinstance(params, (list, tuple)) or len(params) != len(self.layer_sizes) - 1:
             raise ValueError(f"{name}: expected a list of {len(self.layer_sizes) - 1} (W, b) "
                              f"tuples for layer sizes {self.layer_sizes}, received "
@@ -189,13 +205,26 @@ class MLP:
         """Pre-activations z_1..z_{L+1} and activations h_0 = X, h_1..h_L."""
         X = check_inputs(X, self.in_dim)
         params = self.check_params(params)
+        if _is_float64(params):
+            with float64():
+                return forward_trace(self, params, jnp.asarray(X, dtype=jnp.float64))
         return forward_trace(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
 
     def apply(self, params, X):
-        """Network output f(X), shape (n, k)."""
+        """Network output f(X), shape (n, k), in the params' dtype. float64 params (``init``'s,
+        the adapters') are evaluated in float64 whatever the caller's ``jax_enable_x64``."""
         X = check_inputs(X, self.in_dim)
         params = self.check_params(params)
+        if _is_float64(params):
+            with float64():
+                return forward(self, params, jnp.asarray(X, dtype=jnp.float64))
         return forward(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
+
+
+def _is_float64(params) -> bool:
+    W = params[0][0] if isinstance(params, (list, tuple)) else \
+        jax.tree_util.tree_leaves(params)[0]
+    return not is_traced(W) and np.dtype(getattr(W, "dtype", np.float64)) == np.float64
 
 
 def _preactivation(net: MLP, l: int, h, W, b):
@@ -206,6 +235,7 @@ def _preactivation(net: MLP, l: int, h, W, b):
 
 def forward_trace(net: MLP, params, X) -> Trace:
     """Unvalidated forward pass keeping every layer's z_l and h_l (jittable)."""
+    params = net.layers_of(params)
     h, preacts, acts = X, [], [X]
     for l, (W, b) in enumerate(params, start=1):
         z = _preactivation(net, l, h, W, b)
@@ -218,6 +248,7 @@ def forward_trace(net: MLP, params, X) -> Trace:
 
 def forward(net: MLP, params, X):
     """Unvalidated forward pass f(X) (for use inside jit / grad)."""
+    params = net.layers_of(params)
     h = X
     for l, (W, b) in enumerate(params, start=1):
         z = _preactivation(net, l, h, W, b)

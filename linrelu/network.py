@@ -48,12 +48,83 @@ class Network(NamedTuple):
 
 
 def to_float64(tree):
-    """Every floating leaf of a pytree as a float64 jax array (integer leaves kept)."""
+    """Every floating leaf of a pytree (bfloat16/float16/float32/float64) as a float64 jax array
+    (the upcast is exact; integer leaves kept)."""
     def cast(a):
         a = jnp.asarray(a)
         return a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
 
     return jax.tree_util.tree_map(cast, tree)
+
+
+_LOW = ("float32", "float16", "bfloat16")
+_WARNED: set = set()
+
+
+def _has_contents(cell) -> bool:
+    try:
+        return cell.cell_contents is not None or True
+    except ValueError:
+        return False
+
+
+def captured_low_precision(net) -> list:
+    """'captured NAME[path] is float32' for arrays below float64 that ``net`` closes over."""
+    found = []
+    code = getattr(net, "__code__", None)
+    cells = [c.cell_contents for c in (getattr(net, "__closure__", None) or ())
+             if _has_contents(c)]
+    names = list(getattr(code, "co_freevars", ()) or ())[:len(cells)]
+    glob = getattr(net, "__globals__", {}) or {}
+    for name in getattr(code, "co_names", ()) or ():  # module-level state the function reads
+        if name in glob and not callable(glob[name]) and not isinstance(glob[name], type):
+            names.append(name)
+            cells.append(glob[name])
+    for name, content in zip(names, cells, strict=False):
+        try:
+            leaves = jax.tree_util.tree_flatten_with_path(content)[0]
+        except Exception:  # noqa: BLE001 - arbitrary user objects: nothing to inspect
+            continue
+        for path, leaf in leaves:
+            if hasattr(leaf, "dtype") and str(leaf.dtype) in _LOW:
+                found.append(f"captured {name}{jax.tree_util.keystr(path)} is {leaf.dtype}")
+                break
+    return found
+
+
+def low_precision_inside(net, params, X) -> str | None:
+    """A description of float32 (or lower) work inside ``net(params, X)`` evaluated with float64
+    params and X, or None. Looks at the arrays the model closes over (e.g. linen
+    ``batch_stats``) and at the dtypes of every operation in its jaxpr (e.g. a model built with
+    ``dtype=jnp.float32``). Tracing only: nothing is computed."""
+    found = captured_low_precision(net)
+    try:
+        jaxpr = jax.make_jaxpr(lambda p: net(p, X))(params)
+    except Exception:  # noqa: BLE001 - the model's own errors are reported by call_model
+        jaxpr = None
+    if jaxpr is not None:
+        low = sorted({str(v.aval.dtype) for eqn in jaxpr.jaxpr.eqns for v in eqn.outvars
+                      if str(getattr(v.aval, "dtype", "")) in _LOW}
+                     | {str(c.dtype) for c in jaxpr.consts
+                        if str(getattr(c, "dtype", "")) in _LOW})
+        if low:
+            found.append(f"operations in {', '.join(low)}")
+    return "; ".join(found[:3]) if found else None
+
+
+def warn_low_precision(net, params, X) -> None:
+    """Warn once per model when it computes in float32 inside (issue 20, item 3)."""
+    import warnings
+
+    what = low_precision_inside(net, params, X)
+    if what is None or (id(net), what) in _WARNED:
+        return
+    _WARNED.add((id(net), what))
+    warnings.warn(f"net: the model computes below float64 inside a float64 evaluation ({what});"
+                  f" results are accurate to about 1e-7, not float64. Fix: upcast captured state "
+                  f"(e.g. batch_stats = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), "
+                  f"batch_stats)) or build the model with dtype=jnp.float64, "
+                  f"param_dtype=jnp.float64", UserWarning, stacklevel=4)
 
 
 def check_model_params(params, name: str = "params"):
@@ -66,9 +137,12 @@ def check_model_params(params, name: str = "params"):
         if not hasattr(leaf, "dtype") and not isinstance(leaf, (int, float)):
             raise ValueError(f"{name}: expected array leaves, received {describe(leaf)} as leaf "
                              f"{i}")
-        if not is_traced(leaf) and np.asarray(leaf).dtype.kind not in "biuf":
-            raise ValueError(f"{name}: expected numeric array leaves, received "
-                             f"{describe(leaf)} as leaf {i}")
+        dtype = jnp.asarray(leaf).dtype if not is_traced(leaf) else leaf.dtype
+        if not jnp.issubdtype(dtype, jnp.floating):
+            raise ValueError(f"{name}: expected floating-point array leaves (every leaf is a "
+                             f"parameter that is differentiated), received {describe(leaf)} as "
+                             f"leaf {i}; keep integer or boolean state out of params (close "
+                             f"over it in f)")
         check_finite(leaf, f"{name} (leaf {i})")
     return params
 
@@ -79,6 +153,15 @@ def call_model(f, params, X):
         return f(params, X)
     except Exception as err:  # the user's model: any failure means params/X do not fit it
         msg = " ".join(str(err).split())[:300]
+        captured = captured_low_precision(f)
+        if captured and ("dtype" in msg or "different" in msg):
+            raise ValueError(f"net: expected a model that treats samples independently and "
+                             f"computes in float64, received one that failed in float64 while "
+                             f"updating state it closes over ({'; '.join(captured[:2])}): a "
+                             f"stateful layer in training mode (BatchNorm updating batch "
+                             f"statistics) is batch-coupled. Use inference mode "
+                             f"(eqx.nn.inference_mode, use_running_average=True) and float64 "
+                             f"state. The model raised {type(err).__name__}: {msg}") from err
         raise ValueError(f"params: expected a pytree and inputs that fit the model, received "
                          f"params/X for which net(params, X) raised {type(err).__name__}: "
                          f"{msg}") from err
@@ -94,11 +177,54 @@ def check_logits_of(logits, n: int):
     return logits
 
 
+class SelectedModel:
+    """A model whose raw output is not the logits, e.g. the paper authors' ``(logits,
+    activations)`` convention: ``net(params, X) = output(f(params, X))`` and
+    ``net.features(params, X) = features(f(params, X))`` with ``None`` entries dropped (their
+    activation dicts hold ``None`` for layers without activations). Built by
+    :func:`wrap_model`; every linrelu function takes it as ``net`` and uses its ``features`` for
+    effective rank and dead units when ``features=`` is not given."""
+
+    def __init__(self, f, output, features):
+        self.f, self.output, self.select_features = f, output, features
+
+    def __call__(self, params, X):
+        return self.output(self.f(params, X))
+
+    def features(self, params, X) -> list:
+        if self.select_features is None:
+            raise ValueError("features: expected a features selector in wrap_model(f, "
+                             "features=...), received None")
+        out = self.select_features(self.f(params, X))
+        if isinstance(out, dict):
+            out = list(out.values())
+        if not isinstance(out, (list, tuple)):
+            raise ValueError(f"features: expected the selector to return a list or dict of "
+                             f"activation arrays, received {describe(out)}")
+        return [h for h in out if h is not None]
+
+
+def wrap_model(f, *, output=None, features=None) -> SelectedModel:
+    """``f(params, X)`` returning anything (e.g. ``(logits, activations)``) as a linrelu model:
+    ``output(raw)`` must be the (n, k) logits (default: ``raw[0]``), ``features(raw)`` the hidden
+    activations (a list or dict of arrays; ``None`` entries are skipped)."""
+    if not callable(f):
+        raise ValueError(f"f: expected a callable f(params, X), received {describe(f)}")
+    for name, sel in (("output", output), ("features", features)):
+        if sel is not None and not callable(sel):
+            raise ValueError(f"{name}: expected a callable selector of f's output, received "
+                             f"{describe(sel)}")
+    return SelectedModel(f, output if output is not None else (lambda out: out[0]), features)
+
+
 def resolve(net, params, X, *, params_name: str = "params") -> Network:
     """Validate (net, params, X) and return a float64 :class:`Network` (module docstring)."""
     if isinstance(net, MLP):
         X = check_inputs(X, net.in_dim)
-        params = to_float64(net.check_params(params, params_name))
+        layers = net.check_params(params, params_name)
+        # an adapter-made MLP keeps the user's own dict (and so its ravel_pytree order)
+        params = to_float64(params if layers is not params and net.source is not None
+                            and hasattr(params, "keys") else layers)
         X = jnp.asarray(X, dtype=jnp.float64)
         f = apply_fn(net)
         return Network(f, params, X, f(params, X), net)
@@ -108,4 +234,6 @@ def resolve(net, params, X, *, params_name: str = "params") -> Network:
     X = jnp.asarray(check_inputs(X, any_shape=True), dtype=jnp.float64)
     params = to_float64(check_model_params(params, params_name))
     logits = check_logits_of(call_model(net, params, X), int(X.shape[0]))
+    if not is_traced(logits):
+        warn_low_precision(net, params, X)
     return Network(net, params, X, jnp.asarray(logits, jnp.float64), None)

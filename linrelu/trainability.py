@@ -355,8 +355,61 @@ def quadratic_decrease_bound(eigvals, grad_coeffs, lr, steps, eps):
     return float(out[0]) if np.ndim(eps) == 0 else out
 
 
+# --------------------------------------------------------------------------------------------
+# The linearized network under GD, any loss (T3): function-space dynamics from K alone
+# --------------------------------------------------------------------------------------------
+def linearized_gd_curve(gram, logits0, targets, loss: str, lr, steps, n=None) -> np.ndarray:
+    """L_t/L_0, t = 0..steps, of full-batch GD with step η on the network linearized at θ_0.
+
+    For f_lin(θ) = f_0 + J(θ − θ_0) (T3) a GD step θ ← θ − η ∇L = θ − (η/n) Jᵀ v(f) moves the
+    outputs by f ← f − (η/n) K v(f), v_i = ∇_f ℓ(f_i, y_i), K = J Jᵀ (rows i·k + c). The loss of
+    the linearized network is therefore computed exactly from K and f_0 alone, for any loss and
+    any step size. mse: v = f − y and this is T8's curve (1 − ηλ_j/n)^{2t} exactly. ce: the
+    loss stays ≥ 0 (unlike T9's quadratic model, whose predicted decrease can exceed L_0), so
+    the ratio is informative also when the quadratic model overshoots.
+    """
+    K = np.asarray(gram, np.float64)
+    f = np.asarray(logits0, np.float64)
+    if f.ndim != 2:
+        raise ValueError(f"logits0: expected an (n, k) array, received {describe(logits0)}")
+    n_rows, k = f.shape
+    if K.shape != (n_rows * k, n_rows * k):
+        raise ValueError(f"gram: expected shape ({n_rows * k}, {n_rows * k}) for logits0 of "
+                         f"shape {f.shape}, received {K.shape}")
+    check_finite(K, "gram")
+    lr = check_positive(lr, "lr")
+    steps = check_positive_int(steps, "steps", minimum=0)
+    n = n_rows if n is None else check_positive_int(n, "n")
+    if loss == "mse":
+        y = np.asarray(targets, np.float64).reshape(n_rows, k)
+
+        def grad_and_loss(z):
+            r = z - y
+            return r, 0.5 * float(np.sum(r * r)) / n
+    elif loss == "ce":
+        y = np.asarray(targets).reshape(-1).astype(np.int64)
+        onehot = np.eye(k)[y]
+
+        def grad_and_loss(z):
+            z = z - z.max(axis=1, keepdims=True)
+            logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+            return np.exp(logp) - onehot, -float(np.sum(logp[np.arange(n_rows), y])) / n
+    else:
+        raise ValueError(f"loss: expected 'mse' or 'ce', received {loss!r}")
+    losses = np.empty(steps + 1)
+    for t in range(steps + 1):
+        v, losses[t] = grad_and_loss(f)
+        if t < steps:
+            f = f - (lr / n) * (K @ v.reshape(-1)).reshape(n_rows, k)
+    if not losses[0] > 0:
+        raise ValueError("targets: expected a nonzero initial loss (L_0 > 0), received L_0 = 0")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return losses / losses[0]
+
+
 __all__ = [
-    "RankConditions", "TauConditions", "check_bound_step_size", "flat_mass", "mse_loss_bounds",
+    "RankConditions", "TauConditions", "check_bound_step_size", "flat_mass", "linearized_gd_curve",
+    "mse_loss_bounds",
     "mse_loss_curve", "quadratic_decrease", "quadratic_decrease_bound",
     "quadratic_decrease_curve", "rank_conditions", "tau_conditions",
 ]

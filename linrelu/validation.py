@@ -20,6 +20,37 @@ def is_traced(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
+def as_numpy(x):
+    """Results as numpy (issue 20: one return type). Every public function of linrelu returns
+    numpy arrays (floating ones in float64) or Python floats, never JAX arrays — so that
+    ``K.sum()`` outside linrelu's float64 scope cannot be truncated to float32. Traced values
+    (inside jit/grad) pass through unchanged; only model functions (``MLP.init/apply/trace``,
+    the ``hessian_vector_product`` closure, ``linearize``) return JAX values, for use in JAX code.
+    """
+    leaves = jax.tree_util.tree_leaves(x)
+    if any(is_traced(a) for a in leaves):
+        return x
+
+    def conv(a):
+        if isinstance(a, jax.Array) or isinstance(a, np.ndarray):
+            a = np.asarray(a)
+            return a.astype(np.float64) if a.dtype.kind == "f" else a
+        return a
+
+    return jax.tree_util.tree_map(conv, x)
+
+
+def returns_numpy(fn):
+    """Decorator: :func:`as_numpy` on ``fn``'s result."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return as_numpy(fn(*args, **kwargs))
+
+    return wrapper
+
+
 def describe(x) -> str:
     """A short description of a received value for error messages."""
     if hasattr(x, "shape") and hasattr(x, "dtype"):
@@ -43,6 +74,19 @@ def check_loss(loss) -> str:
     if loss not in LOSSES:
         raise ValueError(f"loss: expected one of {LOSSES}, received {loss!r}")
     return loss
+
+
+def infer_loss(targets, name: str = "targets") -> str:
+    """The loss a task's targets imply, the same rule in Python and at the CLI: integer labels
+    of shape (n,) → "ce", targets of shape (n, k) → "mse"; anything else is a ValueError."""
+    y = np.asarray(targets)
+    if y.ndim == 1 and y.dtype.kind in "iu":
+        return "ce"
+    if y.ndim == 2 and y.dtype.kind in "iuf":
+        return "mse"
+    raise ValueError(f"{name}: cannot infer the loss: expected integer labels of shape (n,) "
+                     f"(ce) or targets of shape (n, k) (mse), received {describe(targets)}; "
+                     f"or pass loss=")
 
 
 def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
@@ -104,6 +148,10 @@ def check_targets(targets, n: int, k: int, loss: str, name: str = "targets"):
                              f"received {describe(targets)}")
         check_finite(targets, name)
         return targets
+    if k < 2:
+        raise ValueError(f"loss: expected a model with k >= 2 outputs for loss='ce' (the softmax "
+                         f"of one output is constant, so its loss, gradient and GGN are 0), "
+                         f"received k = {k}; use loss='mse' or a model with k >= 2 outputs")
     if tuple(targets.shape) != (n,):
         raise ValueError(f"{name}: for loss='ce' expected integer labels of shape ({n},), "
                          f"received {describe(targets)}")

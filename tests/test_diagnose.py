@@ -118,7 +118,7 @@ def test_diagnose_ce_verdicts_both_ways():
     net, params, X, y = _task("ce")
     yes = linrelu.diagnose(net, params, X, y, "ce", steps=2000, tau=0.5).prediction
     no = linrelu.diagnose(net, params, X, y, "ce", steps=1, tau=0.05).prediction
-    assert yes.trainable and yes.decided_by.startswith("T9 quadratic")
+    assert yes.trainable and yes.decided_by.startswith("linearized-network GD")
     assert not no.trainable and no.decided_by.startswith("T9 ε-bound") and no.eps is not None
 
 

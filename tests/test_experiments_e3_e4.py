@@ -46,26 +46,97 @@ def test_e3_summary_claims_can_fail(tmp_path):
     assert (tmp_path / "fig_trainability_bounds.png").exists() and len(files) == 2
 
 
-def _e4_records(pairs):
+def _e4_records(pairs, t9=None):
     return [{"agent": "bp", "task": i, "L0": 1.0, "predicted_ratio": pr,
-             "predicted_trainable": pr <= 0.5, "decided_by": "T9 quadratic model",
-             "realized_ratio": rr, "realized_trainable": rr <= 0.5, "final_loss": rr}
-            for i, (pr, rr) in enumerate(pairs)]
+             "predicted_trainable": pr <= 0.5, "decided_by": "linearized-network GD",
+             "t9_decrease_fraction": (1 - pr) if t9 is None else t9, "t9_overshoot": False,
+             "dead_fraction": 0.0, "realized_ratio": rr, "realized_trainable": rr <= 0.5,
+             "final_loss": rr} for i, (pr, rr) in enumerate(pairs)]
+
+
+def _claims(claims):
+    return {c.id: c for c in claims}
 
 
 def test_e4_summary_scores_and_claims(tmp_path):
     cell = {"stream": "random_label_digits", "width": 32, "depth": 1, "agents": ["bp"],
             "seed": 0, "num_tasks": 4}
-    right = [dict(cell, records=_e4_records([(0.1, 0.2), (0.9, 0.8), (0.3, 0.4), (0.7, 0.9)]))]
+    pairs = [(0.1, 0.2), (0.9, 0.8), (0.3, 0.4), (0.7, 0.9)] * 3
+    right = [dict(cell, records=_e4_records(pairs))]
     summary, claims = E4.summarize([cell], right)
-    assert summary["overall"]["balanced_accuracy"] == 1.0 and all(c.passed for c in claims)
+    assert summary["by_loss"]["ce"]["balanced_accuracy"] == 1.0
+    assert summary["by_loss"]["ce"]["auc"] == 1.0
+    assert all(c.passed for c in claims) and {c.id for c in claims} == {
+        "E4.ce.balanced_accuracy", "E4.ce.auc", "E4.ce.t9_auc"}
     wrong = [dict(cell, records=_e4_records([(0.9, 0.2), (0.1, 0.8), (0.8, 0.4), (0.2, 0.9)]))]
     summary, claims = E4.summarize([cell], wrong)
-    assert summary["overall"]["balanced_accuracy"] == 0.0 and not any(c.passed for c in claims)
+    assert summary["by_loss"]["ce"]["balanced_accuracy"] == 0.0 and not any(c.passed
+                                                                         for c in claims)
     one_class = [dict(cell, records=_e4_records([(0.1, 0.2), (0.2, 0.3)]))]
     summary, claims = E4.summarize([cell], one_class)
-    assert summary["overall"]["balanced_accuracy"] is None and not claims[0].passed
+    assert summary["by_loss"]["ce"]["balanced_accuracy"] is None
+    assert not any(c.passed for c in claims)
     assert len(E4.plot(summary, tmp_path)) == 2
+
+
+def test_e4_per_loss_claim_fails_where_the_pooled_score_passes(tmp_path):
+    """Issue 22's designed case: mse predictions perfect, ce predictions constant (the old T9
+    printing 0). The pooled scores pass the old criterion (≥ 0.8); every ce claim fails."""
+    mse_cell = {"stream": "teacher_regression", "width": 32, "depth": 1, "agents": ["bp"],
+                "seed": 0, "num_tasks": 80}
+    ce_cell = dict(mse_cell, stream="random_label_digits", num_tasks=8)
+    mse = _e4_records([(0.05, 0.04)] * 40 + [(0.9, 0.95)] * 40)
+    ce = _e4_records([(0.0, 0.2)] * 4 + [(0.0, 0.9)] * 4, t9=1.0)  # constant prediction
+    summary, claims = E4.summarize([mse_cell, ce_cell], [dict(mse_cell, records=mse),
+                                                         dict(ce_cell, records=ce)])
+    pooled = summary["by_loss"]["pooled"]
+    assert pooled["balanced_accuracy"] >= 0.8 and pooled["auc"] >= 0.8  # the old claims pass
+    c = _claims(claims)
+    assert c["E4.mse.balanced_accuracy"].passed and c["E4.mse.auc"].passed
+    assert summary["by_loss"]["ce"]["auc"] == 0.5 and summary["by_loss"]["ce"]["t9_auc"] == 0.5
+    for cid in ("E4.ce.balanced_accuracy", "E4.ce.auc", "E4.ce.t9_auc"):
+        assert not c[cid].passed and "NOT a PASS" in c[cid].measured
+    lo, hi = summary["by_loss"]["ce"]["auc_ci"]
+    assert lo <= 0.5 <= hi
+    assert len(E4.plot(summary, tmp_path)) == 2
+
+
+def test_e4_auc_and_balanced_accuracy_match_sklearn():
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    from linrelu.experiments.e4_trainability_grid import auc, balanced_accuracy
+
+    rng = np.random.default_rng(0)
+    truth = rng.random(50) < 0.4
+    score = np.round(rng.normal(size=50), 1)  # ties
+    pred = rng.random(50) < 0.5
+    assert abs(auc(truth, score) - roc_auc_score(truth, score)) < 1e-12
+    assert abs(balanced_accuracy(truth, pred) - balanced_accuracy_score(truth, pred)) < 1e-12
+
+
+def test_e4_dead_units_are_dead_and_stay_dead():
+    import jax
+
+    from linrelu import MLP, dead_unit_fractions
+    from linrelu.experiments.e4_trainability_grid import kill_units
+
+    net = MLP((64, 32, 32, 10))
+    X = np.random.default_rng(0).normal(size=(20, 64))
+    params = kill_units(net.init(jax.random.PRNGKey(0)), 0.75, jax.random.PRNGKey(1))
+    assert dead_unit_fractions(net, params, X) == [0.75, 0.75]
+    y = np.arange(20) % 10
+    g = jax.grad(lambda p: lr_loss(net, p, X, y))(params)
+    W1, _ = params[0]
+    dead = np.all(np.asarray(W1) == 0, axis=0)
+    assert np.all(np.asarray(g[0][0])[:, dead] == 0)  # no gradient reaches a dead unit
+
+
+def lr_loss(net, params, X, y):
+    import jax
+    import jax.numpy as jnp
+
+    logits = net.apply(params, jnp.asarray(X))
+    return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(len(y)), y])
 
 
 def test_e4_one_real_cell_predicts_before_training():

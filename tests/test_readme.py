@@ -40,3 +40,16 @@ def test_readme_quickstart_has_exactly_the_two_commands():
     lines = [line for line in quick.strip().splitlines() if line.strip()]
     assert lines == ['pip install -e ".[dev]" && python paper_repro.py',
                      'pip install -e ".[dev]" && pytest']
+
+
+def test_readme_has_the_user_models_section():
+    """Issue 20: the section exists and its example (run verbatim by
+    test_readme_python_examples_run) covers Flax, Haiku, Equinox and the authors' ConvNet."""
+    text = README.read_text(encoding="utf-8")
+    sec = text.split("## Models from Flax, Equinox, Haiku and the paper's code", 1)[1]
+    sec = sec.split("\n## ", 1)[0]
+    code = re.findall(r"```python\n(.*?)```", sec, re.S)
+    assert len(code) == 1 and code[0] in _blocks()
+    for needle in ("mlp_from_flax(variables, apply=", "hk.transform", "eqx.nn.Linear",
+                   "wrap_model", "nn.LayerNorm", "acts[\"pool1\"] = None", "lr.diagnose("):
+        assert needle in code[0], needle
