@@ -275,18 +275,22 @@ def compute_cells(opts: Options, items: list, on_experiment_done=None) -> dict:
     stale = cache.remove_stale_temporaries(cells_dir)
     if stale:
         _log(f"removed {stale} partial file(s) left by an interrupted run")
-    records, reused, computed, failed = {}, 0, 0, 0
-    todo = []
+    records, computed, failed = {}, 0, 0
+    todo, sharing = [], {}  # {key: experiment ids}: E5–E7 and E10 share cells, computed once
     for exp, i, cell, key in items:
+        if key in sharing:
+            sharing[key].append(exp.id)
+            continue
+        sharing[key] = [exp.id]
         rec = None if opts.fresh else _load(cells_dir / f"{key}.json", _log)
         if rec is not None:
             records[key] = rec
-            reused += 1
         else:
             todo.append((exp, i, cell, key))
+    reused = sum(1 for *_, key in items if key in records)
     if reused:
         _log(f"reusing {reused} cached cell(s) of {len(items)}")
-    remaining = Counter(exp.id for exp, *_ in todo)
+    remaining = Counter(eid for _, _, _, key in todo for eid in sharing[key])
     seconds = {}
     summarized = set()
 
@@ -317,7 +321,8 @@ def compute_cells(opts: Options, items: list, on_experiment_done=None) -> dict:
         postfix()
         for out in ex.run([(exp.id, opts.mode, cell, key) for exp, _, cell, key in todo]):
             exp, i, cell, key = todo[out.index]
-            remaining[exp.id] -= 1
+            for eid in sharing[key]:
+                remaining[eid] -= 1
             if out.error is not None:  # an experiment bug must not lose the other cells
                 failed += 1
                 with tqdm.external_write_mode():
@@ -335,7 +340,7 @@ def compute_cells(opts: Options, items: list, on_experiment_done=None) -> dict:
                 if opts.verbose:
                     with tqdm.external_write_mode():
                         _log(f"{exp.id} cell {i}: {out.seconds:.1f} s")
-            bar.update(1)
+            bar.update(len(sharing[key]))
             postfix()
             experiments_done()
     bar.close()
