@@ -61,7 +61,8 @@ SLQ_AGENTS = ("bp", "l2_er")
 EPS_GRID = tuple(sorted({float(10.0 ** (k / 4)) for k in range(-24, 5)} | {0.03}))
 SLQ_EPS = (1e-3, 1e-2, 3e-2, 1e-1)
 # Keys of a tier's stream table that describe the set of runs, not one run (not in a cell).
-_RUN_SET_KEYS = ("seeds", "agents", "per_agent", "bp_steps", "agent_step", "same_as")
+_RUN_SET_KEYS = ("seeds", "agent_seeds", "agents", "per_agent", "bp_steps", "agent_step",
+                 "same_as")
 #: Published loss of plasticity needs millions of minibatch-1 steps (THEORY.md): a run of fewer
 #: optimizer steps than this is marked too short to expect it.
 MIN_STEPS_FOR_LOP = 1_000_000
@@ -98,8 +99,10 @@ def describe_tiers() -> list:
             steps_txt = (f"bp steps {t['bp_steps']}, other agents "
                          f"{t.get('agent_step', 'after the bp pilot')}" if "bp_steps" in t
                          else f"step {lr}")
+            seeds = (f"{len(t['seeds'])} seeds" if "agent_seeds" not in t else
+                     f"{len(t['seeds'])} seeds for bp, {len(t['agent_seeds'])} for the others")
             lines.append(f"{tier:5} {name}: {t['model']}, {t['num_tasks']} tasks, "
-                         f"{steps:,} optimizer steps per run, {len(t['seeds'])} seeds, "
+                         f"{steps:,} optimizer steps per run, {seeds}, "
                          f"agents {','.join(t['agents'])}; {steps_txt}")
     return lines
 
@@ -183,12 +186,13 @@ def continual_cells(mode: str) -> list:
         base = {k: v for k, v in table.items() if k not in _RUN_SET_KEYS}
         if data_dir is not None:
             base["stream_options"] = {**base["stream_options"], "data_dir": data_dir}
-        seeds = table["seeds"]
         early, late = early_task(base["num_tasks"], base["spectrum_every"]), base["num_tasks"] - 1
         for agent, lr in _agent_runs(table):
             options = {**base["agent_options"], **table.get("per_agent", {}).get(agent, {})}
             if lr is not None:
                 options["lr"] = lr
+            # ``agent_seeds`` (optional): the seeds of every agent but bp (the CPU budget)
+            seeds = table["seeds"] if agent == "bp" else table.get("agent_seeds", table["seeds"])
             for seed in seeds:
                 slq = [early, late] if agent in SLQ_AGENTS and seed == seeds[0] else []
                 cells.append({**base, "agent_options": options, "agent": agent, "seed": seed,
