@@ -61,6 +61,9 @@ def test_long_tier_runs_dohare_protocol_for_millions_of_steps():
     if "agent_step" in table:  # after the pilot: every other agent at the one chosen step
         assert {c["agent"] for c in others} == AGENTS - {"bp"}
         assert {c["agent_options"]["lr"] for c in others} == {table["agent_step"]}
+        for agent in AGENTS - {"bp"}:  # the other agents' seeds: agent_seeds
+            seeds = {c["seed"] for c in others if c["agent"] == agent}
+            assert seeds == set(table.get("agent_seeds", table["seeds"])) and len(seeds) >= 1
     else:
         assert others == []
     # no class pairs in --long (the ConvNet's cost; long.toml says why); quick's are marked short
