@@ -24,8 +24,9 @@ import scipy
 import scipy.linalg
 
 import linrelu as lr
-from benchmarks import _baseline, generic_gram, population, workers
+from benchmarks import _baseline
 from benchmarks._lanczos_baseline import lanczos_arrays_before
+from benchmarks._sections import owned_sections
 from linrelu import closed_form_gram, linalg
 
 jax.config.update("jax_enable_x64", True)  # our own program: float64 throughout
@@ -469,13 +470,11 @@ def write_report(path: Path, r: dict, tiny: bool) -> str:
         "",
     ]
     text = "\n".join(lines)
-    # keep the sections that `python -m benchmarks.generic_gram`, `benchmarks.workers` and
-    # `benchmarks.population` own (separate, longer runs)
+    # keep the sections other scripts own (benchmarks/_sections.py: separate, longer runs)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    for owner in (generic_gram, workers, population):
-        if owner.BEGIN in old and owner.END in old:
-            kept = old.split(owner.BEGIN, 1)[1].split(owner.END, 1)[0]
-            text += "\n" + owner.BEGIN + kept + owner.END + "\n"
+    kept = owned_sections(old)
+    if kept:
+        text += "\n" + kept + "\n"
     path.write_text(text)
     return text
 

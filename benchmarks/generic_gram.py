@@ -19,8 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-BEGIN = "<!-- GENERIC:BEGIN (python -m benchmarks.generic_gram) -->"
-END = "<!-- GENERIC:END -->"
+from benchmarks._sections import OWNED, write_section
+
+BEGIN, END = OWNED[0]
 
 FULL = {
     # n·k = 20 … 2000 with k = 2; jacrev of the whole batch needs (n·k) backward passes over all
@@ -138,15 +139,8 @@ def report(r: dict) -> str:
 
 
 def write(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``section`` (markers included, as :func:`report` builds it) into ``path``."""
+    write_section(path, BEGIN, END, section.split(BEGIN, 1)[1].rsplit(END, 1)[0])
 
 
 def main(argv=None) -> int:

@@ -1,32 +1,41 @@
 """``python -m benchmarks.population``: run-steps per second of a population of P minibatch-1 SGD
 runs of the long tier's MLP (784-100-100-100-10) trained as one vmapped program
-(:func:`linrelu.continual.train_population`), P = 1, 8, 64, against P lone runs
+(:func:`linrelu.continual.train_population`), P = 1, 2, 4, 8, 64, against one lone run
 (:func:`linrelu.continual.train_task_with_state`) — on whatever backend JAX has (CPU here; a
 GPU where one is installed), and the ``--full`` Permuted-MNIST estimate that follows.
 
 Protocol: every program is compiled and run once before timing (warm-up excluded), results are
-forced with ``block_until_ready``, the median of 3 repeats is reported; one "run-step" is one
-optimizer step of one member. Writes the section "Populations" of benchmarks/RESULTS.md.
+forced with ``block_until_ready``, the median of 5 interleaved rounds is reported; one
+"run-step" is one optimizer step of one member. Writes the section "Populations" of
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import json
-import platform
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._sections import OWNED, write_section
+from benchmarks.workers import cpu_name
+
 STEPS = 2000  # optimizer steps per member per timed call (one task of 2000 images)
-POPULATIONS = (1, 8, 64)
+POPULATIONS = (1, 2, 4, 8, 64)
+REPEATS = 5
+#: a ratio within 1 ± MARGIN of the lone run is reported as no clear gain (the table's last
+#: column shows how much one program's rounds differ on the machine that ran it)
+MARGIN = 0.10
 SECTION = "## Populations: one vmapped program vs lone runs (issue 17)"
-BEGIN = "<!-- POPULATION:BEGIN (python -m benchmarks.population) -->"
-END = "<!-- POPULATION:END -->"
+BEGIN, END = OWNED[2]
 
 
-def _measure(P: int, steps: int) -> dict:
+def _programs(populations, steps: int) -> dict:
+    """{name: zero-argument callable}: "lone" (one run, train_task_with_state) and "P=…"
+    (train_population with P members); every member trains the same kind of run."""
     import jax
 
     from linrelu.continual import Task, make_agent, train_population, train_task_with_state
@@ -37,30 +46,82 @@ def _measure(P: int, steps: int) -> dict:
     X, y = rng.random((steps, 784)), rng.integers(0, 10, steps)
     task = Task(0, X, y, X[:10], y[:10], X[:5], y[:5], "ce", 10)
     agent = make_agent("bp", lr=0.01)
-    params = [net.init(jax.random.PRNGKey(s)) for s in range(P)]
-    keys = [jax.random.PRNGKey(100 + s) for s in range(P)]
-
-    def population():
-        return train_population(net, params, [None] * P, [task] * P, agent, lrs=[0.01] * P,
-                                epochs=1, batch_size=1, keys=keys)[0]
+    init = [net.init(jax.random.PRNGKey(s)) for s in range(max(populations))]
+    keys = [jax.random.PRNGKey(100 + s) for s in range(max(populations))]
 
     def lone():
-        return [train_task_with_state(net, p, None, task, agent, epochs=1, batch_size=1,
-                                      key=k)[0] for p, k in zip(params, keys)]
+        return train_task_with_state(net, init[0], None, task, agent, epochs=1, batch_size=1,
+                                     key=keys[0])[0]
 
-    out = {}
-    for name, fn in (("population", population), ("lone", lone)):
-        if name == "lone" and P > 8:
-            continue  # P lone runs cost P × the P = 1 time (measured at P = 8)
+    def population(P):
+        return lambda: train_population(net, init[:P], [None] * P, [task] * P, agent,
+                                        lrs=[0.01] * P, epochs=1, batch_size=1,
+                                        keys=keys[:P])[0]
+
+    return {"lone": (1, lone), **{f"P={P}": (P, population(P)) for P in populations}}
+
+
+def measure(populations=POPULATIONS, steps: int = STEPS, repeats: int = REPEATS) -> dict:
+    """Run-steps per second of each program: compiled and run once first (warm-up excluded),
+    then ``repeats`` rounds, each timing every program once in turn (interleaved, so a slow
+    spell of a shared machine hits all of them), results forced with ``block_until_ready``;
+    the median round counts."""
+    import jax
+
+    programs = _programs(populations, steps)
+    for _, fn in programs.values():
         jax.block_until_ready(fn())
-        times = []
-        for _ in range(3):
+    times = {name: [] for name in programs}
+    for _ in range(repeats):
+        for name, (_, fn) in programs.items():
             t0 = time.perf_counter()
             jax.block_until_ready(fn())
-            times.append(time.perf_counter() - t0)
-        t = float(np.median(times))
-        out[name] = {"seconds": t, "run_steps_per_s": P * steps / t}
+            times[name].append(time.perf_counter() - t0)
+    out = {}
+    for name, (P, _) in programs.items():
+        t = float(np.median(times[name]))
+        out[name] = {"P": P, "seconds": t, "run_steps_per_s": P * steps / t,
+                     "best_run_steps_per_s": P * steps / min(times[name]),
+                     "spread": (max(times[name]) - min(times[name])) / t}
     return out
+
+
+def report(rows: dict, steps: int, backend: str, device: str) -> list:
+    lone = rows["lone"]["run_steps_per_s"]
+    pops = {k: v for k, v in rows.items() if k != "lone"}
+    best_name = max(pops, key=lambda k: pops[k]["run_steps_per_s"])
+    best = pops[best_name]["run_steps_per_s"]
+    lines = [SECTION, "",
+             f"Generated by `python -m benchmarks.population` on "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Backend {backend} "
+             f"({device}; {cpu_name()}, {os.cpu_count()} cores, 1-min load "
+             f"{os.getloadavg()[0]:.1f}), MLP 784-100-100-100-10, bp, minibatch 1, {steps} steps "
+             f"per member, median of {REPEATS} interleaved rounds. Each call includes what the "
+             f"API does after training (float64 params, evaluation of every member).", "",
+             "| program | run-steps/s (median round) | vs one lone run, medians | vs one lone "
+             "run, fastest rounds | spread of rounds (max − min) / median |",
+             "|---|---|---|---|---|",
+             f"| lone run | {lone:,.0f} | 1.00× | 1.00× | {rows['lone']['spread']:.0%} |"]
+    lone_best = rows["lone"]["best_run_steps_per_s"]
+    for name, r in pops.items():
+        lines.append(f"| population {name} | {r['run_steps_per_s']:,.0f} | "
+                     f"{r['run_steps_per_s'] / lone:.2f}× | "
+                     f"{r['best_run_steps_per_s'] / lone_best:.2f}× | {r['spread']:.0%} |")
+    # --full Permuted MNIST: 6 agents × 5 seeds × 800 tasks × 60 000 steps, width 1000 (≈ 10×
+    # the width-100 step's flops): the estimate scales the best width-100 rate by 1/10.
+    full_steps = 6 * 5 * 800 * 60_000
+    ratio = best / lone
+    ratio_best = pops[best_name]["best_run_steps_per_s"] / lone_best
+    verdict = ("pays" if min(ratio, ratio_best) >= 1 + MARGIN else
+               "does not pay" if max(ratio, ratio_best) <= 1 - MARGIN else
+               f"gives no clear gain (medians and fastest rounds do not both clear ±{MARGIN:.0%})")
+    lines += ["", f"Best: population {best_name}, {ratio:.2f}× the lone run's rate per "
+              f"run-step (medians; {ratio_best:.2f}× fastest rounds): on this backend a "
+              f"population {verdict}.",
+              f"--full Permuted MNIST ({full_steps:.2e} run-steps at width 1000) at that rate "
+              f"scaled by 1/10 for width 1000: ≈ {full_steps / (best / 10) / 3600:,.0f} "
+              f"device-hours on this backend (training only; spectra every 10 tasks extra)."]
+    return lines
 
 
 def main(argv=None) -> int:
@@ -69,40 +130,12 @@ def main(argv=None) -> int:
     jax.config.update("jax_enable_x64", True)
     tiny = bool(argv and "--tiny" in argv)
     steps = 50 if tiny else STEPS
-    rows = {P: _measure(P, steps) for P in ((1, 2) if tiny else POPULATIONS)}
-    backend = jax.default_backend()
-    device = str(jax.devices()[0])
-    lines = [SECTION, "",
-             f"Backend {backend} ({device}; {platform.processor() or platform.machine()}), "
-             f"MLP 784-100-100-100-10, minibatch 1, {steps} steps per member, median of 3.", "",
-             "| P | population run-steps/s | lone runs run-steps/s | population / lone |",
-             "|---|---|---|---|"]
-    for P, r in rows.items():
-        pop = r["population"]["run_steps_per_s"]
-        lone = r.get("lone", {}).get("run_steps_per_s")
-        lines.append(f"| {P} | {pop:,.0f} | {f'{lone:,.0f}' if lone else '—'} | "
-                     f"{f'{pop / lone:.2f}×' if lone else '—'} |")
-    best = max(r["population"]["run_steps_per_s"] for r in rows.values())
-    # --full Permuted MNIST: 6 agents × 5 seeds × 800 tasks × 60 000 steps, width 1000 (≈ 10×
-    # the width-100 step's flops): the estimate below scales the best width-100 rate by 1/10.
-    full_steps = 6 * 5 * 800 * 60_000
-    lines += ["", f"--full Permuted MNIST ({full_steps:.2e} run-steps at width 1000) at the best "
-              f"rate above scaled by 1/10 for width 1000: ≈ {full_steps / (best / 10) / 3600:,.0f}"
-              f" device-hours on this backend (training only; spectra every 10 tasks extra).",
-              "On XLA:CPU the population is slower per run-step than lone runs, so the "
-              "experiments run one run per process there (`linrelu.continual.population_pays`)."]
+    rows = measure((1, 2) if tiny else POPULATIONS, steps, 2 if tiny else REPEATS)
+    lines = report(rows, steps, jax.default_backend(), str(jax.devices()[0]))
     print("\n".join(lines))
-    print(json.dumps({str(k): v for k, v in rows.items()}))
-    path = Path(__file__).with_name("RESULTS.md")
+    print(json.dumps(rows))
     if not tiny:
-        section = "\n".join([BEGIN, "", *lines, "", END])
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            text = head + section + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        path.write_text(text, encoding="utf-8")
+        write_section(Path(__file__).with_name("RESULTS.md"), BEGIN, END, "\n".join(lines))
     return 0
 
 

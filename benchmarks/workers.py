@@ -20,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._sections import OWNED, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN = "<!-- WORKERS:BEGIN (python -m benchmarks.workers) -->"
-END = "<!-- WORKERS:END -->"
+BEGIN, END = OWNED[1]
 
 
 def cpu_name() -> str:
@@ -81,15 +82,8 @@ def report(r: dict) -> str:
 
 
 def write(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``section`` (markers included, as :func:`report` builds it) into ``path``."""
+    write_section(path, BEGIN, END, section.split(BEGIN, 1)[1].rsplit(END, 1)[0])
 
 
 def main(argv=None) -> int:

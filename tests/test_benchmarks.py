@@ -74,5 +74,37 @@ def test_population_benchmark_tiny_runs(capsys):
     before = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
     assert population.main(["--tiny"]) == 0
     out = capsys.readouterr().out
-    assert "| 1 |" in out and "| 2 |" in out and "population / lone" in out
+    assert "| lone run |" in out and "| population P=1 |" in out and "| population P=2 |" in out
+    assert "per run-step vs one lone run" in out
     assert (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8") == before
+
+
+def test_results_sections_are_rewritten_in_place_and_carried_over(tmp_path):
+    """Each script rewrites only its own marked section; the main report carries them all over."""
+    from benchmarks._sections import OWNED, owned_sections, write_section
+
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# main report\n", encoding="utf-8")
+    for i, (begin, end) in enumerate(OWNED):
+        write_section(path, begin, end, f"body {i}")
+    (b1, e1) = OWNED[1]
+    write_section(path, b1, e1, "new body 1")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# main report\n")
+    assert "body 1" not in text.replace("new body 1", "")
+    assert all(text.count(b) == 1 and text.count(e) == 1 for b, e in OWNED)
+    kept = owned_sections(text)
+    assert [kept.index(b) for b, _ in OWNED] == sorted(kept.index(b) for b, _ in OWNED)
+    assert "body 0" in kept and "new body 1" in kept and "body 3" in kept
+    assert "# main report" not in kept
+
+
+def test_committed_results_keep_every_owned_section():
+    """benchmarks/RESULTS.md brackets every section another script (or a hand measurement)
+    owns, so `python -m benchmarks` cannot drop one."""
+    from benchmarks._sections import OWNED
+
+    text = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    for begin, end in OWNED:
+        assert text.count(begin) == 1 and text.count(end) == 1, begin
+    assert "## matfree vs linrelu.lanczos" in text.split(OWNED[3][0], 1)[1]

@@ -137,7 +137,7 @@ def _tiny(stream, agent, seed, lr=None):
     base["agent_options"] = {**base["agent_options"], **table.get("per_agent", {}).get(agent, {})}
     if lr is not None:
         base["agent_options"]["lr"] = lr
-    base.update(num_tasks=3, epochs=1, slq_order=6, slq_runs=1,
+    base.update(num_tasks=3, epochs=1, slq_order=6, slq_runs=1, spectrum_every=1,
                 slq_tasks=[1, 2] if agent in ("bp", "l2_er") and seed == 0 else [])
     if stream == "permuted_mnist":
         base["stream_options"] = {"n_train": 60, "n_test": 20, "n_probe": 4}
