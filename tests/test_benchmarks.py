@@ -75,7 +75,7 @@ def test_population_benchmark_tiny_runs(capsys):
     assert population.main(["--tiny"]) == 0
     out = capsys.readouterr().out
     assert "| lone run |" in out and "| population P=1 |" in out and "| population P=2 |" in out
-    assert "per run-step vs one lone run" in out
+    assert "vs one lone run, medians" in out and "fastest rounds" in out
     assert (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8") == before
 
 
