@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 DATA_EXPERIMENTS = ("E5", "E6", "E7")
 DATA_DIR_ENV = "LINRELU_DATA_DIR"
 #: Worker processes when --workers is not given (1: quick mode measured no faster with 2
-#: workers on the 2-core machine under load; see README, "Cells in parallel").
+#: workers on the idle 2-core machine, 795 s vs 829 s; see README, "Cells in parallel").
 DEFAULT_WORKERS = 1
 #: "module:function" returning {id: Experiment} to use instead of the project's experiments.
 #: A test hook that spawned Dask workers see too (a monkeypatched registry lives in one process).
