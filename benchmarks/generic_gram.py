@@ -81,7 +81,7 @@ def _gib(x):
 
 
 def report(r: dict) -> str:
-    lines = [BEGIN, "", "## Any JAX model: per-sample Jacobian blocks (issue 12)", "",
+    lines = ["## Any JAX model: per-sample Jacobian blocks (issue 12)", "",
              "Paper-shaped ConvNet (`linrelu.convnet.ConvNet`, 32×32×3, k = 2, float64), "
              "`jacobian_gram(f, params, X)` (default 2 GiB block budget) against "
              "`jax.jacrev` of the whole batch then J Jᵀ. Times: median of 2 after a warm-up up to "
@@ -134,13 +134,13 @@ def report(r: dict) -> str:
                      f"{a['nk']} | {a['p']} | {a['median_s']:.3f} s | {b['median_s']:.3f} s | "
                      f"{b['median_s'] / a['median_s']:.1f}× | {agree:.1e} |")
     lines += ["", f"Load average after the run: {', '.join(f'{x:.1f}' for x in r['load_after'])}"
-                  " (2 cores).", "", END]
+                  " (2 cores)."]
     return "\n".join(lines)
 
 
 def write(path: Path, section: str) -> None:
-    """Write ``section`` (markers included, as :func:`report` builds it) into ``path``."""
-    write_section(path, BEGIN, END, section.split(BEGIN, 1)[1].rsplit(END, 1)[0])
+    """Write ``section`` (as :func:`report` builds it) between this script's markers."""
+    write_section(path, BEGIN, END, section)
 
 
 def main(argv=None) -> int:
