@@ -24,7 +24,7 @@ from jax.flatten_util import ravel_pytree
 
 from linrelu.losses import mean_loss, output_hessians_unchecked
 from linrelu.mlp import MLP, apply_fn, unravel_params
-from linrelu.network import check_model_params, resolve, to_float64
+from linrelu.network import check_model_params, model_apply, resolve, to_float64
 from linrelu.precision import float64, in_float64
 from linrelu.validation import (
     check_inputs,
@@ -51,7 +51,7 @@ def l2_norm_squared(params):
 def loss_fn(net, X, targets, loss: str, l2=0.0):
     """``params ↦ L(θ) + (l2/2)‖θ‖²`` for an MLP or a model f(params, X) (unvalidated;
     jittable)."""
-    apply = resolve_apply(net)
+    apply = model_apply(net)
 
     def f(params):
         value = mean_loss(apply(params, X), targets, loss)
@@ -163,18 +163,13 @@ def linearize(net, params0):
     the same structure and inputs X and is evaluated with one Jacobian-vector product (no
     Jacobian is stored). It is itself a model: every linrelu function accepts it as ``net``.
     """
-    if not callable(net) and not isinstance(net, MLP):
-        raise ValueError("net: expected a linrelu.MLP or a callable f(params, X), received "
-                         f"{type(net).__name__}")
+    apply = model_apply(net)
+    if apply is None:
+        raise ValueError("net: expected a linrelu.MLP, a model with apply(params, X) or a "
+                         f"callable f(params, X), received {type(net).__name__}")
     with float64():
         params0 = _check_params0(net, params0)
-    apply = resolve_apply(net)
     return _linearized(apply, params0)
-
-
-def resolve_apply(net):
-    """The model function ``(params, X) -> logits`` of an MLP or a callable."""
-    return apply_fn(net) if isinstance(net, MLP) else net
 
 
 def _linearized(apply, params0):

@@ -45,7 +45,7 @@ from linrelu import trainability as tr
 from linrelu.features import effective_rank, hidden_features
 from linrelu.gram import loss_weighted_from_gram, network_mixed_gram
 from linrelu.losses import mean_loss, output_gradients, output_hessian_sqrt
-from linrelu.network import resolve
+from linrelu.network import model_features, resolve
 from linrelu.precision import in_float64
 from linrelu.validation import (
     check_loss,
@@ -315,7 +315,7 @@ def diagnose(net, params, X, targets, loss: str | None = None, lr=None, steps=DE
                                 gram=K)
     abs_ranks = tuple(int(np.count_nonzero(np.abs(eig) > e)) for e in ABS_EPS_LADDER)
     rel_ranks = tuple(int(np.count_nonzero(np.abs(eig) > r * lam_max)) for r in REL_EPS_LADDER)
-    if features is None and nw.mlp is None and getattr(net, "select_features", None) is None:
+    if features is None and nw.mlp is None and model_features(net) is None:
         hidden = []
     else:
         hidden = hidden_features(net, nw.params, nw.X, features)

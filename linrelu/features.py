@@ -3,8 +3,9 @@
 erank(F) = exp(−Σ_i q_i log q_i), q = σ/Σσ over the singular values σ of F (Roy & Vetterli 2007);
 0 when F = 0. A hidden unit is dead when h_{l,u}(x_i) = 0 for every probe input x_i.
 
-Hidden features of a network. For a ``linrelu.MLP`` they are h_1..h_L of its forward pass. A
-generic model must say what its hidden features are, through ``features=``:
+Hidden features of a network. A model that says what its hidden units are (its ``features``
+method, :mod:`linrelu.network`: ``linrelu.MLP``'s h_1..h_L, the ConvNet's, a :func:`wrap_model`
+with a selector) needs nothing more; a bare callable ``f`` must say it through ``features=``:
 
 - a list of arrays, one per hidden layer, each (n, m) (rows = probe inputs, columns = units), or
 - a callable ``features(params, X)`` returning such a list.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from linrelu.mlp import MLP
+from linrelu.network import model_features
 from linrelu.precision import in_float64
 from linrelu.validation import check_inputs, describe
 
@@ -73,8 +75,8 @@ def _as_unit_matrix(h, l: int, n: int) -> np.ndarray:
 def hidden_features(net, params, X, features=None) -> list:
     """Each hidden layer's activations as a float64 (rows, units) matrix (module docstring)."""
     n = int(np.shape(X)[0]) if hasattr(X, "shape") and len(X.shape) else None
-    if features is None and getattr(net, "select_features", None) is not None:
-        features = net.features  # a wrap_model(f, features=...) model
+    if features is None and not isinstance(net, MLP):
+        features = model_features(net)  # the model's own (ConvNet, wrap_model(f, features=))
     if features is None:
         if not isinstance(net, MLP):
             raise ValueError("features: expected the hidden activations of this model (a list "

@@ -220,6 +220,11 @@ class MLP:
                 return forward(self, params, jnp.asarray(X, dtype=jnp.float64))
         return forward(self, params, jnp.asarray(X, dtype=params[0][0].dtype))
 
+    def features(self, params, X) -> list:
+        """The hidden activations h_1..h_L of :meth:`trace`: the MLP's units in the model
+        protocol (:mod:`linrelu.network`)."""
+        return list(self.trace(params, X).acts[1:])
+
 
 def _is_float64(params) -> bool:
     W = params[0][0] if isinstance(params, (list, tuple)) else \

@@ -1,21 +1,30 @@
-"""What every public function accepts as a network: a :class:`linrelu.MLP` or any JAX model.
+"""What every public function accepts as a network: one model protocol, used by training too.
 
-``net`` is either
+A *model* is an object with
 
-- a ``linrelu.MLP`` with ``params`` a list of ``(W, b)`` (the closed forms apply), or
-- any callable ``f(params, X) -> (n, k)`` logits with ``params`` any JAX pytree: a Flax
-  ``variables["params"]`` (``f = lambda p, x: model.apply({"params": p}, x)``), an Equinox
-  module's arrays (``eqx.partition``), a dict, a list of tuples. ``X`` has n rows in whatever
-  shape the model expects (e.g. (n, 32, 32, 3) images).
+- ``apply(params, X) -> (n, k)`` logits, traceable (jit/grad), with ``params`` any JAX pytree;
+- ``features(params, X) -> [h_1, …, h_L]`` (optional): its hidden units, each an (n, m_l) array,
+  on which effective rank, dead units, the ER regularizer and continual backprop act;
+- ``init(key) -> params`` (optional): needed only to *train* it (:mod:`linrelu.continual`).
 
-:func:`resolve` validates both kinds once, converts params and X to float64 (the caller runs
-inside :func:`linrelu.precision.float64`) and evaluates the logits, so every bad input becomes a
-``ValueError`` naming the argument. Flat parameter order is ``ravel_pytree(params)`` for both.
+The library's own models are ``linrelu.MLP`` (params a list of ``(W, b)``; the closed forms apply),
+``linrelu.convnet.ConvNet`` (the paper's Continual-ImageNet network) and :func:`wrap_model`'s
+adapter for a function whose output is not the logits alone (e.g. ``(logits, activations)``).
+The spectral API also takes a bare callable ``f(params, X) -> (n, k)``, short for a model whose
+``apply`` is ``f``: a Flax ``variables["params"]`` (``f = lambda p, x: model.apply({"params": p},
+x)``), an Equinox module's arrays (``eqx.partition``), a dict, a list of tuples. ``X`` has n rows
+in whatever shape the model expects (e.g. (n, 32, 32, 3) images).
+
+:func:`resolve` validates every kind once and converts params and X to float64 (the caller runs
+inside :func:`linrelu.precision.float64`), so every bad input becomes a ``ValueError`` naming the
+argument; the logits are evaluated (and checked finite) on first use, so an MLP's closed-form
+Gram, which needs only the forward trace it computes itself, costs no extra forward pass. Flat
+parameter order is ``ravel_pytree(params)`` for every kind.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from functools import cached_property
 
 import jax
 import jax.numpy as jnp
@@ -25,14 +34,23 @@ from linrelu.mlp import MLP, apply_fn
 from linrelu.validation import check_finite, check_inputs, describe, is_traced
 
 
-class Network(NamedTuple):
-    """A validated (model, params, inputs) triple in float64."""
+class Network:
+    """A validated (model, params, inputs) triple in float64.
 
-    apply: Any  # (params, X) -> (n, k) logits, unvalidated and jittable
-    params: Any  # float64 pytree (MLP: list of (W, b))
-    X: Any  # float64 jax array, n rows
-    logits: Any  # apply(params, X), (n, k)
-    mlp: MLP | None  # the MLP when the closed forms apply
+    ``apply``: (params, X) -> (n, k) logits, unvalidated and jittable; ``params``: float64 pytree
+    (MLP: list of (W, b)); ``X``: float64 jax array, n rows; ``mlp``: the MLP when the closed
+    forms apply. ``logits`` = apply(params, X), evaluated once on first use (already evaluated,
+    and checked, for a generic model by :func:`resolve`).
+    """
+
+    def __init__(self, apply, params, X, mlp: MLP | None, logits=None):
+        self.apply, self.params, self.X, self.mlp = apply, params, X, mlp
+        if logits is not None:
+            self.__dict__["logits"] = logits
+
+    @cached_property
+    def logits(self):
+        return self.apply(self.params, self.X)
 
     @property
     def n(self) -> int:
@@ -40,7 +58,7 @@ class Network(NamedTuple):
 
     @property
     def k(self) -> int:
-        return int(self.logits.shape[1])
+        return self.mlp.out_dim if self.mlp is not None else int(self.logits.shape[1])
 
     @property
     def num_params(self) -> int:
@@ -112,14 +130,16 @@ def low_precision_inside(net, params, X) -> str | None:
     return "; ".join(found[:3]) if found else None
 
 
-def warn_low_precision(net, params, X) -> None:
-    """Warn once per model when it computes in float32 inside (issue 20, item 3)."""
+def warn_low_precision(net, params, X, owner=None) -> None:
+    """Warn once per model (``owner``, default ``net``) when ``net(params, X)`` computes in
+    float32 inside (issue 20, item 3)."""
     import warnings
 
     what = low_precision_inside(net, params, X)
-    if what is None or (id(net), what) in _WARNED:
+    key = (id(net if owner is None else owner), what)
+    if what is None or key in _WARNED:
         return
-    _WARNED.add((id(net), what))
+    _WARNED.add(key)
     warnings.warn(f"net: the model computes below float64 inside a float64 evaluation ({what});"
                   f" results are accurate to about 1e-7, not float64. Fix: upcast captured state "
                   f"(e.g. batch_stats = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), "
@@ -188,8 +208,10 @@ class SelectedModel:
     def __init__(self, f, output, features):
         self.f, self.output, self.select_features = f, output, features
 
-    def __call__(self, params, X):
+    def apply(self, params, X):
         return self.output(self.f(params, X))
+
+    __call__ = apply
 
     def features(self, params, X) -> list:
         if self.select_features is None:
@@ -217,6 +239,26 @@ def wrap_model(f, *, output=None, features=None) -> SelectedModel:
     return SelectedModel(f, output if output is not None else (lambda out: out[0]), features)
 
 
+def model_apply(net):
+    """The logits function of a model (module docstring): an MLP's jittable forward, a model
+    object's ``apply``, or a bare callable itself; None when ``net`` is none of these."""
+    if isinstance(net, MLP):
+        return apply_fn(net)
+    apply = getattr(net, "apply", None)
+    if callable(apply) and not isinstance(net, type):
+        return apply
+    return net if callable(net) else None
+
+
+def model_features(net):
+    """A model's own ``features(params, X)`` (MLP, ConvNet, :func:`wrap_model` with a selector),
+    or None when it does not say what its hidden units are."""
+    if isinstance(net, SelectedModel):
+        return net.features if net.select_features is not None else None
+    features = getattr(net, "features", None)
+    return features if callable(features) and not isinstance(net, type) else None
+
+
 def resolve(net, params, X, *, params_name: str = "params") -> Network:
     """Validate (net, params, X) and return a float64 :class:`Network` (module docstring)."""
     if isinstance(net, MLP):
@@ -226,14 +268,14 @@ def resolve(net, params, X, *, params_name: str = "params") -> Network:
         params = to_float64(params if layers is not params and net.source is not None
                             and hasattr(params, "keys") else layers)
         X = jnp.asarray(X, dtype=jnp.float64)
-        f = apply_fn(net)
-        return Network(f, params, X, f(params, X), net)
-    if not callable(net):
-        raise ValueError("net: expected a linrelu.MLP or a callable f(params, X) -> (n, k) "
-                         f"logits, received {describe(net)}")
+        return Network(apply_fn(net), params, X, net)  # logits on first use: see Network
+    f = model_apply(net)
+    if f is None:
+        raise ValueError("net: expected a linrelu.MLP, a model with apply(params, X) or a "
+                         f"callable f(params, X) -> (n, k) logits, received {describe(net)}")
     X = jnp.asarray(check_inputs(X, any_shape=True), dtype=jnp.float64)
     params = to_float64(check_model_params(params, params_name))
-    logits = check_logits_of(call_model(net, params, X), int(X.shape[0]))
+    logits = check_logits_of(call_model(f, params, X), int(X.shape[0]))
     if not is_traced(logits):
-        warn_low_precision(net, params, X)
-    return Network(net, params, X, jnp.asarray(logits, jnp.float64), None)
+        warn_low_precision(f, params, X, owner=net)
+    return Network(f, params, X, None, jnp.asarray(logits, jnp.float64))

@@ -20,7 +20,6 @@ from linrelu.continual.cbp import (
     select_units,
     zero_optimizer_state,
 )
-from linrelu.continual.model import MLPModel
 from linrelu.convnet import ConvNet
 
 
@@ -156,7 +155,7 @@ def test_replacing_dead_units_leaves_the_function_unchanged():
     agent = make_agent("cbp", lr=0.1, replacement_rate=1 / 6, decay_rate=0.5,
                        maturity_threshold=0)
     feats = list(net.trace(params, X).acts[1:])
-    new, state, _, masks = cbp_update(MLPModel(net), agent, params, state, feats,
+    new, state, _, masks = cbp_update(net, agent, params, state, feats,
                                       jax.random.PRNGKey(3))
     assert list(np.flatnonzero(np.asarray(masks[0]))) == [2]  # lowest utility: the dead unit
     assert not np.array_equal(np.asarray(new[0][0][:, 2]), np.asarray(params[0][0][:, 2]))
@@ -272,14 +271,14 @@ def test_cbp_rejects_features_that_do_not_match_the_layers():
     from dataclasses import dataclass
 
     @dataclass(frozen=True)
-    class OneFeatureTooFew(MLPModel):
+    class OneFeatureTooFew(linrelu.MLP):
         def features(self, params, X):
             return super().features(params, X)[:1]
 
-    net = linrelu.MLP((4, 5, 6, 3))
+    net = OneFeatureTooFew((4, 5, 6, 3))
     X, y = np.zeros((4, 4)), np.zeros(4, int)
     task = Task(0, X, y, X, y, X, y, "ce", 3)
     with pytest.raises(ValueError, match="features"):
-        train_task_with_state(OneFeatureTooFew(net), net.init(jax.random.PRNGKey(0)), None, task,
+        train_task_with_state(net, net.init(jax.random.PRNGKey(0)), None, task,
                               make_agent("cbp", lr=0.1), epochs=1, batch_size=4,
                               key=jax.random.PRNGKey(0))

@@ -71,7 +71,7 @@ def test_model_file_json_report_matches_library(files):
     with np.load(data) as z:
         X = jnp.asarray(z["X"])
     flat, unravel = ravel_pytree(jax.tree_util.tree_map(jnp.asarray, params))
-    J = np.asarray(jax.jacrev(lambda t: f(unravel(t), X).reshape(-1))(flat))
+    J = np.asarray(jax.jit(jax.jacrev(lambda t: f(unravel(t), X).reshape(-1)))(flat))
     p = np.asarray(jax.nn.softmax(f(params, X)))
     H = np.stack([np.diag(q) - np.outer(q, q) for q in p])
     GGN = J.T @ np.einsum("iab,ibp->iap", H, J.reshape(5, 3, -1)).reshape(15, -1) / 5

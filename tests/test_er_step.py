@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from linrelu.continual import make_agent, mean_erank
-from linrelu.continual.model import MLPModel
 from linrelu.mlp import MLP
 from linrelu.precision import float64
 
@@ -21,7 +20,7 @@ def _objective(model, X):
 @pytest.mark.parametrize("dead_units", [0, 3])
 def test_er_gradient_matches_central_differences(dead_units):
     net = MLP((5, 8, 6, 3), parameterization="standard", sigma_b=0.3)
-    model = MLPModel(net)
+    model = net
     rng = np.random.default_rng(dead_units)
     with float64():
         params = net.init(jax.random.PRNGKey(2))
@@ -65,7 +64,7 @@ def test_trainer_takes_the_er_step_it_documents():
     order = np.asarray(jax.random.permutation(jax.random.split(key, 1)[0], 6))
     with float64():
         p32 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), params)
-        g = jax.grad(_objective(MLPModel(net), jnp.asarray(X[order], jnp.float32)))(p32)
+        g = jax.grad(_objective(net, jnp.asarray(X[order], jnp.float32)))(p32)
         want = jax.tree_util.tree_map(lambda p, d: p - 0.05 * d, p32, g)
     for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(want)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float32 training

@@ -34,7 +34,7 @@ def test_measure_point_exact_values_match_an_independent_hessian():
         f = net.apply(unravel(theta), X)
         return -jax.numpy.mean(jax.nn.log_softmax(f)[np.arange(20), y])
 
-    ev = np.linalg.eigvalsh(np.asarray(jax.hessian(loss)(flat)))
+    ev = np.linalg.eigvalsh(np.asarray(jax.jit(jax.hessian(loss))(flat)))
     point = measure_point(net, params, X, y, seed=0)
     assert point["p"] == flat.size
     for k, eps in point["eps"].items():

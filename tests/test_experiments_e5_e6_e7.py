@@ -361,7 +361,7 @@ def test_tiny_convnet_cell():
 
 @dataclass(frozen=True)
 class _LoopMLP:
-    """An MLP seen as a generic model (not MLPModel): trained by the loop of jitted steps that
+    """An MLP seen as a generic model (not a linrelu.MLP): trained by the loop of jitted steps that
     the ConvNet uses, instead of the MLP's lax.scan."""
 
     net: object

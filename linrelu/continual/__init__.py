@@ -23,7 +23,7 @@ from linrelu.continual.metrics import (
     task_start_metrics,
     weight_norm,
 )
-from linrelu.continual.model import MLPModel, as_model
+from linrelu.continual.model import as_model
 from linrelu.continual.streams import STREAMS, Stream, Task, make_stream
 from linrelu.continual.train import (
     AgentState,
@@ -42,6 +42,6 @@ __all__ = [
     "weight_norm", "DEFAULT_EPS_LADDER", "run_continual",
     "smooth_effective_rank", "eigvalsh_spectral", "l2_penalty", "er_penalty",
     "regularized_objective", "mean_erank", "OPTIMIZERS", "ER_MODES", "make_optimizer",
-    "CBPState", "cbp_update", "hessian_density", "MLPModel", "as_model", "AgentState",
+    "CBPState", "cbp_update", "hessian_density", "as_model", "AgentState",
     "init_agent_state", "train_task_with_state", "train_population", "population_pays",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 
 from linrelu.continual.agents import AgentConfig
 from linrelu.continual.metrics import DEFAULT_EPS_LADDER, task_start_metrics
-from linrelu.continual.model import MLPModel, as_model
+from linrelu.continual.model import as_model
 from linrelu.continual.streams import Stream, Task
 from linrelu.continual.train import (
     as_float64,
@@ -25,6 +25,7 @@ from linrelu.continual.train import (
     start_task,
     train_task_with_state,
 )
+from linrelu.mlp import MLP
 from linrelu.precision import float64
 from linrelu.validation import check_positive_int, describe
 
@@ -45,10 +46,7 @@ def hessian_density(net, params, task: Task, *, order: int = 60, num_runs: int =
     y = task.y_probe.astype(np.int64) if task.loss == "ce" else task.y_probe
     with float64():
         params = as_float64(params)
-        if isinstance(model, MLPModel):
-            hvp = hessian_vector_product(model.net, task.X_probe, y, task.loss)
-        else:
-            hvp = hessian_vector_product(model.apply, task.X_probe, y, task.loss, params=params)
+        hvp = hessian_vector_product(model, task.X_probe, y, task.loss, params=params)
         flat = ravel_pytree(params)[0]
         d = slq_density(hvp, flat, order=order, num_runs=num_runs, seed=seed,
                         grid_size=grid_size)
@@ -96,7 +94,7 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
     check_positive_int(spectrum_every, "spectrum_every")
     slq_tasks = {int(t) for t in slq_tasks}
     slq_options = dict(slq_options or {})
-    if checkpoint_dir is not None and not isinstance(model, MLPModel):
+    if checkpoint_dir is not None and not isinstance(model, MLP):
         raise ValueError(f"checkpoint_dir: expected None for a non-MLP model (checkpoints store "
                          f"MLPs), received {checkpoint_dir!r}")
     key = jax.random.PRNGKey(seed)
@@ -115,7 +113,7 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
             from linrelu.checkpoint import save_params
 
             Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-            save_params(Path(checkpoint_dir) / f"task{task.index:04d}_start.npz", model.net,
+            save_params(Path(checkpoint_dir) / f"task{task.index:04d}_start.npz", model,
                         params)
         with_spectrum = task.index % spectrum_every == 0 or task.index == len(stream) - 1
         record = {"task": task.index,

@@ -27,9 +27,9 @@ GGN spectrum on the probe set:
 - ``predicted_ratio``: :func:`linrelu.predict_trainability` on the probe set (T8 for mse, T9 for
   ce; its default step 1/λ_max(G) and 100 steps): the predicted L_T/L_0 (lower = more trainable).
 
-Any model (:mod:`linrelu.continual.model`): an MLP goes through the closed-form paths; any other
-model ``m`` through the generic functions of the spectral API with ``f = m.apply`` and
-``features=m.features`` (a conv layer's units are what ``m.features`` reports).
+Any model (:mod:`linrelu.network`'s one protocol) goes to the spectral API as it is: an MLP through
+the closed-form paths, any other model through the generic ones with its ``apply`` and its
+``features`` (a conv layer's units are what ``m.features`` reports).
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu.continual.model import MLPModel
 from linrelu.continual.streams import Task
 from linrelu.continual.train import as_float64, check_model_task, evaluate
 from linrelu.equivalence import ggn_eigenvalues
 from linrelu.features import dead_unit_fractions, hidden_effective_ranks
+from linrelu.mlp import MLP
 from linrelu.precision import float64
 from linrelu.spectra import (
     eps_rank_ladder,
@@ -124,12 +124,8 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
                                      and census >= 1):
         raise ValueError(f"census: expected one of {CENSUS} or a number of training inputs "
                          f">= 1, received {census!r}")
-    # the spectral API takes the MLP itself (closed forms) or any model's apply + features
-    if isinstance(model, MLPModel):
-        spectral_net = model.net
-        params = model.net.check_params(params)
-    else:
-        spectral_net = model.apply
+    if isinstance(model, MLP):  # its (W, b) list; the spectral API takes the model itself
+        params = model.check_params(params)
     X_census = (task.X if census == "train" else task.X_probe if census == "probe"
                 else task.X[:census])
     y_probe = task.y_probe.astype(np.int32) if task.loss == "ce" else task.y_probe
@@ -139,19 +135,19 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
         params = as_float64(params)
         hidden = [np.asarray(h, np.float64) for h in features_fn(
             params, jnp.asarray(X_census, jnp.float64))]  # one compiled forward
-        erank = hidden_effective_ranks(spectral_net, params, X_census, features=hidden)
-        dead = dead_unit_fractions(spectral_net, params, X_census, features=hidden)
+        erank = hidden_effective_ranks(model, params, X_census, features=hidden)
+        dead = dead_unit_fractions(model, params, X_census, features=hidden)
         num_params = sum(int(np.size(a)) for a in jax.tree_util.tree_leaves(params))
         out["grad_norm"] = weight_norm(grad_fn(params, jnp.asarray(task.X_probe, jnp.float64),
                                                jnp.asarray(y_probe)))
         if spectrum:
-            ev = np.asarray(ggn_eigenvalues(spectral_net, params, task.X_probe, task.y_probe,
+            ev = np.asarray(ggn_eigenvalues(model, params, task.X_probe, task.y_probe,
                                             task.loss), np.float64)
             out["ggn_eigenvalues"] = [float(v) for v in ev]
             out.update(spectrum_summary(
                 ev, attainable_rank(task.X_probe.shape[0], task.out_dim, task.loss), eps_ladder))
             if predict:
-                pred = predict_trainability(spectral_net, params, task.X_probe, task.y_probe,
+                pred = predict_trainability(model, params, task.X_probe, task.y_probe,
                                             task.loss)
                 out["predicted_ratio"] = float(pred.predicted_ratio)
                 out["predicted_trainable"] = bool(pred.trainable)

@@ -1,52 +1,27 @@
-"""What the continual engine trains: a *model* = ``init(key)``, ``apply(params, X)``, ``features``.
+"""What the continual engine trains: a model in the one protocol of :mod:`linrelu.network`.
 
-- ``init(key) -> params`` (any JAX pytree);
-- ``apply(params, X) -> (n, k)`` logits, traceable (usable inside jit/grad);
-- ``features(params, X) -> [h_1, …, h_L]``, each an (n, m_l) array of hidden activations, the
-  units on which effective rank, dead units, the ER regularizer and continual backprop act.
+Training needs all three of its methods: ``init(key) -> params``, ``apply(params, X) -> (n, k)``
+logits (traceable) and ``features(params, X) -> [h_1, …, h_L]``, the hidden units on which
+effective rank, dead units, the ER regularizer and continual backprop act. The spectra of the
+task-start metrics take the same object (:mod:`linrelu.continual.metrics`).
 
-A :class:`linrelu.MLP` is wrapped by :class:`MLPModel` (features = the hidden activations h_l of
-its trace), which keeps every MLP result of the engine as it was. :class:`linrelu.convnet.ConvNet`
-satisfies the protocol directly. Continual backprop further needs the *layered* layout
-(:mod:`linrelu.continual.cbp`): params a list of (W, b) pairs whose last W axis is the unit axis.
+A :class:`linrelu.MLP` is such a model (its features are the hidden activations of its trace, and
+the closed forms apply to it); :class:`linrelu.convnet.ConvNet` is another. Continual backprop
+further needs the *layered* layout (:mod:`linrelu.continual.cbp`): params a list of (W, b) pairs
+whose last W axis is the unit axis.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from linrelu.mlp import MLP
 from linrelu.validation import describe
 
 
-@dataclass(frozen=True)
-class MLPModel:
-    """A :class:`linrelu.MLP` seen through the model protocol."""
-
-    net: MLP
-
-    def init(self, key):
-        return self.net.init(key)
-
-    def apply(self, params, X):
-        return self.net.apply(params, X)
-
-    def features(self, params, X) -> list:
-        return list(self.net.trace(params, X).acts[1:])
-
-    @property
-    def out_dim(self) -> int:
-        return self.net.out_dim
-
-
 def as_model(net):
-    """``net`` as a model: an MLP is wrapped in :class:`MLPModel`; any object with callable
-    ``init``, ``apply`` and ``features`` is returned as is (it must be hashable: training programs
-    are cached per model)."""
-    if isinstance(net, MLP):
-        return MLPModel(net)
-    if isinstance(net, MLPModel) or all(callable(getattr(net, a, None))
-                                        for a in ("init", "apply", "features")):
+    """``net`` checked as a trainable model: an object with callable ``init``, ``apply`` and
+    ``features`` (an MLP, the ConvNet, …). It must be hashable (training programs are cached per
+    model), e.g. a frozen dataclass."""
+    if all(callable(getattr(net, a, None)) for a in ("init", "apply", "features")) \
+            and not isinstance(net, type):
         try:
             hash(net)
         except TypeError as err:

@@ -31,9 +31,10 @@ from linrelu.continual.agents import (
     regularized_objective,
 )
 from linrelu.continual.cbp import cbp_update, hidden_widths, init_cbp_state
-from linrelu.continual.model import MLPModel, as_model
+from linrelu.continual.model import as_model
 from linrelu.continual.streams import Task
 from linrelu.losses import mean_loss
+from linrelu.mlp import MLP
 from linrelu.precision import float64
 from linrelu.validation import check_positive_int, describe
 
@@ -47,8 +48,6 @@ class AgentState(NamedTuple):
 
 
 def _input_size(model) -> int | None:
-    if isinstance(model, MLPModel):
-        return model.net.in_dim
     return getattr(model, "in_dim", None)
 
 
@@ -209,7 +208,7 @@ def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epoc
     """``(params32, state, X, y, key) -> (params32, state, stats)`` running ``epochs`` epochs (one
     jitted scan for an MLP, a loop of jitted steps for other models)."""
     steps = n // batch_size
-    if isinstance(model, MLPModel):
+    if isinstance(model, MLP):
         program = _scanned_program(model, agent, loss, n, batch_size, epochs)
         return jax.jit(lambda p, s, X, y, k: program(p, s, X, y, k, agent.lr))
 
@@ -282,8 +281,6 @@ def evaluate(net, params, X, y, loss: str) -> dict:
 
 
 def _check_params(model, params):
-    if isinstance(model, MLPModel):
-        return model.net.check_params(params)
     check = getattr(model, "check_params", None)
     return check(params) if callable(check) else params
 
@@ -348,13 +345,15 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     :func:`train_task_with_state` with ``agent`` at step ``lrs[p]`` would return it, up to
     float32 rounding (a batched matmul may sum in another order; tests/test_population.py).
 
-    When it pays: on a GPU a minibatch-1 MLP step leaves the device nearly idle, and P runs cost
-    about one. On XLA:CPU a vmap over 8 width-100 minibatch-1 runs was 2× *slower* per run than
-    one run (measured, benchmarks/RESULTS.md), so the experiments keep one run per process there
-    (:func:`population_pays`).
+    When it pays: on a GPU a minibatch-1 MLP step leaves the device nearly idle, and P runs should
+    cost about one (not measured here: no GPU was lent to this project). On XLA:CPU
+    (``python -m benchmarks.population``, width-100 minibatch-1 runs, 2-core AMD EPYC) P = 2–8
+    ran at 0.92–1.37× a lone run's rate per run-step across three runs of the benchmark (rounds
+    scattered by 50–70 %, so no clear gain) and P = 64 at 0.42–0.61× (64 parameter sets overflow
+    the caches); the experiments keep one run per process there (:func:`population_pays`).
     """
     model = as_model(net)
-    if not isinstance(model, MLPModel):
+    if not isinstance(model, MLP):
         raise ValueError(f"net: train_population runs the scanned MLP program; expected a "
                          f"linrelu.MLP, received {describe(net)}")
     _check_agent(agent)
@@ -375,7 +374,7 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
         raise ValueError(f"batch_size: expected at most the task's {n} training examples, "
                          f"received {batch_size}")
     loss = tasks[0].loss
-    params = [_as_float32(_canonical(model.net.check_params(p))) for p in params]
+    params = [_as_float32(_canonical(model.check_params(p))) for p in params]
     states = [init_agent_state(model, p, agent) if s is None else s
               for p, s in zip(params, states)]
     stack = lambda xs: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *xs)  # noqa: E731
@@ -396,8 +395,9 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
 
 
 def population_pays() -> bool:
-    """Whether :func:`train_population` is the faster path on this process's JAX backend:
-    True on accelerators (GPU/TPU), False on XLA:CPU (module docstring of train_population)."""
+    """Whether the experiments should train populations on this process's JAX backend: True on
+    accelerators (GPU/TPU, where a minibatch-1 step leaves the device idle), False on XLA:CPU,
+    where the benchmark found no clear gain (:func:`train_population`'s docstring)."""
     return jax.default_backend() != "cpu"
 
 
