@@ -31,12 +31,6 @@ def test_tiny_run_writes_a_complete_report(tmp_path):
     assert r["lanczos"]["order"] == TINY["lanczos"][2] and r["lanczos"]["t_hvp"] > 0
 
 
-def test_cli_accepts_tiny_and_out(tmp_path):
-    out = tmp_path / "r.md"
-    assert main(["--tiny", "--out", str(out)]) == 0
-    assert out.exists()
-
-
 def test_flop_count_matches_the_issue_formula_by_hand():
     # d = 2, one hidden layer of width 3, n = 2, k = 1: F = Σ_l 2(nk)² m_l + 2 n² m_{l−1}
     fl = gram_flops([3], n=2, k=1, d=2)
@@ -61,6 +55,7 @@ def test_generic_gram_benchmark_tiny_report_and_kept_section(tmp_path):
         mlp["closed_form"]["trace"])
     out = tmp_path / "RESULTS.md"
     generic_gram.write(out, generic_gram.report(r))
+    # the command line with --tiny and --out (it replaces a separate CLI test: one run fewer)
     assert main(["--tiny", "--out", str(out)]) == 0
     text = out.read_text()
     assert "## Machine" in text and text.count(generic_gram.BEGIN) == 1

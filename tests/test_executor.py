@@ -167,3 +167,26 @@ def test_workers_benchmark_section_is_written_once(tmp_path):
     text = out.read_text()
     assert text.count(workers.BEGIN) == 1 and "kept" in text and "**1.60×**" in text
     assert "| 2 | 12 s | 0 | 3 | 0.5 → 0.7 |" in text
+
+
+def test_cells_run_with_the_host_vs_xla_choices_pinned(monkeypatch, capsys):
+    """A timing probe may pick a different eigensolver in each process when the two are close,
+    and their eigenvalues differ at round-off: the runner fixes both choices for every cell (and
+    passes them to local workers), unless the user set them."""
+    from linrelu import linalg
+    from linrelu.repro import executor
+
+    monkeypatch.delenv("LINRELU_EIGH_BACKEND", raising=False)
+    monkeypatch.setenv("LINRELU_GRAM_BACKEND", "host")  # the user's own setting wins
+    assert executor.pinned_backends() == {"LINRELU_GRAM_BACKEND": "host",
+                                          "LINRELU_EIGH_BACKEND": "host"}
+    monkeypatch.delenv("LINRELU_GRAM_BACKEND")
+    assert runner.main(["--list"]) == 0
+    capsys.readouterr()
+    assert os.environ["LINRELU_GRAM_BACKEND"] == "xla"
+    assert os.environ["LINRELU_EIGH_BACKEND"] == "host"
+    # with the variables set, the library takes them and measures nothing
+    assert linalg.requested_backend("eigh") == ("host", "environment variable "
+                                                        "LINRELU_EIGH_BACKEND")
+    assert linalg.requested_backend("gram") == ("xla", "environment variable "
+                                                       "LINRELU_GRAM_BACKEND")

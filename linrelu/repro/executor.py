@@ -37,6 +37,22 @@ THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+#: Host-vs-XLA choices (linrelu.linalg.CHOICES) fixed for every cell, where the library would
+#: time both per process: when the two are close (eigh probe: host 22.6 ms, XLA 25.9 ms on the
+#: 2-core EPYC) the timing picks differently from process to process, and the two solvers'
+#: eigenvalues differ at round-off (~1e-15 relative), which made 5 of 11 results files of two
+#: otherwise identical --long runs differ (2026-11-26). 'xla' for the Gram is what every net
+#: narrower than closed_form_gram.HOST_MIN_WIDTH gets anyway; 'host' (LAPACK) was the faster
+#: eigensolver in benchmarks/RESULTS.md. A user's own LINRELU_*_BACKEND setting wins; workers
+#: of a remote cluster (--scheduler) need it set in their own environment.
+PINNED_BACKENDS = {"LINRELU_GRAM_BACKEND": "xla", "LINRELU_EIGH_BACKEND": "host"}
+
+
+def pinned_backends() -> dict:
+    """:data:`PINNED_BACKENDS` with the values already set in this process's environment."""
+    return {k: os.environ.get(k, "").strip() or v for k, v in PINNED_BACKENDS.items()}
+
+
 #: The whole environment of a local worker: no progress bars of its own (the driver shows one).
 WORKER_ENV = {**THREAD_ENV, "TQDM_DISABLE": "1"}
 #: Seconds to wait for a scheduler given by ``--scheduler`` before calling it unreachable.
@@ -201,7 +217,8 @@ def open_executor(workers: int = 1, scheduler: str | None = None):
     # worker (re)start: initialize this process's XLA first, so the one-thread XLA_FLAGS reach
     # the workers only, and put the variables back when the cluster is gone.
     jax.devices()
-    pre_spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **THREAD_ENV}
+    pre_spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **THREAD_ENV,
+                 **pinned_backends()}
     saved = {k: os.environ.get(k) for k in [*pre_spawn, "PYTHONHASHSEED"]}
     try:
         with dask.config.set({"distributed.worker.multiprocessing-method": "spawn",

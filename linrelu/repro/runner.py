@@ -554,6 +554,7 @@ def main(argv=None) -> int:
     if opts.data_dir is not None:  # read by the --full cells of the data experiments
         os.environ[DATA_DIR_ENV] = str(Path(opts.data_dir).resolve())
     os.environ.setdefault("TQDM_MININTERVAL", "1")
+    os.environ.update(executor.pinned_backends())  # same solver in every cell and every run
     if opts.quiet:  # also silences the experiments' own inner progress bars
         os.environ["TQDM_DISABLE"] = "1"
     try:
