@@ -169,10 +169,11 @@ def test_workers_benchmark_section_is_written_once(tmp_path):
     assert "| 2 | 12 s | 0 | 3 | 0.5 → 0.7 |" in text
 
 
-def test_cells_run_with_the_host_vs_xla_choices_pinned(monkeypatch, capsys):
+def test_cells_run_with_the_host_vs_xla_choices_pinned(monkeypatch):
     """A timing probe may pick a different eigensolver in each process when the two are close,
-    and their eigenvalues differ at round-off: the runner fixes both choices for every cell (and
-    passes them to local workers), unless the user set them."""
+    and their eigenvalues differ at round-off: the runner fixes both choices while it runs cells
+    (and passes them to local workers), unless the user set them, and puts the environment back
+    afterwards (in-process callers, e.g. these tests, keep theirs)."""
     from linrelu import linalg
     from linrelu.repro import executor
 
@@ -181,12 +182,19 @@ def test_cells_run_with_the_host_vs_xla_choices_pinned(monkeypatch, capsys):
     assert executor.pinned_backends() == {"LINRELU_GRAM_BACKEND": "host",
                                           "LINRELU_EIGH_BACKEND": "host"}
     monkeypatch.delenv("LINRELU_GRAM_BACKEND")
+    seen = {}
+
+    def fake_run(opts):
+        seen.update({k: os.environ.get(k) for k in executor.PINNED_BACKENDS})
+        seen["eigh"] = linalg.requested_backend("eigh")
+        seen["gram"] = linalg.requested_backend("gram")
+        return 0
+
+    monkeypatch.setattr(runner, "run", fake_run)
     assert runner.main(["--list"]) == 0
-    capsys.readouterr()
-    assert os.environ["LINRELU_GRAM_BACKEND"] == "xla"
-    assert os.environ["LINRELU_EIGH_BACKEND"] == "host"
+    assert seen["LINRELU_GRAM_BACKEND"] == "xla" and seen["LINRELU_EIGH_BACKEND"] == "host"
     # with the variables set, the library takes them and measures nothing
-    assert linalg.requested_backend("eigh") == ("host", "environment variable "
-                                                        "LINRELU_EIGH_BACKEND")
-    assert linalg.requested_backend("gram") == ("xla", "environment variable "
-                                                       "LINRELU_GRAM_BACKEND")
+    assert seen["eigh"] == ("host", "environment variable LINRELU_EIGH_BACKEND")
+    assert seen["gram"] == ("xla", "environment variable LINRELU_GRAM_BACKEND")
+    assert "LINRELU_EIGH_BACKEND" not in os.environ  # put back
+    assert "LINRELU_GRAM_BACKEND" not in os.environ

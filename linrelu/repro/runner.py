@@ -554,12 +554,20 @@ def main(argv=None) -> int:
     if opts.data_dir is not None:  # read by the --full cells of the data experiments
         os.environ[DATA_DIR_ENV] = str(Path(opts.data_dir).resolve())
     os.environ.setdefault("TQDM_MININTERVAL", "1")
-    os.environ.update(executor.pinned_backends())  # same solver in every cell and every run
     if opts.quiet:  # also silences the experiments' own inner progress bars
         os.environ["TQDM_DISABLE"] = "1"
+    # the same solver in every cell and every run; put back afterwards for in-process callers
+    saved = {k: os.environ.get(k) for k in executor.PINNED_BACKENDS}
+    os.environ.update(executor.pinned_backends())
     try:
         return run(opts)
     except executor.SchedulerUnreachable as err:  # the scheduler went away after the probe
         print(f"paper_repro.py: error: {_scheduler_message(opts.scheduler, err)}",
               file=sys.stderr)
         return 2
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
