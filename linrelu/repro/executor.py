@@ -53,6 +53,15 @@ def pinned_backends() -> dict:
     return {k: os.environ.get(k, "").strip() or v for k, v in PINNED_BACKENDS.items()}
 
 
+def restore_environ(saved: dict) -> None:
+    """Put back the variables of ``saved`` ({name: value, or None where it was unset})."""
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 #: The whole environment of a local worker: no progress bars of its own (the driver shows one).
 WORKER_ENV = {**THREAD_ENV, "TQDM_DISABLE": "1"}
 #: Seconds to wait for a scheduler given by ``--scheduler`` before calling it unreachable.
@@ -234,11 +243,7 @@ def open_executor(workers: int = 1, scheduler: str | None = None):
                 client.close()
                 cluster.close()
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore_environ(saved)
 
 
 def cpu_count() -> int:

@@ -566,8 +566,4 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        executor.restore_environ(saved)
