@@ -15,8 +15,11 @@ OWNED = (
     ("<!-- GENERIC:BEGIN (python -m benchmarks.generic_gram) -->", "<!-- GENERIC:END -->"),
     ("<!-- WORKERS:BEGIN (python -m benchmarks.workers) -->", "<!-- WORKERS:END -->"),
     ("<!-- POPULATION:BEGIN (python -m benchmarks.population) -->", "<!-- POPULATION:END -->"),
+    ("<!-- SPARSE:BEGIN (python -m benchmarks.sparse_step) -->", "<!-- SPARSE:END -->"),
     ("<!-- MATFREE:BEGIN (measured by hand for issue 20; script inside) -->",
      "<!-- MATFREE:END -->"),
+    ("<!-- POPULATION-GPU:BEGIN (python -m benchmarks.population on an accelerator) -->",
+     "<!-- POPULATION-GPU:END -->"),
 )
 
 

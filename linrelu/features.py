@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from linrelu.mlp import MLP
 from linrelu.network import model_features
 from linrelu.precision import in_float64
 from linrelu.validation import check_inputs, describe
@@ -75,13 +74,12 @@ def _as_unit_matrix(h, l: int, n: int) -> np.ndarray:
 def hidden_features(net, params, X, features=None) -> list:
     """Each hidden layer's activations as a float64 (rows, units) matrix (module docstring)."""
     n = int(np.shape(X)[0]) if hasattr(X, "shape") and len(X.shape) else None
-    if features is None and not isinstance(net, MLP):
-        features = model_features(net)  # the model's own (ConvNet, wrap_model(f, features=))
     if features is None:
-        if not isinstance(net, MLP):
+        own = model_features(net)  # the model's own (MLP, ConvNet, wrap_model(f, features=))
+        if own is None:
             raise ValueError("features: expected the hidden activations of this model (a list "
                              "of (n, m) arrays or a callable features(params, X)), received None")
-        return [np.asarray(h, np.float64) for h in net.trace(params, X).acts[1:]]
+        features = own(params, X)  # its own method: its ValueErrors name its own arguments
     if callable(features):
         try:
             features = features(params, X)

@@ -233,6 +233,8 @@ def _host_eigvalsh(A) -> np.ndarray:
     """Eigenvalues (ascending) of the lower triangle of A: LAPACK 2-stage, one BLAS thread."""
     A = np.array(A, dtype=np.float64, order="F", copy=True)
     n = A.shape[0]
+    if n == 0:  # LAPACK rejects lda = 0 (info −6): an empty matrix has no eigenvalues
+        return np.empty(0)
     fn = two_stage_eigvalsh_routine()
     with single_blas_thread():
         if fn is None:

@@ -240,15 +240,61 @@ def _preactivation(net: MLP, l: int, h, W, b):
 
 def forward_trace(net: MLP, params, X) -> Trace:
     """Unvalidated forward pass keeping every layer's z_l and h_l (jittable)."""
+    layers = net.layers_of(params)
+    return trace_from_first_preactivation(net, layers, _preactivation(net, 1, X, *layers[0]), X)
+
+
+def trace_from_first_preactivation(net: MLP, params, z1, X=None) -> Trace:
+    """:func:`forward_trace` from layer 1's pre-activation ``z1`` on (``params[0]`` unused;
+    ``acts[0]`` is ``X``, which may be None). With :func:`sparse_first_preactivation` this is the
+    forward pass of inputs given by their nonzero entries (jittable)."""
     params = net.layers_of(params)
-    h, preacts, acts = X, [], [X]
-    for l, (W, b) in enumerate(params, start=1):
+    h, preacts, acts = net.phi(z1), [z1], [X]
+    if net.depth >= 1:
+        acts.append(h)
+    for l, (W, b) in enumerate(params[1:], start=2):
         z = _preactivation(net, l, h, W, b)
         preacts.append(z)
         if l <= net.depth:
             h = net.phi(z)
             acts.append(h)
     return Trace(preacts, acts)
+
+
+def sparse_inputs(X, width: int | None = None):
+    """(idx, vals), each (n, width): row i of ``X`` (n, d) by its nonzero entries,
+    X[i, idx[i, j]] = vals[i, j], in increasing column order, padded with (column 0, value 0).
+
+    ``width`` ≥ the most nonzeros of any row (default: exactly that, at least 1). Host-side NumPy,
+    O(n·d): the input of :func:`sparse_first_preactivation`."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X: expected a 2-d (n, d) array, received shape {X.shape}")
+    n, d = X.shape
+    mask = X != 0
+    counts = np.count_nonzero(mask, axis=1)
+    most = max(int(counts.max(initial=0)), 1)
+    width = most if width is None else int(width)
+    if width < most:
+        raise ValueError(f"width: expected at least {most} (the most nonzeros in a row of X), "
+                         f"received {width}")
+    flat = np.flatnonzero(mask)  # row-major: row by row, columns increasing
+    rows = flat // d
+    dest = rows * width + (np.arange(flat.size) - np.repeat(np.cumsum(counts) - counts, counts))
+    idx = np.zeros(n * width, np.int32)
+    vals = np.zeros(n * width, X.dtype)
+    idx[dest] = flat - rows * d
+    vals[dest] = X.reshape(-1)[flat]
+    return idx.reshape(n, width), vals.reshape(n, width)
+
+
+def sparse_first_preactivation(net: MLP, rows, b, vals):
+    """z_1 = s_1 Σ_j vals[i, j] · rows[i, j, :] + t b: layer 1's pre-activation of inputs given by
+    their nonzero entries, with ``rows = W_1[idx]`` (n, width, m_1) the weight rows they read
+    (:func:`sparse_inputs`). Equal to ``_preactivation(net, 1, X, W_1, b)`` up to the order of the
+    sum; its gradient in ``rows`` touches only those rows (jittable)."""
+    z = net.weight_scale(1) * jnp.einsum("nj,njm->nm", vals, rows)
+    return z + net.bias_scale * b if net.bias_scale else z
 
 
 def forward(net: MLP, params, X):

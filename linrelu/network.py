@@ -17,8 +17,9 @@ in whatever shape the model expects (e.g. (n, 32, 32, 3) images).
 
 :func:`resolve` validates every kind once and converts params and X to float64 (the caller runs
 inside :func:`linrelu.precision.float64`), so every bad input becomes a ``ValueError`` naming the
-argument; the logits are evaluated (and checked finite) on first use, so an MLP's closed-form
-Gram, which needs only the forward trace it computes itself, costs no extra forward pass. Flat
+argument. A generic model's logits are evaluated and checked finite there; an MLP's are evaluated
+(and checked) on first use, so its closed-form Gram, which needs only the forward trace it
+computes itself, costs no extra forward pass. Flat
 parameter order is ``ravel_pytree(params)`` for every kind.
 """
 

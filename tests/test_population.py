@@ -52,6 +52,38 @@ def test_population_member_matches_its_lone_run(agent_name):
     assert not np.allclose(pop_params[0][0][0], pop_params[1][0][0])
 
 
+@pytest.mark.parametrize("agent_name", ["bp", "er"])
+def test_convnet_population_member_matches_its_lone_run(agent_name):
+    """The ConvNet (one jitted step at a time) as a population: every step and ER step vmapped."""
+    from linrelu.convnet import ConvNet
+
+    net = ConvNet((8, 8, 1), 2)
+    lrs = [0.05, 0.2]
+    extra = {"er_mode": "separate", "er_lr": 0.01, "er_every": 2} if agent_name == "er" else {}
+    rng = np.random.default_rng(0)
+    tasks = []
+    for _ in range(2):
+        X, y = rng.random((8, 8, 8, 1)), rng.integers(0, 2, 8)
+        tasks.append(Task(0, X, y, X[:4], y[:4], X[:2], y[:2], "ce", 2))
+    params = [net.init(jax.random.PRNGKey(s)) for s in range(2)]
+    keys = [jax.random.PRNGKey(20 + s) for s in range(2)]
+    pop_params, _, pop_infos = train_population(
+        net, params, [None] * 2, tasks, make_agent(agent_name, lr=lrs[0], **extra), lrs=lrs,
+        epochs=2, batch_size=4, keys=keys)
+    for p in range(2):
+        q, _, info = train_task_with_state(net, params[p], None, tasks[p],
+                                           make_agent(agent_name, lr=lrs[p], **extra),
+                                           epochs=2, batch_size=4, key=keys[p])
+        # 4 float32 steps (and 2 ER steps): batched convolutions may sum in another order
+        for a, b in zip(jax.tree_util.tree_leaves(pop_params[p]),
+                        jax.tree_util.tree_leaves(q), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        assert pop_infos[p]["online_accuracy"] == pytest.approx(info["online_accuracy"])
+    moved = max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in zip(
+        jax.tree_util.tree_leaves(pop_params[1]), jax.tree_util.tree_leaves(params[1])))
+    assert moved > 1e-3
+
+
 def test_population_bad_input_names_the_argument():
     net = MLP((6, 4, 3))
     p = net.init(jax.random.PRNGKey(0))

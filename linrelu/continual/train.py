@@ -26,6 +26,7 @@ import numpy as np
 
 from linrelu.continual.agents import (
     AgentConfig,
+    l2_penalty,
     make_optimizer,
     mean_erank,
     regularized_objective,
@@ -34,7 +35,12 @@ from linrelu.continual.cbp import cbp_update, hidden_widths, init_cbp_state
 from linrelu.continual.model import as_model
 from linrelu.continual.streams import Task
 from linrelu.losses import mean_loss
-from linrelu.mlp import MLP
+from linrelu.mlp import (
+    MLP,
+    sparse_first_preactivation,
+    sparse_inputs,
+    trace_from_first_preactivation,
+)
 from linrelu.precision import float64
 from linrelu.validation import check_positive_int, describe
 
@@ -133,12 +139,67 @@ def _zero_stats() -> OnlineStats:
                        jnp.zeros((), jnp.int32))
 
 
-def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epochs: int):
-    """The pieces of one task's training: ``(step, batches, er_step, tx_for)``.
+#: (mean, densest row): the sparse first-layer step (:func:`sparse_width`) is taken when the
+#: inputs' mean nonzero fraction per row is at most the first and their densest row's at most the
+#: second. benchmarks/RESULTS.md ("Sparse first layer", one thread, AMD EPYC; two runs 2 min
+#: apart, the dense step's speed moving 1.5× between them): with every row at one density the
+#: sparse step was 1.9–2.9× / 1.3–2.3× / 1.0–1.5× / 0.8–1.4× / 0.56× the dense one's speed at
+#: 0.05 / 0.2 / 0.38 / 0.5 / 0.7; 1.55× on a Permuted-MNIST task of MNIST-5k (mean 0.19, densest
+#: row 0.34: the padding gathers one cached row). A fixed rule of the data, not a timing
+#: probe: the choice changes the result at float32 round-off (the order of a sum), so it must
+#: not flip between processes.
+SPARSE_MAX_DENSITY = (0.25, 0.5)
+#: JAX backends on which the sparse step is taken (sparse_width: slower on a GPU)
+SPARSE_BACKENDS = ("cpu",)
+#: widths of the sparse encoding are rounded up to a multiple of this (fewer recompilations)
+SPARSE_WIDTH_QUANTUM = 16
+#: the sparse step with L2 forms W_1 = c V again every this many steps (sparse_width)
+SCALE_BLOCK = 100
 
-    ``step(Xs, ys, carry, i, lr, with_er)`` takes minibatch i; carry = (params, state, key,
-    stats). ``tx_for(lr)`` is the agent's optax transformation with step ``lr`` (a float or a
-    traced scalar)."""
+
+def sparse_width(model, agent: AgentConfig, X, lr=None) -> int | None:
+    """The padded width of the sparse first-layer step for training ``model`` with ``agent`` on
+    inputs ``X``, or None for the dense step.
+
+    Sparse when: JAX runs on the CPU (``SPARSE_BACKENDS``; on a GPU the dense step was the
+    faster one at every density measured: 0.92× at 0.05, 0.85× at 0.2, 0.63× at 0.7 on an H200,
+    benchmarks/RESULTS.md);
+    ``model`` is a :class:`linrelu.MLP`; the agent's update of W_1 is plain SGD
+    (optimizer "sgd", no clipping, no ER term in the objective: then W_1's loss gradient
+    Σ_i x_i δ_iᵀ is nonzero only on the rows of the minibatch's nonzero pixels); and the rows of
+    ``X`` are sparse enough (``SPARSE_MAX_DENSITY``: mean and densest row). The step then
+    gathers those rows of W_1, takes the gradient in them and scatter-adds the update:
+    the same SGD step as the dense one, summed in another order (float32 round-off).
+
+    With L2 (λ > 0; not with CBP) the decay W_1 ← (1 − lr λ) W_1, which touches all of W_1 at
+    every step, is carried as a scalar: W_1 = c V, c ← (1 − lr λ) c and V[rows] −= lr g_rows / c,
+    with W_1 = c V formed again every B steps (B = ``er_every`` before each separate ER step,
+    else ``SCALE_BLOCK``); only when lr·λ·B ≤ 1, so that c stays ≥ (1 − 1/B)^B ≈ e⁻¹.
+    ``lr``: the step(s) of a population (the largest counts)."""
+    lr = agent.lr if lr is None else float(np.max(lr))
+    if jax.default_backend() not in SPARSE_BACKENDS or not isinstance(model, MLP) \
+            or agent.optimizer != "sgd" \
+            or agent.clip_norm is not None \
+            or agent.er_in_objective or (agent.l2 and (agent.cbp or lr * agent.l2 * (
+                agent.er_every if agent.er_separate else SCALE_BLOCK) > 1)):
+        return None
+    X = np.asarray(X).reshape(len(X), -1)
+    counts = np.count_nonzero(X, axis=1)
+    most, d = int(counts.max(initial=0)), X.shape[1]
+    mean_max, most_max = SPARSE_MAX_DENSITY
+    if counts.mean() > mean_max * d or most > most_max * d:
+        return None
+    q = SPARSE_WIDTH_QUANTUM
+    return max(q, -(-most // q) * q)
+
+
+def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epochs: int,
+                  sparse: int | None = None):
+    """The pieces of one task's training: ``(step, batches, er_step)``.
+
+    ``step(data, carry, i, lr, with_er)`` takes minibatch i of ``data`` = ``batches(...)``
+    (Xs, ys, and with ``sparse`` the minibatches' :func:`linrelu.mlp.sparse_inputs` idx, vals of
+    that width); carry = (params, state, key, stats). ``lr`` is a float or a traced scalar."""
     steps = n // batch_size
     er_span = min(agent.er_every, steps)
 
@@ -150,50 +211,125 @@ def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int,
         g = jax.grad(lambda p: -mean_erank(model.features(p, Xer)))(params)
         return jax.tree_util.tree_map(lambda p, gp: p - agent.er_lr * gp, params, g)
 
-    def step(Xs, ys, carry, i, lr, with_er=True):
-        params, state, key, stats = carry
-        if agent.er_separate and with_er:
-            params = jax.lax.cond(i % agent.er_every == 0, lambda p: er_step(p, Xs, i),
-                                  lambda p: p, params)
+    def dense_gradient(params, state, data, i, lr):
+        Xs, ys = data[:2]
         Xb, yb = Xs[i], ys[i]
         objective = regularized_objective(model, agent, Xb, yb, loss, with_logits=True)
         g, logits = jax.grad(objective, has_aux=True)(params)
         updates, opt_state = make_optimizer(agent, lr).update(g, state.opt_state, params)
         new_params = jax.tree_util.tree_map(lambda p, u: p + u, params, updates)
+        features = model.features(params, Xb) if agent.cbp else None
+        return new_params, opt_state, logits, features
+
+    def sparse_gradient(params, state, data, i, lr, scale=None):
+        """Plain SGD with W_1's gradient taken in the rows the minibatch reads (sparse_width);
+        with L2, params[0][0] is V and W_1 = scale · V. Returns the new scale as well."""
+        _, ys, idx, vals = data
+        ix, v, yb = idx[i], vals[i], ys[i]
+        (V, b1), rest = params[0], list(params[1:])
+        c = 1.0 if scale is None else scale
+
+        def objective(rows, b1, rest):
+            trace = trace_from_first_preactivation(
+                model, [(V, b1), *rest], sparse_first_preactivation(model, rows, b1, v))
+            value = mean_loss(trace.preacts[-1], yb, loss)
+            if agent.l2:  # the dense objective's (λ/2)‖θ‖²; W_1's share is the scale's decay
+                value = value + agent.l2 * (0.5 * jnp.sum(b1 ** 2) + l2_penalty(rest))
+            return value, (trace.preacts[-1], trace.acts[1:])
+
+        (g_rows, g_b1, g_rest), (logits, features) = jax.grad(
+            objective, argnums=(0, 1, 2), has_aux=True)(c * V[ix], b1, rest)
+        c_new = None if scale is None else scale * (1.0 - lr * agent.l2)
+        step_rows = (-lr * g_rows) if scale is None else (-lr / c_new) * g_rows
+        V = V.at[ix.reshape(-1)].add(step_rows.reshape(-1, V.shape[1]))
+        sgd = lambda p, g: p + (-lr) * g  # noqa: E731  (optax.sgd's update, then apply)
+        new_params = [(V, sgd(b1, g_b1)), *jax.tree_util.tree_map(sgd, rest, g_rest)]
+        return new_params, state.opt_state, logits, features, c_new
+
+    def dense_step(params, state, data, i, lr, scale=None):
+        return (*dense_gradient(params, state, data, i, lr), scale)
+
+    gradient_step = sparse_gradient if sparse else dense_step
+
+    def step(data, carry, i, lr, with_er=True):
+        """carry = (params, state, key, stats[, scale]): the scale of the sparse L2 step."""
+        params, state, key, stats = carry[:4]
+        scale = carry[4] if len(carry) == 5 else None
+        if agent.er_separate and with_er:
+            params = jax.lax.cond(i % agent.er_every == 0, lambda p: er_step(p, data[0], i),
+                                  lambda p: p, params)
+        yb = data[1][i]
+        new_params, opt_state, logits, features, scale = gradient_step(params, state, data, i,
+                                                                       lr, scale)
         cbp_state = state.cbp
         if agent.cbp:
             key, sub = jax.random.split(key)
             new_params, cbp_state, opt_state, _ = cbp_update(
-                model, agent, new_params, cbp_state, model.features(params, Xb), sub, opt_state)
+                model, agent, new_params, cbp_state, features, sub, opt_state)
         correct = (jnp.sum(jnp.argmax(logits, axis=1) == yb).astype(jnp.int32)
                    if loss == "ce" else jnp.zeros((), jnp.int32))
         stats = OnlineStats(stats.correct + correct,
                             stats.loss + batch_size * mean_loss(logits, yb, loss).astype(
                                 jnp.float32),
                             stats.count + batch_size)
-        return (new_params, AgentState(opt_state, cbp_state, state.step + 1), key, stats)
+        out = (new_params, AgentState(opt_state, cbp_state, state.step + 1), key, stats)
+        return out if scale is None else (*out, scale)
 
-    def batches(X, y, epoch_key):
+    def batches(X, y, epoch_key, *encoded):
         order = jax.random.permutation(epoch_key, n)[:steps * batch_size]
         order = order.reshape(steps, batch_size)
-        return X[order], y[order]
+        # the sparse step reads only (idx, vals); the dense inputs feed the ER step
+        Xs = X[order] if not encoded or agent.er_separate else None
+        return (Xs, y[order], *(a[order] for a in encoded))
 
     return step, batches, er_step
 
 
-def _scanned_program(model, agent, loss, n, batch_size, epochs):
-    """``(params32, state, X, y, key, lr) -> (params32, state, stats)``: every epoch one
-    ``lax.scan`` over the minibatches (MLPs), ``lr`` an argument (traceable)."""
+def _scanned_program(model, agent, loss, n, batch_size, epochs, sparse=None):
+    """``(params32, state, X, y, key, lr, *encoded) -> (params32, state, stats)``: every epoch
+    one ``lax.scan`` over the minibatches (MLPs), ``lr`` an argument (traceable); ``encoded`` =
+    (idx, vals) of the sparse step (:func:`sparse_width`), else empty."""
     steps = n // batch_size
-    step, batches, _ = _task_program(model, agent, loss, n, batch_size, epochs)
+    step, batches, er_step = _task_program(model, agent, loss, n, batch_size, epochs, sparse)
 
-    def run(params, state, X, y, key, lr):
+    scaled = bool(sparse and agent.l2)
+
+    def steps_from(data, carry, first, count, lr):
+        """Steps first, …, first + count − 1 without the ER step (with the sparse L2 step:
+        from W_1 = 1 · V, forming W_1 = c V at the end)."""
+        body = lambda c, j: (step(data, c, first + j, lr, with_er=False), None)  # noqa: E731
+        if scaled:
+            carry = (*carry, jnp.ones((), jnp.float32))
+        # unroll 2: the same operations, ≈ 9 % less loop overhead per minibatch-1 step of
+        # the width-100 MLP on XLA:CPU (66.5 → 61.3 µs, bit-identical result, measured)
+        out = jax.lax.scan(body, carry, jnp.arange(count), unroll=2)[0]
+        if not scaled:
+            return out
+        (V, b1), rest = out[0][0], out[0][1:]
+        return ([(out[4] * V, b1), *rest], *out[1:4])
+
+    def block(data, carry, first, count, lr):
+        """The separate ER step (when the agent has it), then steps first … first + count − 1."""
+        if agent.er_separate:
+            carry = (er_step(carry[0], data[0], jnp.asarray(first, jnp.int32)), *carry[1:])
+        return steps_from(data, carry, first, count, lr)
+
+    def run(params, state, X, y, key, lr, *encoded):
         def epoch(carry, epoch_key):
-            Xs, ys = batches(X, y, epoch_key)
-            body = lambda c, i: (step(Xs, ys, c, i, lr), None)  # noqa: E731
-            # unroll 2: the same operations, ≈ 9 % less loop overhead per minibatch-1 step of
-            # the width-100 MLP on XLA:CPU (66.5 → 61.3 µs, bit-identical result, measured)
-            return jax.lax.scan(body, carry, jnp.arange(steps), unroll=2)[0], None
+            data = batches(X, y, epoch_key, *encoded)
+            if not (agent.er_separate or scaled):
+                return steps_from(data, carry, 0, steps, lr), None
+            # the separate ER step at every i with i % er_every == 0, then steps i … i + E − 1:
+            # blocks of E steps, each after its ER step (the same operations as an ER step under
+            # lax.cond at every step, without the cond, which kept XLA from updating W_1 in
+            # place); the sparse L2 step forms W_1 = c V at the end of every block
+            E = agent.er_every if agent.er_separate else SCALE_BLOCK
+            blocks, rest = divmod(steps, E)
+            carry = jax.lax.scan(lambda c, b: (block(data, c, b * E, E, lr), None), carry,
+                                 jnp.arange(blocks))[0]
+            if rest:
+                carry = block(data, carry, blocks * E, rest, lr)
+            return carry, None
 
         # epoch keys as before CBP existed (same minibatch order); CBP draws from a fold-in
         carry = (params, state, jax.random.fold_in(key, 0xCB), _zero_stats())
@@ -204,13 +340,14 @@ def _scanned_program(model, agent, loss, n, batch_size, epochs):
 
 
 @lru_cache(maxsize=64)
-def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epochs: int):
-    """``(params32, state, X, y, key) -> (params32, state, stats)`` running ``epochs`` epochs (one
-    jitted scan for an MLP, a loop of jitted steps for other models)."""
+def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epochs: int,
+             sparse: int | None = None):
+    """``(params32, state, X, y, key, *encoded) -> (params32, state, stats)`` running ``epochs``
+    epochs (one jitted scan for an MLP, a loop of jitted steps for other models)."""
     steps = n // batch_size
     if isinstance(model, MLP):
-        program = _scanned_program(model, agent, loss, n, batch_size, epochs)
-        return jax.jit(lambda p, s, X, y, k: program(p, s, X, y, k, agent.lr))
+        program = _scanned_program(model, agent, loss, n, batch_size, epochs, sparse)
+        return jax.jit(lambda p, s, X, y, k, *e: program(p, s, X, y, k, agent.lr, *e))
 
     step, batches, er_step = _task_program(model, agent, loss, n, batch_size, epochs)
     # Other models (convolutions): one jitted step per minibatch from a Python loop. XLA's CPU
@@ -222,18 +359,18 @@ def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epoc
     # ≈ 1.5 s (ConvNet 28×28×1, ER on 400 images once per epoch, measured). Same order of
     # operations as the scanned path: ER step (when i % er_every == 0), then the loss step.
     jit_batches = jax.jit(batches)
-    jit_step = jax.jit(lambda Xs, ys, carry, i: step(Xs, ys, carry, i, agent.lr, with_er=False))
+    jit_step = jax.jit(lambda data, carry, i: step(data, carry, i, agent.lr, with_er=False))
     jit_er = jax.jit(er_step)
 
     def run(params, state, X, y, key):
         carry = (params, state, jax.random.fold_in(key, 0xCB), _zero_stats())
         for epoch_key in jax.random.split(key, epochs):
-            Xs, ys = jit_batches(X, y, epoch_key)
+            data = jit_batches(X, y, epoch_key)
             for i in range(steps):
                 i_arr = jnp.asarray(i, jnp.int32)
                 if agent.er_separate and i % agent.er_every == 0:
-                    carry = (jit_er(carry[0], Xs, i_arr), *carry[1:])
-                carry = jit_step(Xs, ys, carry, i_arr)
+                    carry = (jit_er(carry[0], data[0], i_arr), *carry[1:])
+                carry = jit_step(data, carry, i_arr)
         return carry[0], carry[1], carry[3]
 
     return run
@@ -241,9 +378,64 @@ def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epoc
 
 @lru_cache(maxsize=16)
 def _population_trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int,
-                        epochs: int):
-    """:func:`_scanned_program` vmapped over a leading population axis of every argument."""
-    return jax.jit(jax.vmap(_scanned_program(model, agent, loss, n, batch_size, epochs)))
+                        epochs: int, sparse: int | None = None):
+    """``(params, states, X, y, keys, lrs, *encoded)`` with a leading population axis on every
+    argument: :func:`_scanned_program` vmapped (MLPs), else :func:`_trainer`'s loop of jitted
+    steps with every step (and ER step) vmapped over the members."""
+    if isinstance(model, MLP):
+        return jax.jit(jax.vmap(_scanned_program(model, agent, loss, n, batch_size, epochs,
+                                                 sparse)))
+    steps = n // batch_size
+    step, batches, er_step = _task_program(model, agent, loss, n, batch_size, epochs)
+    vbatches = jax.jit(jax.vmap(batches))
+    vstep = jax.jit(jax.vmap(lambda data, carry, i, lr: step(data, carry, i, lr, with_er=False),
+                             in_axes=(0, 0, None, 0)))
+    ver = jax.jit(jax.vmap(er_step, in_axes=(0, 0, None)))
+
+    def run(params, states, X, y, keys, lrs):
+        P = keys.shape[0]
+        stats = jax.tree_util.tree_map(lambda a: jnp.zeros((P, *a.shape), a.dtype),
+                                       _zero_stats())
+        carry = (params, states, jax.vmap(lambda k: jax.random.fold_in(k, 0xCB))(keys), stats)
+        epoch_keys = jax.vmap(lambda k: jax.random.split(k, epochs))(keys)  # (P, epochs, …)
+        for e in range(epochs):
+            data = vbatches(X, y, epoch_keys[:, e])
+            for i in range(steps):
+                i_arr = jnp.asarray(i, jnp.int32)
+                if agent.er_separate and i % agent.er_every == 0:
+                    carry = (ver(carry[0], data[0], i_arr), *carry[1:])
+                carry = vstep(data, carry, i_arr, lrs)
+        return carry[0], carry[1], carry[3]
+
+    return run
+
+
+def _encoded(task: Task, width: int | None) -> tuple:
+    """The sparse step's (idx, vals) of the task's training inputs (the stream's ``X_sparse``
+    when it has one, with its padding cut or extended to ``width``), or () for the dense step."""
+    if width is None:
+        return ()
+    if task.X_sparse is None:
+        X32 = np.asarray(task.X, np.float32)
+        idx, vals = sparse_inputs(X32.reshape(X32.shape[0], -1), width)
+    else:
+        idx, vals = task.X_sparse
+        if idx.shape != vals.shape or idx.shape[0] != task.X.shape[0]:
+            raise ValueError(f"task: expected X_sparse = (idx, vals) of shape (n, width) with "
+                             f"n = {task.X.shape[0]}, received shapes {np.shape(idx)}, "
+                             f"{np.shape(vals)}")
+        w = idx.shape[1]  # each row's nonzeros come first: columns ≥ width are padding
+        idx = idx[:, :width] if w >= width else np.pad(idx, ((0, 0), (0, width - w)))
+        vals = vals[:, :width] if w >= width else np.pad(vals, ((0, 0), (0, width - w)))
+    return jnp.asarray(idx, jnp.int32), jnp.asarray(vals, jnp.float32)
+
+
+def _dense_inputs(task: Task, agent: AgentConfig, width: int | None):
+    """The float32 inputs the program reads densely: all of X for the dense step or the ER step,
+    else a placeholder (the sparse step reads only its encoding)."""
+    if width is None or agent.er_separate:
+        return jnp.asarray(np.asarray(task.X, np.float32))
+    return jnp.zeros((task.X.shape[0], 1), jnp.float32)
 
 
 def online_info(stats: OnlineStats, loss: str) -> dict:
@@ -314,11 +506,12 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
         state = init_agent_state(model, params, agent)
     elif not isinstance(state, AgentState):
         raise ValueError(f"state: expected an AgentState (or None), received {describe(state)}")
-    run = _trainer(model, agent, task.loss, n, int(batch_size), int(epochs))
+    width = sparse_width(model, agent, task.X)
+    run = _trainer(model, agent, task.loss, n, int(batch_size), int(epochs), width)
     y = task.y.astype(np.int32) if task.loss == "ce" else task.y.astype(np.float32)
     with float64():  # float32 training; the scope only lets CBP's fresh init draw float64 MLPs
-        out, state, stats = run(_as_float32(params), state, jnp.asarray(task.X, jnp.float32),
-                                jnp.asarray(y), key)
+        out, state, stats = run(_as_float32(params), state, _dense_inputs(task, agent, width),
+                                jnp.asarray(y), key, *_encoded(task, width))
     out, info = _finish(model, out, task, int(epochs) * (n // int(batch_size)), stats,
                         evaluate_train)
     return out, state, info
@@ -337,7 +530,9 @@ def _finish(model, params32, task: Task, steps: int, stats: OnlineStats,
 
 def train_population(net, params: list, states: list, tasks: list, agent: AgentConfig, *,
                      lrs, epochs: int, batch_size: int, keys: list):
-    """Train a *population* of P runs of one MLP and agent as one ``vmap``ped program.
+    """Train a *population* of P runs of one model and agent as one ``vmap``ped program (an MLP:
+    one program for the whole task; another model, e.g. the ConvNet: one vmapped program per
+    step, as :func:`train_task_with_state` runs it one jitted step at a time).
 
     Member p trains ``params[p]`` from ``states[p]`` (None: fresh) on ``tasks[p]`` with step
     ``lrs[p]`` and PRNG key ``keys[p]``; everything else (model, agent, epochs, batch size, the
@@ -353,9 +548,6 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     the caches); the experiments keep one run per process there (:func:`population_pays`).
     """
     model = as_model(net)
-    if not isinstance(model, MLP):
-        raise ValueError(f"net: train_population runs the scanned MLP program; expected a "
-                         f"linrelu.MLP, received {describe(net)}")
     _check_agent(agent)
     P = len(params)
     if P < 1 or not (len(states) == len(tasks) == len(keys) == P) or np.size(lrs) != P:
@@ -374,18 +566,22 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
         raise ValueError(f"batch_size: expected at most the task's {n} training examples, "
                          f"received {batch_size}")
     loss = tasks[0].loss
-    params = [_as_float32(_canonical(model.check_params(p))) for p in params]
+    params = [_as_float32(_canonical(_check_params(model, p))) for p in params]
     states = [init_agent_state(model, p, agent) if s is None else s
               for p, s in zip(params, states)]
     stack = lambda xs: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *xs)  # noqa: E731
     ys = [t.y.astype(np.int32) if loss == "ce" else t.y.astype(np.float32) for t in tasks]
-    run = _population_trainer(model, agent, loss, n, int(batch_size), int(epochs))
+    widths = [sparse_width(model, agent, t.X, lrs) for t in tasks]
+    width = None if None in widths else max(widths)
+    encoded = [_encoded(t, width) for t in tasks]
+    run = _population_trainer(model, agent, loss, n, int(batch_size), int(epochs), width)
     with float64():
         out, new_states, stats = run(
-            stack(params), stack(states), jnp.asarray(np.stack([t.X for t in tasks]),
-                                                      jnp.float32),
+            stack(params), stack(states), jnp.stack([_dense_inputs(t, agent, width)
+                                                     for t in tasks]),
             jnp.asarray(np.stack(ys)), jnp.stack([jnp.asarray(k) for k in keys]),
-            jnp.asarray(np.asarray(lrs, np.float32)))
+            jnp.asarray(np.asarray(lrs, np.float32)),
+            *[jnp.stack(parts) for parts in zip(*encoded)])
     member = lambda tree, p: jax.tree_util.tree_map(lambda a: a[p], tree)  # noqa: E731
     steps = int(epochs) * (n // int(batch_size))
     results = [_finish(model, member(out, p), tasks[p], steps, member(stats, p))

@@ -9,11 +9,13 @@ computes each run once and every experiment reads it.
 each value with its source in a comment (the authors' lop-jax hyperparameter files, Dohare et
 al.'s configs, or "CPU budget"). ``python paper_repro.py --list`` shows them.
 
-- ``quick`` (the README command): a preview, two seeds, 30 Permuted-MNIST tasks of 1000 images
-  (30 000 steps) and 10 class-pair tasks of 4 minibatches: far too short for loss of plasticity,
+- ``quick`` (the README command): a preview, two seeds, 20 Permuted-MNIST tasks of 1000 images
+  (20 000 steps) and 6 class-pair tasks of 3 minibatches: far too short for loss of plasticity,
   and the findings say so (:func:`run_length_note`).
 - ``long`` (``--long``): Permuted MNIST with Dohare et al.'s width-100 protocol on MNIST-5k,
-  750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds; bp at steps 0.003 and
+  750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds of every agent (on
+  the CPU the sparse first-layer step, :func:`linrelu.continual.train.sparse_width`, makes them
+  fit); bp at steps 0.003 and
   0.01 (the pilot), then the other agents at the step :func:`choose_agent_step` picks from the
   pilot, written into long.toml as ``agent_step`` (until it is there the tier has bp cells
   only). No class pairs (the ConvNet's cost; long.toml says why).
