@@ -540,8 +540,11 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     :func:`train_task_with_state` with ``agent`` at step ``lrs[p]`` would return it, up to
     float32 rounding (a batched matmul may sum in another order; tests/test_population.py).
 
-    When it pays: on a GPU a minibatch-1 MLP step leaves the device nearly idle, and P runs should
-    cost about one (not measured here: no GPU was lent to this project). On XLA:CPU
+    When it pays (``python -m benchmarks.population``, benchmarks/RESULTS.md): on an H200, per
+    run-step against a lone run, P = 8 / 64 ran at 2.3× / 3.2× (MLP 784-100-100-100-10,
+    minibatch 1), 1.8× / 2.3× (width 1000) and 1.1× / 1.2× (the paper's ConvNet on 32×32×3,
+    minibatch 100, stepped from Python); far from P× because a minibatch-1 step is latency-bound
+    on the device, lone or batched. On XLA:CPU
     (``python -m benchmarks.population``, width-100 minibatch-1 runs, 2-core AMD EPYC) P = 2–8
     ran at 0.92–1.37× a lone run's rate per run-step across three runs of the benchmark (rounds
     scattered by 50–70 %, so no clear gain) and P = 64 at 0.42–0.61× (64 parameter sets overflow
@@ -592,8 +595,8 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
 
 def population_pays() -> bool:
     """Whether the experiments should train populations on this process's JAX backend: True on
-    accelerators (GPU/TPU, where a minibatch-1 step leaves the device idle), False on XLA:CPU,
-    where the benchmark found no clear gain (:func:`train_population`'s docstring)."""
+    accelerators (measured on an H200: 1.2–3.2× a lone run per run-step at P = 64), False on
+    XLA:CPU, where the benchmark found no clear gain (:func:`train_population`'s docstring)."""
     return jax.default_backend() != "cpu"
 
 
