@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paper-scale settings (hours on a CPU; see README) instead of quick")
     p.add_argument("--long", action="store_true",
                    help="the tier where E5–E7 and E10 are decided: ≥ 3 M SGD steps per "
-                        "Permuted-MNIST run (≤ 45 min with --workers 2; figures in "
-                        "figures/long/)")
+                        "Permuted-MNIST run (53 min with --workers 2 on 2 CPU cores; figures "
+                        "in figures/long/)")
     p.add_argument("--only", metavar="IDS", help="comma-separated experiment ids, e.g. E2,E5 "
                    "(P = the symbolic proofs)")
     p.add_argument("--list", action="store_true", help="list experiments, figures and claims")
