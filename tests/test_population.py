@@ -67,14 +67,18 @@ def test_convnet_population_member_matches_its_lone_run(agent_name):
         tasks.append(Task(0, X, y, X[:4], y[:4], X[:2], y[:2], "ce", 2))
     params = [net.init(jax.random.PRNGKey(s)) for s in range(2)]
     keys = [jax.random.PRNGKey(20 + s) for s in range(2)]
+    # er: one ER step (at step 0 of the one epoch's 2 steps). A second ER step would amplify the
+    # members' round-off differences ≈ 10⁴-fold (the ER gradient's null-space part is decided by
+    # round-off), beyond what a float32 comparison can tell from a wrong lr, key or task.
+    epochs = 1 if agent_name == "er" else 2
     pop_params, _, pop_infos = train_population(
         net, params, [None] * 2, tasks, make_agent(agent_name, lr=lrs[0], **extra), lrs=lrs,
-        epochs=2, batch_size=4, keys=keys)
+        epochs=epochs, batch_size=4, keys=keys)
     for p in range(2):
         q, _, info = train_task_with_state(net, params[p], None, tasks[p],
                                            make_agent(agent_name, lr=lrs[p], **extra),
-                                           epochs=2, batch_size=4, key=keys[p])
-        # 4 float32 steps (and 2 ER steps): batched convolutions may sum in another order
+                                           epochs=epochs, batch_size=4, key=keys[p])
+        # ≤ 4 float32 steps: batched convolutions may sum in another order
         for a, b in zip(jax.tree_util.tree_leaves(pop_params[p]),
                         jax.tree_util.tree_leaves(q), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
