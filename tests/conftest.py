@@ -100,6 +100,25 @@ def networks(draw, max_width=64, max_depth=4, max_n=12, max_k=5, max_params=None
     return net, params, X, targets, loss
 
 
+def np_mlp_grad(params, X, Y, sigma_w, sigma_b, l2):
+    """Hand backprop of L = ½·mean_i‖f(x_i) − y_i‖² + (l2/2)‖θ‖² for a 1-hidden-layer NTK MLP."""
+    (W1, b1), (W2, b2) = params
+    n, d = X.shape
+    m = W1.shape[1]
+    s1, s2 = sigma_w / np.sqrt(d), sigma_w / np.sqrt(m)
+    z1 = s1 * X @ W1 + sigma_b * b1
+    h = np.maximum(z1, 0)
+    f = s2 * h @ W2 + sigma_b * b2
+    delta = (f - Y) / n                      # ∂L/∂f
+    gW2 = s2 * h.T @ delta
+    gb2 = sigma_b * delta.sum(0)
+    dz1 = (s2 * delta @ W2.T) * (z1 > 0)
+    gW1 = s1 * X.T @ dz1
+    gb1 = sigma_b * dz1.sum(0)
+    grads = [[gW1, gb1], [gW2, gb2]]
+    return [[g + l2 * p for g, p in zip(gs, ps)] for gs, ps in zip(grads, params)]
+
+
 def rel_err(a, b) -> float:
     """max |a − b| / max(|b|_max, tiny): entrywise error relative to the reference's scale."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

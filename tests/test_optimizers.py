@@ -5,28 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import np_mlp_grad
 
 import linrelu
 from linrelu.continual import Task, make_agent, make_optimizer, train_task
-
-
-def _np_grad(params, X, Y, sigma_w, sigma_b, l2):
-    """Hand backprop of L = ½·mean_i‖f(x_i) − y_i‖² + (l2/2)‖θ‖² for a 1-hidden-layer NTK MLP."""
-    (W1, b1), (W2, b2) = params
-    n, d = X.shape
-    m = W1.shape[1]
-    s1, s2 = sigma_w / np.sqrt(d), sigma_w / np.sqrt(m)
-    z1 = s1 * X @ W1 + sigma_b * b1
-    h = np.maximum(z1, 0)
-    f = s2 * h @ W2 + sigma_b * b2
-    delta = (f - Y) / n                      # ∂L/∂f
-    gW2 = s2 * h.T @ delta
-    gb2 = sigma_b * delta.sum(0)
-    dz1 = (s2 * delta @ W2.T) * (z1 > 0)
-    gW1 = s1 * X.T @ dz1
-    gb1 = sigma_b * dz1.sum(0)
-    grads = [[gW1, gb1], [gW2, gb2]]
-    return [[g + l2 * p for g, p in zip(gs, ps)] for gs, ps in zip(grads, params)]
 
 
 def _setup(n, seed=0):
@@ -61,7 +43,7 @@ def test_momentum_sgd_full_batch_matches_numpy(name, l2):
     p = _np_params(params)
     v = [[np.zeros_like(a) for a in pair] for pair in p]
     for _ in range(steps):
-        g = _np_grad(p, task.X, task.y, net.sigma_w, net.sigma_b, l2)
+        g = np_mlp_grad(p, task.X, task.y, net.sigma_w, net.sigma_b, l2)
         v = [[mu * va + ga for va, ga in zip(vs, gs)] for vs, gs in zip(v, g)]   # v ← μv + g
         p = [[pa - lr * va for pa, va in zip(ps, vs)] for ps, vs in zip(p, v)]  # θ ← θ − ηv
     _assert_close(out, p)
@@ -81,7 +63,7 @@ def test_clipped_sgd_minibatch_one_matches_numpy():
     p = _np_params(params)
     clipped = 0
     for _ in range(steps):
-        g = _np_grad(p, task.X, task.y, net.sigma_w, net.sigma_b, 0.0)
+        g = np_mlp_grad(p, task.X, task.y, net.sigma_w, net.sigma_b, 0.0)
         norm = np.sqrt(sum(np.sum(a**2) for pair in g for a in pair))  # global norm, all params
         clipped += norm > clip
         scale = min(1.0, clip / norm)

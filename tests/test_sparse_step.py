@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import np_mlp_grad
 
 import linrelu
 from linrelu.continual import Task, make_agent, mean_erank, train_task
@@ -69,15 +70,8 @@ def _np_sgd(params, X, Y, order, lr, l2, sigma_w, sigma_b):
     """Minibatch-1 SGD on L = ½‖f(x) − y‖² + (l2/2)‖θ‖², 1-hidden-layer NTK MLP, hand backprop."""
     p = [[np.asarray(a, np.float64) for a in pair] for pair in params]
     for i in order:
-        (W1, b1), (W2, b2) = p
-        x, y = X[i:i + 1], Y[i:i + 1]
-        s1, s2 = sigma_w / np.sqrt(x.shape[1]), sigma_w / np.sqrt(W1.shape[1])
-        z1 = s1 * x @ W1 + sigma_b * b1
-        h = np.maximum(z1, 0)
-        delta = s2 * h @ W2 + sigma_b * b2 - y
-        dz1 = (s2 * delta @ W2.T) * (z1 > 0)
-        g = [[s1 * x.T @ dz1, sigma_b * dz1.sum(0)], [s2 * h.T @ delta, sigma_b * delta.sum(0)]]
-        p = [[a - lr * (ga + l2 * a) for a, ga in zip(ps, gs)] for ps, gs in zip(p, g)]
+        g = np_mlp_grad(p, X[i:i + 1], Y[i:i + 1], sigma_w, sigma_b, l2)
+        p = [[a - lr * ga for a, ga in zip(ps, gs)] for ps, gs in zip(p, g)]
     return p
 
 
