@@ -10,8 +10,9 @@ Configurations (``--configs``, comma-separated; default ``mlp100``):
 - ``convnet``: the paper's ConvNet on 32×32×3 class-pair tasks (full tier), bp with the full
   tier's optimizer, minibatch 100, 2 epochs of 1200 images (24 steps) per member.
 
-MLP inputs are MNIST-like: every row has 19 % of its 784 entries nonzero (MNIST-5k's mean), so the
-engine takes its sparse first-layer step as it does on MNIST. Protocol: every program is compiled
+MLP inputs are MNIST-like: every row has 19 % of its 784 entries nonzero (MNIST-5k's mean), so on
+the CPU the engine takes its sparse first-layer step as it does on MNIST (on an accelerator the
+dense one: ``linrelu.continual.train.SPARSE_BACKENDS``). Protocol: every program is compiled
 and run once before timing (warm-up excluded), results are forced with ``block_until_ready``, the
 median of ``--rounds`` interleaved rounds is reported; one "run-step" is one optimizer step of one
 member. On the CPU it writes the section "Populations" of benchmarks/RESULTS.md; on an
@@ -119,7 +120,8 @@ def measure(populations=POPULATIONS, steps: int = STEPS, repeats: int = REPEATS,
     out = {}
     for name, (P, _) in programs.items():
         t = float(np.median(times[name]))
-        out[name] = {"P": P, "seconds": t, "run_steps_per_s": P * steps / t,
+        out[name] = {"P": P, "seconds": t, "steps_per_call": steps,
+                     "run_steps_per_s": P * steps / t,
                      "best_run_steps_per_s": P * steps / min(times[name]),
                      "spread": (max(times[name]) - min(times[name])) / t}
     return out
@@ -207,7 +209,7 @@ def main(argv=None) -> int:
     results = {}
     for config in configs:
         rows = measure(pops, steps, rounds, config)
-        results[config] = (rows, _config(config, steps)[5])
+        results[config] = (rows, rows["lone"]["steps_per_call"])
         print(f"{config}: {json.dumps(rows)}", flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps({c: r for c, (r, _) in results.items()}))
