@@ -261,6 +261,17 @@ def trace_from_first_preactivation(net: MLP, params, z1, X=None) -> Trace:
     return Trace(preacts, acts)
 
 
+#: widths of the sparse encoding are rounded up to a multiple of this (:func:`padded_width`): tasks
+#: whose densest rows differ a little share one compiled program
+SPARSE_WIDTH_QUANTUM = 16
+
+
+def padded_width(most: int, quantum: int = SPARSE_WIDTH_QUANTUM) -> int:
+    """The width :func:`sparse_inputs` pads to for rows of at most ``most`` nonzeros: ``most``
+    rounded up to a multiple of ``quantum`` (at least ``quantum``)."""
+    return max(quantum, -(-int(most) // quantum) * quantum)
+
+
 def sparse_inputs(X, width: int | None = None):
     """(idx, vals), each (n, width): row i of ``X`` (n, d) by its nonzero entries,
     X[i, idx[i, j]] = vals[i, j], in increasing column order, padded with (column 0, value 0).

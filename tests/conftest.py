@@ -13,6 +13,7 @@ import jax
 import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 # The tests are float64 programs (every tolerance assumes float64 round-off): enable it for the
 # whole test process here, before linrelu is imported, instead of relying on an import to flip
@@ -26,6 +27,16 @@ import linrelu  # noqa: E402
 # and changes no result beyond round-off (the tolerances below are 10³–10⁵ × round-off). The
 # library itself, paper_repro.py and the benchmarks run fully optimized.
 jax.config.update("jax_disable_most_optimizations", True)
+
+# One BLAS thread for numpy/scipy in the test process. XLA's worker threads keep spinning for a
+# while after every jax call; OpenBLAS's own threads then fight them for the cores, and a
+# 500 × 500 eigvalsh right after a jax call took 2–3 s instead of 0.03 s (two cores; worse under
+# `-n auto`, where two workers share them). The limit changes no result beyond round-off (the
+# tolerances are 10³–10⁵ × round-off). pytest's plugins import numpy (so OpenBLAS) before this
+# file, too early for OPENBLAS_NUM_THREADS; threadpoolctl (a scikit-learn dependency) sets it at
+# run time. A benchmark that asks for N threads (benchmarks.blas_threads) still gets them inside
+# its own `with` block.
+threadpool_limits(limits=1, user_api="blas")
 
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)

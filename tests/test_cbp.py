@@ -12,15 +12,20 @@ import pytest
 
 import linrelu
 from linrelu.continual import Task, init_agent_state, make_agent, train_task_with_state
+from linrelu.continual import train as training
 from linrelu.continual.cbp import (
+    advance,
+    advance_schedule,
     cbp_update,
     contribution_utility,
     init_cbp_state,
     replace_units,
+    replacement_possible,
     select_units,
     zero_optimizer_state,
 )
 from linrelu.convnet import ConvNet
+from linrelu.losses import mean_loss
 
 
 def _reference_cbp(util_seq, rate, decay, maturity):
@@ -228,6 +233,98 @@ def test_training_with_cbp_replaces_and_bp_equals_cbp_at_rate_zero():
     p_bp, _, _ = train_task_with_state(net, params, None, task, make_agent("bp", lr=0.1),
                                        epochs=3, batch_size=4, key=jax.random.PRNGKey(1))
     for a, b in zip(jax.tree_util.tree_leaves(p_off), jax.tree_util.tree_leaves(p_bp)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_replacement_possible_bounds_every_replacement_of_the_next_steps():
+    """replacement_possible(state, s) is True whenever the bookkeeping run s more steps from
+    ``state`` selects a unit (it may be True without one: a bound), and it is False somewhere."""
+    agent = make_agent("cbp", lr=0.1, replacement_rate=0.01, maturity_threshold=3)
+    rng = np.random.default_rng(0)
+    widths, s = (8, 5), 10
+    seen_false = 0
+    for _ in range(60):
+        state = init_cbp_state(widths)._replace(
+            age=[jnp.asarray(rng.integers(0, 6, m), jnp.int32) for m in widths],
+            pending=[jnp.asarray(rng.uniform(0, 1), jnp.float32) for _ in widths])
+        bound = bool(replacement_possible(agent, state, s))
+        st, any_due = state, False
+        for _ in range(s):
+            st, masks = select_units(st, [jnp.asarray(rng.random(m), jnp.float32)
+                                          for m in widths],
+                                     replacement_rate=0.01, decay_rate=0.9, maturity_threshold=3)
+            any_due |= any(bool(k.any()) for k in masks)
+        assert bound or not any_due
+        seen_false += not bound
+    assert seen_false > 5
+
+
+def test_advance_schedule_equals_steps_of_bookkeeping_without_a_replacement():
+    """Ages and pending counts moved over s steps at once equal s steps of ``advance`` (ages
+    exactly; counts up to float32 round-off), units maturing inside the window included."""
+    agent = make_agent("cbp", lr=0.1, replacement_rate=1e-3, maturity_threshold=4)
+    rng = np.random.default_rng(2)
+    widths = (9, 6)
+    state = init_cbp_state(widths)._replace(
+        age=[jnp.asarray(rng.integers(0, 9, m), jnp.int32) for m in widths],
+        pending=[jnp.asarray(rng.uniform(0, 0.5), jnp.float32) for _ in widths])
+    st = state
+    for _ in range(7):
+        st, counts, _ = advance(st, [jnp.zeros(m, jnp.float32) for m in widths],
+                                replacement_rate=1e-3, decay_rate=0.9, maturity_threshold=4)
+        assert all(float(r) == 0 for r in counts)
+    got = advance_schedule(agent, state, 7)
+    for a, b in zip(got.age, st.age):
+        np.testing.assert_array_equal(a, b)
+    # float32 counts: 7 additions of ≤ 9e-3 against one, round-off ≤ 7 · 6e-8
+    for a, b, c in zip(got.pending, st.pending, state.pending):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+        assert float(b) - float(c) > 1e-3  # counts grew: the check can fail
+    for a, b in zip(got.utility, state.utility):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_cbp_in_blocks_matches_a_per_step_loop(monkeypatch):
+    """The trainer decides once per block whether a unit can come due (bookkeeping-only steps
+    otherwise); that lands where an SGD step followed by select_units / replace_units at every
+    step lands: blocks of 10 steps, ρ m · 10 = 0.8, so some blocks are bookkeeping-only and units
+    are replaced in others (fresh units from the task's CBP key folded with the step count)."""
+    monkeypatch.setattr(training, "CBP_BLOCK", 10)
+    net = linrelu.MLP((6, 8, 8, 2))
+    rng = np.random.default_rng(1)
+    n, epochs, lr = 37, 4, 0.05  # n: a task size no other test trains (a fresh compiled program)
+    X, Y = rng.normal(size=(n, 6)), rng.normal(size=(n, 2))
+    task = Task(0, X, Y, X, Y, X, Y, "mse", 2)
+    params = net.init(jax.random.PRNGKey(0))
+    agent = make_agent("cbp", lr=lr, replacement_rate=0.01, maturity_threshold=5)
+    key = jax.random.PRNGKey(3)
+    out, state, _ = train_task_with_state(net, params, None, task, agent, epochs=epochs,
+                                          batch_size=1, key=key)
+
+    order = np.concatenate([np.asarray(jax.random.permutation(k, n))
+                            for k in jax.random.split(key, epochs)])
+    steps = n // 1
+    cbp_key = jax.random.fold_in(key, 0xCB)
+    p = [tuple(jnp.asarray(a, jnp.float32) for a in pair) for pair in params]
+    st = init_cbp_state([8, 8])
+    grad = jax.jit(jax.grad(lambda q, x, y: mean_loss(net.apply(q, x), y, "mse")))
+    replaced = fast_blocks = 0
+    for t, i in enumerate(order):
+        if t % steps % 10 == 0:
+            fast_blocks += not bool(replacement_possible(agent, st, min(10, steps - t % steps)))
+        x = jnp.asarray(X[i:i + 1], jnp.float32)
+        feats = net.features(p, x)
+        g = grad(p, x, jnp.asarray(Y[i:i + 1], jnp.float32))
+        p = [tuple(a - lr * b for a, b in zip(pa, ga)) for pa, ga in zip(p, g)]
+        st, masks = select_units(st, contribution_utility(p, feats), replacement_rate=0.01,
+                                 decay_rate=agent.decay_rate, maturity_threshold=5)
+        p = replace_units(p, masks, net.init(jax.random.fold_in(cbp_key, t)))
+        replaced += sum(int(k.sum()) for k in masks)
+    assert replaced >= 10 and fast_blocks >= 3  # both kinds of block occur
+    # float32 training, the same steps in another program: round-off ~1e-6 relative
+    for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(p)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for a, b in zip(state.cbp.age, st.age):
         np.testing.assert_array_equal(a, b)
 
 

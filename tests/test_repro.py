@@ -263,3 +263,13 @@ def test_findings_are_reported_but_only_checks_set_the_exit_code(monkeypatch, tm
     assert "| REPRODUCED |" in (tmp_path / "b" / "figures" / "CLAIMS.md").read_text()
     with pytest.raises(ValueError, match="^kind: expected one of"):
         Claim("x", "s", "m", "c", True, "f", kind="maybe")
+
+
+def test_default_workers_one_in_quick_mode_one_per_core_in_long_and_full():
+    rr = runner
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert rr.default_workers("quick") == rr.DEFAULT_WORKERS == 1
+    assert rr.default_workers("long") == rr.default_workers("full") == max(1, cores)
+    assert rr.parse_options(["--long"]).workers == max(1, cores)
+    assert rr.parse_options(["--long", "--workers", "1"]).workers == 1
+    assert rr.parse_options([]).workers == 1

@@ -177,7 +177,37 @@ def zero_optimizer_state(opt_state, params, masks):
     return jax.tree_util.tree_map(fix, opt_state, is_leaf=like)
 
 
-def cbp_update(model, agent, params, state: CBPState, features, key, opt_state=None):
+#: slack on the pending counts in :func:`replacement_possible`: far above the float32 round-off of
+#: the counts' accumulation over a block (≤ 6e-8 per step), far below one count
+_COUNT_SLACK = 1e-4
+
+
+def replacement_possible(agent, state: CBPState, steps: int):
+    """Whether some unit can come due for replacement within the next ``steps`` CBP steps from
+    ``state`` (a traced bool; jittable): some layer's pending count could reach 1, i.e.
+    c_l + ρ m_l · steps ≥ 1 − slack (each step adds ρ |E_l| ≤ ρ m_l). The schedule depends on ages
+    and counts only, never on the data, so when this is False every one of those steps selects no
+    unit and :func:`cbp_update` with ``may_replace=False`` gives the same result."""
+    reach = [c + agent.replacement_rate * a.shape[0] * steps
+             for c, a in zip(state.pending, state.age)]
+    return jnp.any(jnp.stack([r >= 1.0 - _COUNT_SLACK for r in reach]))
+
+
+def advance_schedule(agent, state: CBPState, steps: int) -> CBPState:
+    """Ages and pending counts after ``steps`` steps in which no unit is replaced (utilities
+    untouched): a_l ← a_l + steps, c_l ← c_l + ρ Σ_{t=1..steps} |{u : a_{l,u} + t > M}|, the
+    sum counted exactly in integers (Σ_u clip(a_u + steps − M, 0, steps)) and added at once:
+    the per-step additions of :func:`advance`, with one rounding instead of ``steps``
+    (a float32 difference ≤ steps · 6e-8, far inside :func:`replacement_possible`'s slack)."""
+    M = agent.maturity_threshold
+    ages = [a + steps for a in state.age]
+    pending = [c + agent.replacement_rate * jnp.sum(jnp.clip(a + steps - M, 0, steps)).astype(
+        c.dtype) for a, c in zip(state.age, state.pending)]
+    return CBPState(list(state.utility), ages, pending)
+
+
+def cbp_update(model, agent, params, state: CBPState, features, key, opt_state=None, *,
+               may_replace: bool = True):
     """One continual-backprop step after an optimizer step (jittable).
 
     ``features``: the minibatch's hidden activations (list of (b, m_l)); ``key``: for the fresh
@@ -186,7 +216,19 @@ def cbp_update(model, agent, params, state: CBPState, features, key, opt_state=N
     replacement run under ``lax.cond`` only when some layer's count r reaches 1 (at ρ = 1e-6
     and 100 eligible units: once in 10⁴ steps), so the step costs about a bp step. Same result
     as :func:`select_units` then replacement at every step (a count r = 0 selects no unit).
+
+    ``may_replace=False`` (static), for the steps of a block in which
+    :func:`replacement_possible` ruled a replacement out: only the utilities advance (they depend
+    on the data); ages and pending counts do not, and :func:`advance_schedule` moves them over
+    the whole block afterwards. The trainer asks once per block of steps: a cond at every step
+    keeps XLA from updating the weights in place, and the per-step bookkeeping of ages and counts
+    cost ≈ 25 µs per step of the width-100 MLP on XLA:CPU (measured).
     """
+    if not may_replace:
+        u = [agent.decay_rate * u + (1 - agent.decay_rate) * y.astype(u.dtype)
+             for u, y in zip(state.utility, contribution_utility(params, features))]
+        return ([tuple(pair) for pair in params], state._replace(utility=u), opt_state,
+                [jnp.zeros(x.shape, bool) for x in u])
     state, counts, scores = advance(state, contribution_utility(params, features),
                                     replacement_rate=agent.replacement_rate,
                                     decay_rate=agent.decay_rate,

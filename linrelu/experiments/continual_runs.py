@@ -102,7 +102,8 @@ def describe_tiers() -> list:
                          f"{t.get('agent_step', 'after the bp pilot')}" if "bp_steps" in t
                          else f"step {lr}")
             seeds = (f"{len(t['seeds'])} seeds" if "agent_seeds" not in t else
-                     f"{len(t['seeds'])} seeds for bp, {len(t['agent_seeds'])} for the others")
+                     f"{len(t['seeds'])} seeds for bp, " + ", ".join(
+                         f"{len(agent_seeds(t, a))} for {a}" for a in t["agents"] if a != "bp"))
             lines.append(f"{tier:5} {name}: {t['model']}, {t['num_tasks']} tasks, "
                          f"{steps:,} optimizer steps per run, {seeds}, "
                          f"agents {','.join(t['agents'])}; {steps_txt}")
@@ -160,6 +161,20 @@ def _full_data_dir() -> str:
     return data_dir
 
 
+def agent_seeds(table: dict, agent: str) -> list:
+    """The seeds ``agent`` runs with in a stream table: ``seeds`` for bp; for the other agents
+    ``agent_seeds`` (a list for all of them, or a table {agent: list}), else ``seeds``."""
+    if agent == "bp" or "agent_seeds" not in table:
+        return list(table["seeds"])
+    seeds = table["agent_seeds"]
+    if isinstance(seeds, dict):
+        if agent not in seeds:
+            raise ValueError(f"agent_seeds: expected a list of seeds for {agent!r}, received "
+                             f"a table for {sorted(seeds)}")
+        seeds = seeds[agent]
+    return list(seeds)
+
+
 def _agent_runs(table: dict) -> list:
     """[(agent, lr)] of a stream table: every agent at its step; with ``bp_steps``, bp at each of
     them and the others at ``agent_step`` (none of them until it is set)."""
@@ -193,8 +208,7 @@ def continual_cells(mode: str) -> list:
             options = {**base["agent_options"], **table.get("per_agent", {}).get(agent, {})}
             if lr is not None:
                 options["lr"] = lr
-            # ``agent_seeds`` (optional): the seeds of every agent but bp (the CPU budget)
-            seeds = table["seeds"] if agent == "bp" else table.get("agent_seeds", table["seeds"])
+            seeds = agent_seeds(table, agent)  # the other agents' seeds: the CPU budget
             for seed in seeds:
                 slq = [early, late] if agent in SLQ_AGENTS and seed == seeds[0] else []
                 cells.append({**base, "agent_options": options, "agent": agent, "seed": seed,

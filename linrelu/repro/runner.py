@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paper-scale settings (hours on a CPU; see README) instead of quick")
     p.add_argument("--long", action="store_true",
                    help="the tier where E5–E7 and E10 are decided: ≥ 3 M SGD steps per "
-                        "Permuted-MNIST run (53 min with --workers 2 on 2 CPU cores; figures "
+                        "Permuted-MNIST run (≤ 45 min on 2 CPU cores, a worker per core; figures "
                         "in figures/long/)")
     p.add_argument("--only", metavar="IDS", help="comma-separated experiment ids, e.g. E2,E5 "
                    "(P = the symbolic proofs)")
@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "cells only (after sharded runs)")
     p.add_argument("--workers", metavar="N", help="compute cells on N local worker processes "
                    "(a Dask LocalCluster, one thread each); 1 = this process only, no Dask "
-                   f"(default: {DEFAULT_WORKERS})")
+                   f"(default: {DEFAULT_WORKERS} in quick mode, one per CPU core with --long "
+                   f"or --full)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="compute cells on the running Dask "
                    "cluster at ADDRESS (e.g. tcp://10.0.0.1:8786; see README)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -82,9 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
 #: Experiments whose --full cells read the user's datasets (the paper's benchmarks).
 DATA_EXPERIMENTS = ("E5", "E6", "E7")
 DATA_DIR_ENV = "LINRELU_DATA_DIR"
-#: Worker processes when --workers is not given (1: quick mode measured no faster with 2
-#: workers on the idle 2-core machine, 795 s vs 829 s; see README, "Cells in parallel").
+#: Worker processes when --workers is not given in quick mode (1: quick mode measured no faster
+#: with 2 workers on the idle 2-core machine, 795 s vs 829 s; see README, "Cells in parallel").
+#: --long and --full: one per usable CPU core (:func:`default_workers`).
 DEFAULT_WORKERS = 1
+
+
+def default_workers(mode: str) -> int:
+    """Worker processes for ``mode`` without --workers: ``DEFAULT_WORKERS`` in quick mode, one per
+    usable CPU core in --long and --full, whose cells run for minutes to hours (--long on the
+    2-core machine: 19 cells of 3–8 min, two at a time)."""
+    if mode == "quick":
+        return DEFAULT_WORKERS
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)
 #: "module:function" returning {id: Experiment} to use instead of the project's experiments.
 #: A test hook that spawned Dask workers see too (a monkeypatched registry lives in one process).
 REGISTRY_ENV = "LINRELU_REPRO_REGISTRY"
@@ -169,7 +181,7 @@ def parse_options(argv) -> Options:
         raise UsageError(f"--data-dir: expected the folder with the paper's datasets for --full "
                          f"({', '.join(i for i in ids if i in DATA_EXPERIMENTS)} read them), "
                          f"received nothing")
-    workers = DEFAULT_WORKERS
+    workers = default_workers(mode)
     if args.workers is not None:
         if not re.fullmatch(r"\s*\d+\s*", args.workers) or int(args.workers) < 1:
             raise UsageError(f"--workers: expected a positive integer (worker processes; 1 = no "
