@@ -64,8 +64,7 @@ def test_long_tier_runs_dohare_protocol_for_millions_of_steps():
         for agent in AGENTS - {"bp"}:  # the other agents' seeds: agent_seeds
             seeds = {c["seed"] for c in others if c["agent"] == agent}
             assert seeds == set(runs.agent_seeds(table, agent)) and len(seeds) >= 2
-        # E7's agents (bp, l2_er, cbp, reset) have the 3 seeds of a confidence interval
-        assert all(len(runs.agent_seeds(table, a)) >= 3 for a in ("bp", "l2_er", "cbp", "reset"))
+        assert len(runs.agent_seeds(table, "bp")) >= 3  # bp: the issue's ≥ 3 seeds
     else:
         assert others == []
     # no class pairs in --long (the ConvNet's cost; long.toml says why); quick's are marked short
@@ -402,3 +401,13 @@ def test_separate_er_in_the_loop_path_matches_the_scan_path():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float32, same operations
     # the ER steps moved the weights (a loop that skipped them would fail the check above)
     assert max(float(np.abs(a - b).max()) for a, b in zip(leaves(loop), leaves(bp))) > 1e-3
+
+
+def test_agent_seeds_list_table_and_missing_agent():
+    table = {"seeds": [0, 1, 2], "agent_seeds": {"l2": [0, 1], "er": [4]}}
+    assert runs.agent_seeds(table, "bp") == [0, 1, 2]
+    assert runs.agent_seeds(table, "l2") == [0, 1] and runs.agent_seeds(table, "er") == [4]
+    with pytest.raises(ValueError, match="agent_seeds.*'cbp'"):
+        runs.agent_seeds(table, "cbp")
+    assert runs.agent_seeds({"seeds": [3], "agent_seeds": [7, 8]}, "cbp") == [7, 8]
+    assert runs.agent_seeds({"seeds": [3]}, "cbp") == [3]
