@@ -13,9 +13,8 @@ al.'s configs, or "CPU budget"). ``python paper_repro.py --list`` shows them.
   (20 000 steps) and 6 class-pair tasks of 3 minibatches: far too short for loss of plasticity,
   and the findings say so (:func:`run_length_note`).
 - ``long`` (``--long``): Permuted MNIST with Dohare et al.'s width-100 protocol on MNIST-5k,
-  750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds of every agent (on
-  the CPU the sparse first-layer step, :func:`linrelu.continual.train.sparse_width`, makes them
-  fit); bp at steps 0.003 and
+  750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds of bp and 2 of every
+  other agent (the 45-minute CPU budget; :func:`agent_seeds`); bp at steps 0.003 and
   0.01 (the pilot), then the other agents at the step :func:`choose_agent_step` picks from the
   pilot, written into long.toml as ``agent_step`` (until it is there the tier has bp cells
   only). No class pairs (the ConvNet's cost; long.toml says why).
