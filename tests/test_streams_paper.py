@@ -171,3 +171,20 @@ def test_bad_options(bad, match):
     bad = dict(bad)
     with pytest.raises(ValueError, match=match):
         make_stream(bad.pop("name"), seed=0, num_tasks=2, **bad)
+
+
+def test_permuted_mnist_tasks_from_the_pool_bytes_equal_the_float_gather(monkeypatch):
+    """Tasks are gathered from the pool's uint8 bytes and divided by 255 afterwards: the same
+    float64 arrays as gathering the float64 pool (bit for bit), train and test."""
+    from linrelu.continual import make_stream
+    from linrelu.continual import streams as S
+
+    stream = make_stream("permuted_mnist", seed=3, num_tasks=2, n_train=300, n_test=100)
+    assert S._mnist_pool_bytes(3, None) is not None  # MNIST-5k pixels are bytes / 255
+    fast = stream.task(1)
+    monkeypatch.setattr(S, "_mnist_pool_bytes", lambda seed, data_dir: None)
+    slow = stream.task(1)
+    assert fast.X.dtype == slow.X.dtype == np.float64
+    np.testing.assert_array_equal(fast.X, slow.X)
+    np.testing.assert_array_equal(fast.X_test, slow.X_test)
+    assert np.abs(fast.X).sum() > 0
