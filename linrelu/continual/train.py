@@ -348,7 +348,8 @@ def _scanned_program(model, agent, loss, n, batch_size, epochs, sparse=None):
         schedule depends on ages and counts only), else steps that may replace units: one
         ``lax.cond`` per block instead of one per step, and in those blocks ages and counts moved
         once (:func:`linrelu.continual.cbp.advance_schedule`): a 4000-step MNIST task of the
-        width-100 MLP 285 → 194 ms on XLA:CPU (bp: 139 ms; measured)."""
+        width-100 MLP 330 → 194 ms on XLA:CPU (bp: 139 ms; separate processes on a loaded
+        machine, a rough ratio; README, "Performance")."""
         if agent.er_separate:
             carry = (er_step(carry[0], data[0], jnp.asarray(first, jnp.int32)), *carry[1:])
         if not agent.cbp:
