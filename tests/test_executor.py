@@ -198,3 +198,19 @@ def test_cells_run_with_the_host_vs_xla_choices_pinned(monkeypatch):
     assert seen["gram"] == ("xla", "environment variable LINRELU_GRAM_BACKEND")
     assert "LINRELU_EIGH_BACKEND" not in os.environ  # put back
     assert "LINRELU_GRAM_BACKEND" not in os.environ
+
+
+def test_local_workers_start_without_dasks_malloc_trim(monkeypatch):
+    """Dask's default pre-spawn MALLOC_TRIM_THRESHOLD_=65536 made --long cells 1.2× slower
+    (executor.NOT_PRE_SPAWNED); workers get the one-thread pools and the pinned backends."""
+    import dask
+
+    from linrelu.repro import executor
+
+    monkeypatch.delenv("LINRELU_EIGH_BACKEND", raising=False)
+    monkeypatch.delenv("LINRELU_GRAM_BACKEND", raising=False)
+    assert "MALLOC_TRIM_THRESHOLD_" in dask.config.get("distributed.nanny.pre-spawn-environ")
+    env = executor.pre_spawn_environ()
+    assert "MALLOC_TRIM_THRESHOLD_" not in env
+    assert {k: env[k] for k in executor.THREAD_ENV} == executor.THREAD_ENV
+    assert {k: env[k] for k in executor.PINNED_BACKENDS} == executor.PINNED_BACKENDS

@@ -175,6 +175,12 @@ SCALE_BLOCK = 100
 CBP_BLOCK = 100
 
 
+def _sparse_source(task: Task):
+    """What :func:`sparse_width` reads for ``task``: its (idx, vals) encoding when the stream
+    made one (a third of the bytes of X), else X."""
+    return task.X if task.X_sparse is None else task.X_sparse
+
+
 def sparse_width(model, agent: AgentConfig, X, lr=None) -> int | None:
     """The padded width of the sparse first-layer step for training ``model`` with ``agent`` on
     inputs ``X``, or None for the dense step.
@@ -556,7 +562,7 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
         state = init_agent_state(model, params, agent)
     elif not isinstance(state, AgentState):
         raise ValueError(f"state: expected an AgentState (or None), received {describe(state)}")
-    width = sparse_width(model, agent, task.X if task.X_sparse is None else task.X_sparse)
+    width = sparse_width(model, agent, _sparse_source(task))
     run = _trainer(model, agent, task.loss, n, int(batch_size), int(epochs), width)
     y = task.y.astype(np.int32) if task.loss == "ce" else task.y.astype(np.float32)
     with float64():  # float32 training; the scope only lets CBP's fresh init draw float64 MLPs
@@ -624,7 +630,7 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
               for p, s in zip(params, states)]
     stack = lambda xs: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *xs)  # noqa: E731
     ys = [t.y.astype(np.int32) if loss == "ce" else t.y.astype(np.float32) for t in tasks]
-    widths = [sparse_width(model, agent, t.X if t.X_sparse is None else t.X_sparse, lrs)
+    widths = [sparse_width(model, agent, _sparse_source(t), lrs)
               for t in tasks]
     width = None if None in widths else max(widths)
     encoded = [_encoded(t, width) for t in tasks]

@@ -62,6 +62,13 @@ def restore_environ(saved: dict) -> None:
             os.environ[k] = v
 
 
+#: Dask's default pre-spawn variables that a local worker does not get. Dask sets
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` (glibc then returns freed memory to the OS eagerly and stops
+#: adapting its thresholds): the same two Permuted-MNIST bp processes ran 264–268 ms per task
+#: with it and 218–227 ms without (2-core EPYC, 2026-11-26), which was the whole gap between
+#: cells in a --long run and the same cells probed in plain processes. A user's own setting in
+#: the driver's environment is still inherited.
+NOT_PRE_SPAWNED = ("MALLOC_TRIM_THRESHOLD_",)
 #: The whole environment of a local worker: no progress bars of its own (the driver shows one).
 WORKER_ENV = {**THREAD_ENV, "TQDM_DISABLE": "1"}
 #: Seconds to wait for a scheduler given by ``--scheduler`` before calling it unreachable.
@@ -195,6 +202,17 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
         raise SchedulerUnreachable(err.strerror or type(err).__name__) from err
 
 
+def pre_spawn_environ() -> dict:
+    """The variables a local worker process starts with (set before its interpreter starts):
+    Dask's ``distributed.nanny.pre-spawn-environ`` less :data:`NOT_PRE_SPAWNED`, then
+    :data:`THREAD_ENV` and :func:`pinned_backends`."""
+    import dask
+
+    dask_default = dask.config.get("distributed.nanny.pre-spawn-environ", {})
+    return {**{k: v for k, v in dask_default.items() if k not in NOT_PRE_SPAWNED},
+            **THREAD_ENV, **pinned_backends()}
+
+
 @contextmanager
 def open_executor(workers: int = 1, scheduler: str | None = None):
     """The executor for ``--workers``/``--scheduler``; a local cluster lives as long as the
@@ -226,8 +244,7 @@ def open_executor(workers: int = 1, scheduler: str | None = None):
     # worker (re)start: initialize this process's XLA first, so the one-thread XLA_FLAGS reach
     # the workers only, and put the variables back when the cluster is gone.
     jax.devices()
-    pre_spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **THREAD_ENV,
-                 **pinned_backends()}
+    pre_spawn = pre_spawn_environ()
     saved = {k: os.environ.get(k) for k in [*pre_spawn, "PYTHONHASHSEED"]}
     try:
         with dask.config.set({"distributed.worker.multiprocessing-method": "spawn",
