@@ -411,3 +411,18 @@ def test_agent_seeds_list_table_and_missing_agent():
         runs.agent_seeds(table, "cbp")
     assert runs.agent_seeds({"seeds": [3], "agent_seeds": [7, 8]}, "cbp") == [7, 8]
     assert runs.agent_seeds({"seeds": [3]}, "cbp") == [3]
+
+
+def test_e7_best_and_last_are_seed_means_whose_difference_is_the_drop():
+    """Two seeds whose best windows differ: the reported best is their mean (not the larger
+    one), so best − last equals the seed-mean drop (hand values)."""
+    from continual_fakes import fake_cell, fake_result
+
+    T = 20  # window 2
+    a0 = np.r_[np.full(10, 0.9), np.full(10, 0.5)]   # best 0.9, last 0.5, drop 0.4
+    a1 = np.r_[np.full(10, 0.6), np.full(10, 0.6)]   # best 0.6, last 0.6, drop 0.0
+    runs_ = [(fake_cell(seed=s, num_tasks=T), fake_result(fake_cell(seed=s, num_tasks=T), a))
+             for s, a in ((0, a0), (1, a1))]
+    e = e7_plasticity_metrics.run_summary(runs_)
+    assert e["best"] == pytest.approx(0.75) and e["late"] == pytest.approx(0.55)
+    assert e["drop"] == pytest.approx(0.2) == e["best"] - e["late"]

@@ -114,8 +114,11 @@ def run_summary(runs: list) -> dict:
     accs = np.stack([online_accuracy(r) for _, r in runs])
     drops = [plasticity_drop(a, w) for a in accs]
     m, lo, hi = mean_ci(drops)
+    # best and late are seed means like the drop, so that best − late = drop exactly (best was
+    # the maximum over seeds until 2026-11-26: a label only; the criterion reads the drop)
     entry.update(drop_per_seed=drops, drop=m, drop_lo=lo, drop_hi=hi,
-                 best=float(max(np.convolve(a, np.ones(w) / w, "valid").max() for a in accs)),
+                 best=float(np.mean([np.convolve(a, np.ones(w) / w, "valid").max()
+                                     for a in accs])),
                  late=float(accs[:, -w:].mean()),
                  old_retained=retained(accs.mean(axis=0), max(1, T // 5)))
     return entry
