@@ -273,3 +273,22 @@ def test_default_workers_one_in_quick_mode_one_per_core_in_long_and_full():
     assert rr.parse_options(["--long"]).workers == max(1, cores)
     assert rr.parse_options(["--long", "--workers", "1"]).workers == 1
     assert rr.parse_options([]).workers == 1
+
+
+def test_paper_repro_computes_with_the_workers_thread_settings():
+    """paper_repro.py sets the workers' one-thread XLA/BLAS environment before importing numpy
+    or JAX, so that --workers 1 computes cells with the same thread counts as worker processes
+    (quick mode's results differed between 1 and 2 workers before). Read from the file (importing
+    it would set the variables in this test process)."""
+    import ast
+
+    from linrelu.repro import executor
+
+    tree = ast.parse((ROOT / "paper_repro.py").read_text(encoding="utf-8"))
+    assigned = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    assert ast.literal_eval(assigned["THREAD_ENV"]) == executor.THREAD_ENV
+    first_import = next(i for i, node in enumerate(tree.body)
+                        if isinstance(node, ast.ImportFrom) and node.module == "linrelu.repro")
+    sets_env = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.For))
+    assert sets_env < first_import
