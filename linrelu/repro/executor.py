@@ -5,7 +5,9 @@ back; it, the driver, builds every record and writes it (:func:`linrelu.repro.ca
 the moment a cell completes. Workers only compute: :func:`compute_cell` is the one function that
 computes a cell, on every path (single process, local cluster, remote cluster, shards).
 
-- ``--workers 1``: no Dask; cells run one after another in this process.
+- ``--workers 1``: no Dask; cells run one after another in this process (``paper_repro.py``
+  gives it :data:`THREAD_ENV` before numpy and JAX load, so its cells compute with the same
+  thread counts, hence the same bytes, as a worker's).
 - ``--workers N`` (N > 1): a ``distributed.LocalCluster`` of N worker processes, one thread each,
   started by spawn, each with its XLA and BLAS thread pools at one thread (N workers share N cores
   without oversubscribing them).
