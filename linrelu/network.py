@@ -117,18 +117,31 @@ def low_precision_inside(net, params, X) -> str | None:
     ``batch_stats``) and at the dtypes of every operation in its jaxpr (e.g. a model built with
     ``dtype=jnp.float32``). Tracing only: nothing is computed."""
     found = captured_low_precision(net)
+    low = _low_dtypes_in_jaxpr(net, params, X)
+    if low:
+        found.append(f"operations in {', '.join(sorted(low))}")
+    return "; ".join(found[:3]) if found else None
+
+
+def _low_dtypes_in_jaxpr(net, params, X) -> set:
+    """Names of the float dtypes below float64 among the operations and constants of
+    ``net(params, X)``'s jaxpr (empty when it cannot be traced)."""
     try:
         jaxpr = jax.make_jaxpr(lambda p: net(p, X))(params)
     except Exception:  # noqa: BLE001 - the model's own errors are reported by call_model
-        jaxpr = None
-    if jaxpr is not None:
-        low = sorted({str(v.aval.dtype) for eqn in jaxpr.jaxpr.eqns for v in eqn.outvars
-                      if str(getattr(v.aval, "dtype", "")) in _LOW}
-                     | {str(c.dtype) for c in jaxpr.consts
-                        if str(getattr(c, "dtype", "")) in _LOW})
-        if low:
-            found.append(f"operations in {', '.join(low)}")
-    return "; ".join(found[:3]) if found else None
+        return set()
+    return ({str(v.aval.dtype) for eqn in jaxpr.jaxpr.eqns for v in eqn.outvars
+             if str(getattr(v.aval, "dtype", "")) in _LOW}
+            | {str(c.dtype) for c in jaxpr.consts if str(getattr(c, "dtype", "")) in _LOW})
+
+
+def precision_inside(net, params, X) -> float:
+    """Machine ε of the least precise float dtype that ``net(params, X)`` computes in or closes
+    over (float64's 2.2e-16 when it stays in float64). Tracing only: nothing is computed."""
+    low = _low_dtypes_in_jaxpr(net, params, X) | {
+        d for d in _LOW for c in captured_low_precision(net) if c.endswith(f" is {d}")}
+    return max([float(jnp.finfo(jnp.dtype(d)).eps) for d in low]
+               + [float(np.finfo(np.float64).eps)])
 
 
 def warn_low_precision(net, params, X, owner=None) -> None:

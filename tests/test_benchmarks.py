@@ -12,25 +12,6 @@ from benchmarks.__main__ import TINY, gram_flops, main, run
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_tiny_run_writes_a_complete_report(tmp_path):
-    out = tmp_path / "RESULTS.md"
-    r = run(tiny=True, out=out)
-    text = out.read_text()
-    for heading in ("## Machine", "## Protocol", "## Results", "## Eigensolvers",
-                    "## Beyond autodiff", "## Lanczos", "## Misses"):
-        assert heading in text
-    assert "TINY SIZES" in text
-    for key in ("R_jax", "R_numpy"):
-        assert math.isfinite(r["dgemm"][key]) and r["dgemm"][key] > 0
-    # the fast paths agree with the references on the benchmark nets themselves
-    assert r["floor"]["rel_diff_vs_direct"] <= 1e-10
-    assert r["autodiff"]["rel_err"] <= 1e-10
-    big = r["big"]
-    assert big["num_params"] > 0 and big["peak_rss_gib"] > 0
-    assert big["reduced_size"] + big["exact_zeros"] == big["n"] * big["k"]
-    assert r["lanczos"]["order"] == TINY["lanczos"][2] and r["lanczos"]["t_hvp"] > 0
-
-
 def test_flop_count_matches_the_issue_formula_by_hand():
     # d = 2, one hidden layer of width 3, n = 2, k = 1: F = Σ_l 2(nk)² m_l + 2 n² m_{l−1}
     fl = gram_flops([3], n=2, k=1, d=2)
@@ -39,10 +20,15 @@ def test_flop_count_matches_the_issue_formula_by_hand():
     assert fl["forward"] == 2 * 2 * 2 * 3 + 2 * 2 * 3 * 1
 
 
-def test_generic_gram_benchmark_tiny_report_and_kept_section(tmp_path):
-    """The any-model Gram benchmark runs end to end (subprocess cells) and its section survives
-    a rewrite of RESULTS.md by ``python -m benchmarks``. The blocked Gram and jax.jacrev J Jᵀ
-    (independent) must agree: their traces are compared in the report."""
+def test_tiny_runs_write_complete_reports_and_keep_each_others_sections(tmp_path, monkeypatch):
+    """Both benchmark entry points at toy sizes, in one test (each run costs tens of seconds of
+    compilation): the any-model Gram benchmark (subprocess cells) writes its section, then the
+    main benchmark's command line (``python -m benchmarks --tiny --out``) rewrites RESULTS.md
+    with every section of its own and keeps the Gram section. Inside the reports, the fast paths
+    are compared with independent references: the blocked Gram with ``jax.jacrev`` J Jᵀ (traces),
+    the closed form with the blocked Gram, the Gram engine with the direct implementation and
+    with autodiff."""
+    import benchmarks.__main__ as bench
     from benchmarks import generic_gram
 
     r = generic_gram.run(tiny=True)
@@ -55,11 +41,26 @@ def test_generic_gram_benchmark_tiny_report_and_kept_section(tmp_path):
         mlp["closed_form"]["trace"])
     out = tmp_path / "RESULTS.md"
     generic_gram.write(out, generic_gram.report(r))
-    # the command line with --tiny and --out (it replaces a separate CLI test: one run fewer)
+
+    runs = []
+    monkeypatch.setattr(bench, "run", lambda tiny, out: runs.append(run(tiny, out)) or runs[-1])
     assert main(["--tiny", "--out", str(out)]) == 0
+    (r,) = runs
     text = out.read_text()
-    assert "## Machine" in text and text.count(generic_gram.BEGIN) == 1
-    assert "Any JAX model" in text
+    for heading in ("## Machine", "## Protocol", "## Results", "## Eigensolvers",
+                    "## Beyond autodiff", "## Lanczos", "## Misses"):
+        assert heading in text
+    assert "TINY SIZES" in text
+    assert text.count(generic_gram.BEGIN) == 1 and "Any JAX model" in text
+    for key in ("R_jax", "R_numpy"):
+        assert math.isfinite(r["dgemm"][key]) and r["dgemm"][key] > 0
+    # the fast paths agree with the references on the benchmark nets themselves
+    assert r["floor"]["rel_diff_vs_direct"] <= 1e-10
+    assert r["autodiff"]["rel_err"] <= 1e-10
+    big = r["big"]
+    assert big["num_params"] > 0 and big["peak_rss_gib"] > 0
+    assert big["reduced_size"] + big["exact_zeros"] == big["n"] * big["k"]
+    assert r["lanczos"]["order"] == TINY["lanczos"][2] and r["lanczos"]["t_hvp"] > 0
 
 
 def test_population_benchmark_tiny_runs(capsys):

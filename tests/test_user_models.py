@@ -13,6 +13,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import linrelu as lr
+from linrelu.network import precision_inside
 
 nn = pytest.importorskip("flax.linen")
 
@@ -134,7 +135,10 @@ class F32Inside(nn.Module):
         return nn.Dense(3, dtype=jnp.float32)(x)
 
 
-def test_float32_inside_the_model_warns_once_naming_the_dtype():
+def test_float32_inside_the_model_warns_once_naming_the_dtype(optimized_xla):
+    """With XLA's optimizations on (a user's default), batch-of-2 and one-by-one float32
+    outputs differ by an ulp; the separability check must not mistake that for a coupling
+    (it did: ValueError at 1.25e-7 against a float64 tolerance of 1e-9)."""
     X, _ = _data()
     model = F32Inside()
     params = model.init(jax.random.PRNGKey(0), jnp.asarray(X, jnp.float32))["params"]
@@ -152,6 +156,33 @@ def test_float32_inside_the_model_warns_once_naming_the_dtype():
     J = np.asarray(lr.jacobian(g, f64(ref_params), X))
     err = np.max(np.abs(K - J @ J.T)) / np.max(np.abs(K))
     assert 1e-12 < err < 1e-4
+
+
+def test_float32_model_with_a_batch_coupling_is_still_refused():
+    X, _ = _data()
+    model = F32Inside()
+    params = model.init(jax.random.PRNGKey(0), jnp.asarray(X, jnp.float32))["params"]
+    f = lambda p, x: model.apply({"params": p}, x)
+    coupled = lambda p, x: f(p, x) - jnp.mean(f(p, x), axis=0)  # BatchNorm-like centering
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="^net: expected a model whose output row i"):
+            lr.jacobian_gram(coupled, params, X)
+
+
+def test_precision_inside_is_the_eps_of_the_least_precise_dtype():
+    X, _ = _data()
+    model = F32Inside()
+    params = f64(model.init(jax.random.PRNGKey(0), jnp.asarray(X, jnp.float32))["params"])
+    f32 = lambda p, x: model.apply({"params": p}, x)
+    W = jnp.ones((5, 3), jnp.float64)
+    f64_model = lambda p, x: x @ p
+    half = jnp.ones((3,), jnp.bfloat16)
+    captured_bf16 = lambda p, x: (x @ p) * half.astype(jnp.float64)
+    Xj = jnp.asarray(X)
+    assert precision_inside(f64_model, W, Xj) == np.finfo(np.float64).eps
+    assert precision_inside(f32, params, Xj) == np.finfo(np.float32).eps
+    assert precision_inside(captured_bf16, W, Xj) == 2.0**-7  # bfloat16: 8-bit significand
 
 
 def test_float32_batch_stats_captured_are_named():
