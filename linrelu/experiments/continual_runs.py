@@ -9,12 +9,13 @@ computes each run once and every experiment reads it.
 each value with its source in a comment (the authors' lop-jax hyperparameter files, Dohare et
 al.'s configs, or "CPU budget"). ``python paper_repro.py --list`` shows them.
 
-- ``quick`` (the README command): a preview, two seeds, 20 Permuted-MNIST tasks of 1000 images
-  (20 000 steps) and 6 class-pair tasks of 3 minibatches: far too short for loss of plasticity,
+- ``quick`` (the README command): a preview, two seeds, 12 Permuted-MNIST tasks of 1000 images
+  (12 000 steps) and 4 class-pair tasks of 3 minibatches: far too short for loss of plasticity,
   and the findings say so (:func:`run_length_note`).
 - ``long`` (``--long``): Permuted MNIST with Dohare et al.'s width-100 protocol on MNIST-5k,
-  750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds of bp and 2 of every
-  other agent (the 45-minute CPU budget; :func:`agent_seeds`); bp at steps 0.003 and
+  750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds of bp, l2_er, cbp and
+  reset and 2 of l2 and er (the 45-minute CPU budget; long.toml's ``agent_seeds``,
+  :func:`agent_seeds`); bp at steps 0.003 and
   0.01 (the pilot), then the other agents at the step :func:`choose_agent_step` picks from the
   pilot, written into long.toml as ``agent_step`` (until it is there the tier has bp cells
   only). No class pairs (the ConvNet's cost; long.toml says why).
@@ -35,7 +36,9 @@ accuracies) at every task, the exact GGN spectrum on the probe set every ``spect
 tasks (and at the last task), its eigenvalues kept in the record at the early and late task
 (:func:`spectrum_tasks`). Per task: online accuracy (each prediction before its update) and
 held-out accuracy after training. bp and l2_er of the first seed also record an SLQ density of
-the true Hessian at the early and late task.
+the true Hessian at the early and late task, unless the tier sets ``slq_runs = 0`` (quick mode:
+no summary or figure reads the densities, E5 broadens the exact spectrum, and they cost ≈ 60 s
+of its 10-minute budget).
 """
 
 from __future__ import annotations
@@ -209,7 +212,8 @@ def continual_cells(mode: str) -> list:
                 options["lr"] = lr
             seeds = agent_seeds(table, agent)  # the other agents' seeds: the CPU budget
             for seed in seeds:
-                slq = [early, late] if agent in SLQ_AGENTS and seed == seeds[0] else []
+                slq = ([early, late] if agent in SLQ_AGENTS and seed == seeds[0]
+                       and base["slq_runs"] > 0 else [])
                 cells.append({**base, "agent_options": options, "agent": agent, "seed": seed,
                               "slq_tasks": slq})
     return cells
