@@ -56,8 +56,10 @@ def optimized_xla():
     """XLA's optimization passes back on for one test. Unoptimized programs compile faster but
     can run far slower: the tiny ``--full`` class-pair run (the paper's ConvNet, HVPs for SLQ)
     took 92 s unoptimized and 28 s optimized (2-core EPYC, 2026-11-26, whole suite under
-    ``-n 2``), while every other test was as fast or faster unoptimized (the whole suite
-    optimized: 1002 s against 857 s)."""
+    ``-n 2``); the whole suite optimized took 1002 s against 857 s unoptimized, most tests being
+    as fast or faster unoptimized and a few ConvNet / Gram tests 10–40 % slower (per-test
+    comparisons are blurred by the shared compilation cache: the first test to compile a
+    program pays for it)."""
     jax.config.update("jax_disable_most_optimizations", False)
     try:
         yield
