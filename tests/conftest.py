@@ -54,17 +54,19 @@ jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 @pytest.fixture
 def optimized_xla():
     """XLA's optimization passes back on for one test. Unoptimized programs compile faster but
-    can run far slower: the tiny ``--full`` class-pair run (the paper's ConvNet, HVPs for SLQ)
-    took 92 s unoptimized and 28 s optimized (2-core EPYC, 2026-11-26, whole suite under
-    ``-n 2``); the whole suite optimized took 1002 s against 857 s unoptimized, most tests being
-    as fast or faster unoptimized and a few ConvNet / Gram tests 10–40 % slower (per-test
-    comparisons are blurred by the shared compilation cache: the first test to compile a
-    program pays for it)."""
+    can run far slower: unoptimized convolution gradients ran ~40× slower on CPU (0.5 s per
+    step of the ConvNet; the ConvNet tests of test_engine_generic.py use this), and the tiny
+    ``--full`` class-pair run (the paper's ConvNet, HVPs for SLQ) took 92 s unoptimized and
+    28 s optimized (2-core EPYC, 2026-11-26, whole suite under ``-n 2``). The whole suite
+    optimized took 1002 s against 857 s unoptimized, most tests being as fast or faster
+    unoptimized and a few ConvNet / Gram tests 10–40 % slower (per-test comparisons are blurred
+    by the shared compilation cache: the first test to compile a program pays for it)."""
+    before = jax.config.read("jax_disable_most_optimizations")
     jax.config.update("jax_disable_most_optimizations", False)
     try:
         yield
     finally:
-        jax.config.update("jax_disable_most_optimizations", True)
+        jax.config.update("jax_disable_most_optimizations", before)
 
 
 def pytest_sessionfinish(session, exitstatus):

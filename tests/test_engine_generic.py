@@ -21,16 +21,8 @@ from linrelu.continual import (
 )
 from linrelu.convnet import ConvNet
 
-
-@pytest.fixture
-def optimized_xla():
-    """conftest disables XLA's optimizations (compile time of many small MLPs dominates there);
-    unoptimized convolution gradients run ~40× slower on CPU (0.5 s per step of the ConvNet), so
-    these tests compile optimized programs and restore the setting afterwards."""
-    before = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", False)
-    yield
-    jax.config.update("jax_disable_most_optimizations", before)
+# optimized_xla (conftest): unoptimized convolution gradients run ~40× slower on CPU (0.5 s
+# per step of the ConvNet), so the ConvNet tests here compile optimized programs.
 
 
 def test_as_model_takes_the_mlp_itself_and_rejects_junk():
