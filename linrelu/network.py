@@ -89,6 +89,12 @@ def _has_contents(cell) -> bool:
 
 def captured_low_precision(net) -> list:
     """'captured NAME[path] is float32' for arrays below float64 that ``net`` closes over."""
+    return [what for what, _ in _captured_low(net)]
+
+
+def _captured_low(net) -> list:
+    """(description, dtype name) of the first array below float64 in each object ``net``
+    closes over or reads from its module."""
     found = []
     code = getattr(net, "__code__", None)
     cells = [c.cell_contents for c in (getattr(net, "__closure__", None) or ())
@@ -106,7 +112,8 @@ def captured_low_precision(net) -> list:
             continue
         for path, leaf in leaves:
             if hasattr(leaf, "dtype") and str(leaf.dtype) in _LOW:
-                found.append(f"captured {name}{jax.tree_util.keystr(path)} is {leaf.dtype}")
+                found.append((f"captured {name}{jax.tree_util.keystr(path)} is {leaf.dtype}",
+                              str(leaf.dtype)))
                 break
     return found
 
@@ -138,8 +145,7 @@ def _low_dtypes_in_jaxpr(net, params, X) -> set:
 def precision_inside(net, params, X) -> float:
     """Machine ε of the least precise float dtype that ``net(params, X)`` computes in or closes
     over (float64's 2.2e-16 when it stays in float64). Tracing only: nothing is computed."""
-    low = _low_dtypes_in_jaxpr(net, params, X) | {
-        d for d in _LOW for c in captured_low_precision(net) if c.endswith(f" is {d}")}
+    low = _low_dtypes_in_jaxpr(net, params, X) | {d for _, d in _captured_low(net)}
     return max([float(jnp.finfo(jnp.dtype(d)).eps) for d in low]
                + [float(np.finfo(np.float64).eps)])
 
