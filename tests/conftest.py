@@ -69,6 +69,19 @@ def optimized_xla():
         jax.config.update("jax_disable_most_optimizations", before)
 
 
+def unoptimized_env(drop=()):
+    """``os.environ`` for a subprocess that compiles as this test process does: XLA's
+    optimization passes off (``JAX_DISABLE_MOST_OPTIMIZATIONS=1``), less the variables in
+    ``drop``. For subprocesses of MLP-sized work (the README's examples, the CLI); measured
+    one at a time on the 2-core EPYC (2026-11-26): the README's four examples 12.0 / 21.7 /
+    7.9 / 24.9 s optimized, 10.4 / 11.6 / 6.5 / 19.6 s unoptimized (half of the Flax example is
+    compiling ``flax``'s truncated-normal init). Not for ConvNet training (see
+    :func:`optimized_xla`)."""
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
+    return env
+
+
 def pytest_sessionfinish(session, exitstatus):
     if _OWNS_XLA_CACHE:
         shutil.rmtree(os.environ["LINRELU_TEST_XLA_CACHE"], ignore_errors=True)

@@ -182,9 +182,9 @@ def test_t2_spectral_equivalence(case):
 def test_t3_linearized_hessian_is_its_ggn(case, step):
     net, params0, X, targets, loss = case
     # a point away from θ0: linearized loss Hessian must still be (1/n) J0ᵀ H(θ) J0 exactly
-    keys = jax.random.split(jax.random.PRNGKey(7), len(params0))
-    params = [(W + step * jax.random.normal(kk, W.shape), b + step) for (W, b), kk in
-              zip(params0, keys)]
+    # numpy draws (jax.random compiled a program per layer shape, most of this test's time)
+    rng = np.random.default_rng(7)
+    params = [(W + step * rng.standard_normal(np.shape(W)), b + step) for W, b in params0]
     Hl = lr.linearized_hessian_matrix(net, params0, params, X, targets, loss)
     Gl = lr.linearized_ggn_matrix(net, params0, params, X, targets, loss)
     Hl, Gl = np.asarray(Hl), np.asarray(Gl)

@@ -151,8 +151,30 @@ def test_sparse_width_rule():
                                  sparse_X) is None                              # ER in the loss
     assert training.sparse_width(net, make_agent("l2", lr=1.0, l2=0.5),
                                  sparse_X) is None                              # lr·λ·B > 1
+    # an encoding (idx, vals) keeps its own width when wider than its densest row asks for
+    idx, vals = sparse_inputs(sparse_X.astype(np.float32), width + 32)
+    assert training.sparse_width(net, bp, (idx, vals)) == width + 32
+    assert training.sparse_width(net, bp, sparse_inputs(sparse_X.astype(np.float32))) == width
     from linrelu.convnet import ConvNet
 
     images = np.zeros((9, 8, 8, 1))
     images[:, 0, 0, 0] = 1.0  # sparse images: the ConvNet still takes the dense step
     assert training.sparse_width(ConvNet((8, 8, 1), 2), bp, images) is None
+
+
+def test_every_task_of_a_stream_gets_one_sparse_width():
+    """A stream encodes its tasks at its pool's width: tasks of 60 of the 4000 pool images,
+    whose densest rows differ, share one width (one compiled trainer), never narrower than a
+    task needs."""
+    from linrelu.continual import make_stream
+
+    net = linrelu.MLP((784, 8, 10))
+    bp = make_agent("bp", lr=0.01)
+    stream = make_stream("permuted_mnist", seed=0, num_tasks=6, n_train=60, n_test=10,
+                         n_probe=4)
+    widths, needed = set(), set()
+    for task in stream:
+        widths.add(training.sparse_width(net, bp, task.X_sparse))
+        needed.add(training.sparse_width(net, bp, task.X))  # from the dense rows alone
+    assert len(widths) == 1 and len(needed) > 1  # the tasks alone would ask for several
+    assert widths.pop() >= max(needed)

@@ -201,7 +201,11 @@ def sparse_width(model, agent: AgentConfig, X, lr=None) -> int | None:
     else ``SCALE_BLOCK``); only when lr·λ·B ≤ 1, so that c stays ≥ (1 − 1/B)^B ≈ e⁻¹.
     ``X``: the inputs (n, …), or their encoding (idx, vals) (a task's ``X_sparse``: the counts
     are those of its nonzero vals). The width is a multiple of ``SPARSE_WIDTH_QUANTUM`` (one
-    compiled program for tasks whose densest rows differ a little).
+    compiled program for tasks whose densest rows differ a little); for an encoding it is the
+    encoding's own width when that is wider: a stream encodes every task at its pool's width
+    (:mod:`linrelu.continual.streams`), so all of its tasks share one compiled program however
+    their densest rows differ (a task of 60 of the 4000 pool images asked for 4 widths over 6
+    tasks before, each a compile of 3–4 s).
     ``lr``: the step(s) of a population (the largest counts)."""
     lr = agent.lr if lr is None else float(np.max(lr))
     if jax.default_backend() not in SPARSE_BACKENDS or not isinstance(model, MLP) \
@@ -219,7 +223,8 @@ def sparse_width(model, agent: AgentConfig, X, lr=None) -> int | None:
     mean_max, most_max = SPARSE_MAX_DENSITY
     if counts.mean() > mean_max * d or most > most_max * d:
         return None
-    return padded_width(most, SPARSE_WIDTH_QUANTUM)
+    width = padded_width(most, SPARSE_WIDTH_QUANTUM)
+    return max(width, int(np.shape(X[0])[1])) if isinstance(X, tuple) else width
 
 
 def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epochs: int,
