@@ -28,9 +28,16 @@ import linrelu  # noqa: E402
 
 # The property tests compile a fresh XLA program for every random network shape; compile time,
 # not run time, dominates the suite. Skipping XLA's optimization passes cuts it by about a third
-# and changes no result beyond round-off (the tolerances below are 10³–10⁵ × round-off). The
-# library itself, paper_repro.py and the benchmarks run fully optimized.
+# and changes no result beyond round-off (the tolerances below are 10³–10⁵ × round-off). Outside
+# the tests, the library, paper_repro.py and the benchmarks run fully optimized.
 jax.config.update("jax_disable_most_optimizations", True)
+# ... and so do the subprocesses the tests start (paper_repro.py, the CLI, the README's
+# examples, the benchmarks' cells), which inherit this environment. Measured one at a time on the
+# 2-core EPYC (2026-11-26), optimized vs not: the README's four examples 12.0 / 21.7 / 7.9 /
+# 24.9 s vs 10.4 / 11.6 / 6.5 / 19.6 s (half of the Flax example was compiling flax's
+# truncated-normal init); both benchmark entry points at toy sizes 37.7 vs 29.2 s. No subprocess
+# of the suite trains a ConvNet (in-process ConvNet training: fixture optimized_xla).
+os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
 
 # One persistent XLA compilation cache per test run, shared by the pytest-xdist workers and by
 # the subprocesses the tests start (paper_repro.py, the CLI, benchmarks): a program that two
@@ -67,19 +74,6 @@ def optimized_xla():
         yield
     finally:
         jax.config.update("jax_disable_most_optimizations", before)
-
-
-def unoptimized_env(drop=()):
-    """``os.environ`` for a subprocess that compiles as this test process does: XLA's
-    optimization passes off (``JAX_DISABLE_MOST_OPTIMIZATIONS=1``), less the variables in
-    ``drop``. For subprocesses of MLP-sized work (the README's examples, the CLI); measured
-    one at a time on the 2-core EPYC (2026-11-26): the README's four examples 12.0 / 21.7 /
-    7.9 / 24.9 s optimized, 10.4 / 11.6 / 6.5 / 19.6 s unoptimized (half of the Flax example is
-    compiling ``flax``'s truncated-normal init). Not for ConvNet training (see
-    :func:`optimized_xla`)."""
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
-    return env
 
 
 def pytest_sessionfinish(session, exitstatus):

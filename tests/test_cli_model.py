@@ -9,7 +9,6 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import unoptimized_env
 
 MODEL = textwrap.dedent('''
     import jax, jax.numpy as jnp, numpy as np
@@ -40,7 +39,7 @@ MODEL = textwrap.dedent('''
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", "linrelu", "diagnose", *args],
-                          capture_output=True, text=True, timeout=300, env=unoptimized_env())
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import unoptimized_env
 from jax.flatten_util import ravel_pytree
 
 import linrelu
@@ -151,14 +150,12 @@ def test_cli_subprocess_prints_table_and_exits_2_on_bad_input(files):
     tmp, net, params, X, y = files
     ok = subprocess.run([sys.executable, "-m", "linrelu", "diagnose", "--params",
                          str(tmp / "p.npz"), "--data", str(tmp / "d.npz"), "--steps", "50"],
-                        capture_output=True, text=True, timeout=120,
-                        env=unoptimized_env())
+                        capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == str(linrelu.diagnose(net, params, X, y, "ce", steps=50))
     bad = subprocess.run([sys.executable, "-m", "linrelu", "diagnose", "--params",
                           str(tmp / "missing.npz"), "--data", str(tmp / "d.npz")],
-                         capture_output=True, text=True, timeout=120,
-                        env=unoptimized_env())
+                         capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "--params" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import unoptimized_env
 
 import linrelu as lr
 from linrelu.checkpoint import load_params, save_data
@@ -33,7 +32,7 @@ def test_engine_checkpoint_is_diagnosable_from_python_and_cli(tmp_path):
     save_data(tmp_path / "D.npz", task.X_probe, task.y_probe)
     r = subprocess.run([sys.executable, "-m", "linrelu", "diagnose", "--params", str(ckpt),
                         "--data", str(tmp_path / "D.npz")], cwd=ROOT, capture_output=True,
-                       text=True, timeout=300, env=unoptimized_env())
+                       text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert f"λ_max(G) = {ev[0]:.6g}" in r.stdout
     assert str(report).splitlines()[:3] == r.stdout.splitlines()[:3]
