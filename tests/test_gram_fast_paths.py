@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import ntk_params
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.linalg import block_diag
@@ -73,10 +74,7 @@ def cases(draw, max_width=12, max_n=9):
     seed = draw(st.integers(0, 2**16))
     n = draw(st.integers(1, max_n))
     rng = np.random.default_rng(seed)
-    # N(0, 1) params as MLP.init draws them (ntk), from numpy: jax.random compiled a program
-    # per layer shape, most of these tests' time (as conftest.networks)
-    params = [(jnp.asarray(rng.normal(size=(a, b))), jnp.asarray(rng.normal(size=b)))
-              for a, b in zip(sizes[:-1], sizes[1:])]
+    params = ntk_params(sizes, rng)  # numpy draws: jax.random compiled a program per shape
     X = rng.normal(size=(n, sizes[0]))
     loss = draw(st.sampled_from(["ce", "mse"]))
     loss = "mse" if sizes[-1] == 1 else loss  # ce with k = 1 is refused (issue 20, item 8)
