@@ -131,3 +131,41 @@ def test_online_accuracy_is_that_of_a_hand_written_loop():
         theta = [a - 0.3 * b for a, b in zip(theta, g)]
     assert info["online_accuracy"] == pytest.approx(right / 30)
     assert 0 < right < 30  # a non-degenerate count
+
+
+def test_training_programs_trace_in_full_float32():
+    """Lone and population training trace the model under float32_matmuls, so that no backend
+    rounds a product's operands to TensorFloat-32 (on an H200 that made a ConvNet population
+    member differ from its lone run by 1.5e-4 after 4 steps, failing the test above:
+    linrelu.continual.train.float32_matmuls). XLA:CPU
+    computes in float32 either way, so on the CPU the test can only see the scope in force: the
+    precision each trace of ``apply`` ran under (None, JAX's default, before the fix)."""
+    from dataclasses import dataclass
+
+    seen = []
+
+    @dataclass(frozen=True)
+    class Recording:
+        net: MLP
+
+        def init(self, key):
+            return self.net.init(key)
+
+        def apply(self, params, X):
+            if X.dtype == jnp.float32:  # training; the float64 evaluations have no TF32 to fear
+                seen.append(jax.config.jax_default_matmul_precision)
+            return self.net.apply(params, X)
+
+        def features(self, params, X):
+            return self.net.features(params, X)
+
+    model = Recording(MLP((6, 5, 3), parameterization="standard", sigma_b=0.0))
+    agent, task = make_agent("bp", lr=0.1), _task(0, n=8)
+    params = model.init(jax.random.PRNGKey(0))
+    train_task_with_state(model, params, None, task, agent, epochs=1, batch_size=4,
+                          key=jax.random.PRNGKey(1), evaluate_train=False)
+    lone = len(seen)
+    train_population(model, [params] * 2, [None] * 2, [task] * 2, agent, lrs=[0.1, 0.2],
+                     epochs=1, batch_size=4, keys=[jax.random.PRNGKey(1)] * 2)
+    assert 0 < lone < len(seen)  # both paths traced apply
+    assert set(seen) == {"float32"}, seen

@@ -99,6 +99,20 @@ def _cast(params, dtype):
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), params)
 
 
+def float32_matmuls():
+    """The scope every training program runs in: matrix products and convolutions in full float32
+    on every backend (``jax.default_matmul_precision("float32")``).
+
+    JAX's default precision lets an accelerator round float32 operands of a product to
+    TensorFloat-32 (a 10-bit mantissa, relative rounding ≈ 5e-4): on an H200 the ConvNet's lone
+    run and the same run as a population member, which cuDNN computes with other algorithms,
+    then differed after 4 steps by up to 1.5e-4 on weights of size ≈ 0.2 (2026-11-26,
+    tests/test_population.py), where float32 round-off gives ≈ 1e-6. XLA:CPU computes float32
+    products in float32 either way (quick mode's results were byte-identical with and without
+    this scope, 2026-11-26)."""
+    return jax.default_matmul_precision("float32")
+
+
 def _as_float32(params):
     return _cast(params, jnp.float32)
 
@@ -186,8 +200,8 @@ def sparse_width(model, agent: AgentConfig, X, lr=None) -> int | None:
     inputs ``X``, or None for the dense step.
 
     Sparse when: JAX runs on the CPU (``SPARSE_BACKENDS``; on a GPU the dense step was the
-    faster one at every density measured: 0.92× at 0.05, 0.85× at 0.2, 0.63× at 0.7 on an H200,
-    benchmarks/RESULTS.md);
+    faster one at every density measured: 0.90× at 0.05, 0.87× at 0.2, 0.62× at 0.7 and 0.82× on
+    an MNIST-5k task on an H200, benchmarks/RESULTS.md);
     ``model`` is a :class:`linrelu.MLP`; the agent's update of W_1 is plain SGD
     (optimizer "sgd", no clipping, no ER term in the objective: then W_1's loss gradient
     Σ_i x_i δ_iᵀ is nonzero only on the rows of the minibatch's nonzero pixels); and the rows of
@@ -570,7 +584,9 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
     width = sparse_width(model, agent, _sparse_source(task))
     run = _trainer(model, agent, task.loss, n, int(batch_size), int(epochs), width)
     y = task.y.astype(np.int32) if task.loss == "ce" else task.y.astype(np.float32)
-    with float64():  # float32 training; the scope only lets CBP's fresh init draw float64 MLPs
+    # float32 training (in full float32: float32_matmuls); the float64 scope only lets CBP's
+    # fresh init draw float64 MLPs
+    with float64(), float32_matmuls():
         out, state, stats = run(_as_float32(params), state, _dense_inputs(task, agent, width),
                                 jnp.asarray(y), key, *_encoded(task, width))
     out, info = _finish(model, out, task, int(epochs) * (n // int(batch_size)), stats,
@@ -599,13 +615,14 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     ``lrs[p]`` and PRNG key ``keys[p]``; everything else (model, agent, epochs, batch size, the
     tasks' sizes) is shared. Returns ``(params, states, infos)``, lists of P, each member as
     :func:`train_task_with_state` with ``agent`` at step ``lrs[p]`` would return it, up to
-    float32 rounding (a batched matmul may sum in another order; tests/test_population.py).
+    float32 rounding (a batched matmul may sum in another order; tests/test_population.py, run
+    on the CPU and, 2026-11-26, on an H200, where it needed :func:`float32_matmuls`).
 
     When it pays (``python -m benchmarks.population``, benchmarks/RESULTS.md): on an H200, per
-    run-step against a lone run, P = 8 / 64 ran at 2.3× / 3.2× (MLP 784-100-100-100-10,
-    minibatch 1), 1.8× / 2.3× (width 1000) and 1.1× / 1.2× (the paper's ConvNet on 32×32×3,
-    minibatch 100, stepped from Python); far from P× because a minibatch-1 step is latency-bound
-    on the device, lone or batched. On XLA:CPU
+    run-step against a lone run, P = 8 / 64 ran at 2.25× / 2.9× (MLP 784-100-100-100-10,
+    minibatch 1), 1.75× / 2.1× (width 1000) and 1.10× / 1.12× (the paper's ConvNet on 32×32×3,
+    minibatch 100, stepped from Python; all in full float32, :func:`float32_matmuls`); far from
+    P× because a minibatch-1 step is latency-bound on the device, lone or batched. On XLA:CPU
     (``python -m benchmarks.population``, width-100 minibatch-1 runs, 2-core AMD EPYC) P = 2–8
     ran at 0.92–1.37× a lone run's rate per run-step across three runs of the benchmark (rounds
     scattered by 50–70 %, so no clear gain) and P = 64 at 0.42–0.61× (64 parameter sets overflow
@@ -640,7 +657,7 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     width = None if None in widths else max(widths)
     encoded = [_encoded(t, width) for t in tasks]
     run = _population_trainer(model, agent, loss, n, int(batch_size), int(epochs), width)
-    with float64():
+    with float64(), float32_matmuls():
         out, new_states, stats = run(
             stack(params), stack(states), jnp.stack([_dense_inputs(t, agent, width)
                                                      for t in tasks]),
@@ -657,7 +674,7 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
 
 def population_pays() -> bool:
     """Whether the experiments should train populations on this process's JAX backend: True on
-    accelerators (measured on an H200: 1.2–3.2× a lone run per run-step at P = 64), False on
+    accelerators (measured on an H200: 1.1–2.9× a lone run per run-step at P = 64), False on
     XLA:CPU, where the benchmark found no clear gain (:func:`train_population`'s docstring)."""
     return jax.default_backend() != "cpu"
 
