@@ -624,9 +624,10 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     minibatch 100, stepped from Python; all in full float32, :func:`float32_matmuls`); far from
     P× because a minibatch-1 step is latency-bound on the device, lone or batched. On XLA:CPU
     (``python -m benchmarks.population``, width-100 minibatch-1 runs, 2-core AMD EPYC) P = 2–8
-    ran at 0.92–1.37× a lone run's rate per run-step across three runs of the benchmark (rounds
-    scattered by 50–70 %, so no clear gain) and P = 64 at 0.42–0.61× (64 parameter sets overflow
-    the caches); the experiments keep one run per process there (:func:`population_pays`).
+    ran at 0.80–0.89× a lone run's rate per run-step and P = 64 at 0.48× (2026-11-26 22:34 UTC,
+    both with the sparse first-layer step; three earlier runs, with the dense step: 0.92–1.37×,
+    rounds scattered by 50–70 %, and 0.42–0.61×): no gain (64 parameter sets overflow the
+    caches); the experiments keep one run per process there (:func:`population_pays`).
     """
     model = as_model(net)
     _check_agent(agent)
