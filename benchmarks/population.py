@@ -168,7 +168,7 @@ def table(rows: dict, config: str, steps: int, rounds: int) -> list:
                      f"{full / lone / 3600:,.1f} (training only; spectra and census extra).")
     # no estimate from the width-100 rate: --full trains the width-1000 MLP, whose cost per step
     # is measured (config mlp1000), not scaled from width 100 (a scaling guessed as 1/10 printed
-    # ≈ 32 device-hours on an H200 where the measured width-1000 rate gives 7.0)
+    # ≈ 32 device-hours on an H200 where the measured width-1000 rate gives 7.0–7.4)
     return lines
 
 

@@ -137,9 +137,9 @@ def test_training_programs_trace_in_full_float32():
     """Lone and population training trace the model under float32_matmuls, so that no backend
     rounds a product's operands to TensorFloat-32 (on an H200 that made a ConvNet population
     member differ from its lone run by 1.5e-4 after 4 steps, failing the test above:
-    linrelu.continual.train.float32_matmuls). XLA:CPU
-    computes in float32 either way, so on the CPU the test can only see the scope in force: the
-    precision each trace of ``apply`` ran under (None, JAX's default, before the fix)."""
+    linrelu.continual.train.float32_matmuls). XLA:CPU computes in float32 either way, so on the
+    CPU the test can only see the scope in force: the precision each trace of ``apply`` ran
+    under (None, JAX's default, before the fix)."""
     from dataclasses import dataclass
 
     seen = []
