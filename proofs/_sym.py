@@ -18,17 +18,11 @@ A failed fact raises ``AssertionError`` whose message says which fact failed, so
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import sympy as sp
 
-
-def choose_variant(variant: str | None, mutants: Mapping[str, str]) -> str | None:
-    """Validate a check's ``variant`` argument: None (the true statement) or a known mutant name."""
-    if variant is not None and variant not in mutants:
-        raise ValueError(f"variant must be None or one of {sorted(mutants)}, got {variant!r}")
-    return variant
+from proofs._render import render
 
 
 def is_zero(expr) -> bool:
@@ -79,10 +73,12 @@ def assert_nonneg_certificate(
     for coeff, atoms, base in terms:
         coeff = sp.sympify(coeff)
         if not (coeff.is_number and coeff.is_nonnegative):
-            raise AssertionError(f"certificate coefficient {coeff} is not a number ≥ 0: {what}")
+            raise AssertionError(f"certificate coefficient {coeff} is not a nonnegative number: "
+                                 f"{what}")
         for atom in atoms:
             if not _is_allowed_atom(sp.sympify(atom), allowed):
-                raise AssertionError(f"certificate atom {atom} is not known to be ≥ 0: {what}")
+                raise AssertionError(f"certificate atom {atom} is not a listed nonnegative "
+                                     f"quantity: {what}")
         total += coeff * sp.Mul(*atoms) * sp.sympify(base) ** 2
     subs = dict(substitutions or {})
     lhs = sp.sympify(target).subs(subs)
@@ -99,36 +95,6 @@ def _is_allowed_atom(atom, allowed) -> bool:
     if isinstance(atom, sp.Pow) and atom.exp.is_integer and atom.exp.is_nonnegative:
         return any(sp.expand(atom.base - a) == 0 for a in allowed)
     return False
-
-
-_NAMES = {"lambda": "λ", "eta": "η", "epsilon": "ε", "eps": "ε", "sigma": "σ", "rho": "ρ",
-          "tau": "τ", "kappa": "κ", "theta": "θ", "alpha": "α", "pi": "π", "mu": "μ", "nu": "ν",
-          "delta": "δ", "Delta": "Δ", "phi": "φ", "sqrt": "√", "acos": "arccos"}
-
-
-def fmt(expr) -> str:
-    """A compact one-line rendering of a sympy expression or relation for printed statements
-    (Greek names, ^ for powers, · for products): the statement a module prints is built from the
-    very expressions its check verifies."""
-    if isinstance(expr, str):
-        return expr
-    if isinstance(expr, sp.Eq):
-        return f"{fmt(expr.lhs)} = {fmt(expr.rhs)}"
-    if isinstance(expr, (sp.Or, sp.And)):
-        joiner = " or " if isinstance(expr, sp.Or) else " and "
-        return joiner.join(fmt(a) for a in expr.args)
-    text = sp.sstr(expr, order="none")
-
-    def name(match):
-        return "_".join(_NAMES.get(part, part) for part in match.group().split("_"))
-
-    text = re.sub(r"[A-Za-z][A-Za-z0-9_]*", name, text)
-    return text.replace("**", "^").replace("*", "·").replace(" <= ", " ≤ ").replace(" >= ", " ≥ ")
-
-
-def statement_symbols(names: str, **assumptions):
-    """Symbols used only to print a statement (e.g. ``"rho_epsilon m_epsilon"``)."""
-    return sp.symbols(names, **assumptions)
 
 
 def symbolic_matrix(name: str, rows: int, cols: int, symmetric: bool = False) -> sp.Matrix:
@@ -180,7 +146,15 @@ def telescoping_summand(a, b, M, i):
     return a**i * b ** (M - 1 - i)
 
 
-def check_telescoping_lemma(variant_factor=1) -> None:
+def telescoping_claim(a, b, M):
+    """The telescoping lemma's conclusion (a − b)·S_M = a^M − b^M, S_M = Σ_{i<M} a^i b^{M−1−i},
+    as a sympy relation (rendered in the report)."""
+    i = sp.Symbol("i", integer=True)
+    return sp.Eq((a - b) * sp.Sum(telescoping_summand(a, b, M, i), (i, 0, M - 1)),
+                 a**M - b**M, evaluate=False)
+
+
+def check_telescoping_lemma(report=None, variant_factor=1) -> None:
     """Prove (a − b)·S_M = a^M − b^M, S_M = Σ_{i<M} a^i b^{M−1−i}, for every integer M ≥ 1 by
     induction on M (a, b arbitrary: real, or elements of any commutative ring).
 
@@ -188,32 +162,31 @@ def check_telescoping_lemma(variant_factor=1) -> None:
     (j = 0..M−1) is a·(j-th term of S_M), so S_{M+1} = a·S_M + b^M. Step:
     (a − b)S_{M+1} = a·(a − b)S_M + (a − b)b^M = a(a^M − b^M) + (a − b)b^M = a^{M+1} − b^{M+1}.
     All three are checked by sympy with a, b, j, M and P_M = (a − b)S_M (the induction
-    hypothesis' value) symbolic. ``variant_factor`` ≠ 1 is a mutation hook (a wrong
-    recursion S_{M+1} = c·a·S_M + b^M).
+    hypothesis' value) symbolic. ``variant_factor`` ≠ 1 is a false recursion
+    S_{M+1} = c·a·S_M + b^M (for tests). With a ``report`` the induction is recorded in it.
     """
     a, b = sp.symbols("a b")
     M = sp.Symbol("M", integer=True, positive=True)
     j = sp.Symbol("j", integer=True, nonnegative=True)
     assert_identity(
-        (a - b) * telescoping_summand(a, b, 1, 0), a - b, "telescoping lemma, base M = 1"
+        (a - b) * telescoping_summand(a, b, 1, 0), a - b, "telescoping lemma, base case"
     )
-    assert_identity(
-        telescoping_summand(a, b, M + 1, 0),
-        b**M,
-        "telescoping lemma: the i = 0 term of S_{M+1} is b^M",
-    )
+    assert_identity(telescoping_summand(a, b, M + 1, 0), b**M,
+                    "telescoping lemma, first term of the longer sum")
     assert_identity(
         sp.powsimp(telescoping_summand(a, b, M + 1, j + 1) - a * telescoping_summand(a, b, M, j)),
         0,
-        "telescoping lemma: term j+1 of S_{M+1} = a · term j of S_M",
+        "telescoping lemma, shifted terms of the longer sum",
     )
     # (a − b)S_{M+1} = c·a·[(a − b)S_M] + (a − b)b^M, then the hypothesis (a − b)S_M = a^M − b^M
     # (substituted for the bracket, no division, so a = b is included).
     hyp = sp.Symbol("P_M")  # stands for (a − b)S_M
+    claim = telescoping_claim(a, b, M)
     step = variant_factor * a * hyp + (a - b) * b**M
-    assert_identity(
-        step.subs(hyp, a**M - b**M), a ** (M + 1) - b ** (M + 1), "telescoping lemma, step M → M+1"
-    )
+    following = telescoping_claim(a, b, M + 1)
+    assert_identity(step.subs(hyp, claim.rhs), following.rhs, "telescoping lemma, induction step")
+    if report is not None:
+        report.inductions.append(f"telescoping lemma {render(claim)} (on {render(M)}, from 1)")
 
 
 def matmul_replace_adjacent(expr, pattern: tuple, replacement):

@@ -2,344 +2,466 @@ r"""T2 — spectral-equivalence bracket between the loss-weighted Gram G and the
 
 Statement
 ---------
-Let ``K = JJᵀ`` (N × N, N = nk, J: N × p), ``G = (1/n) H^{1/2} K H^{1/2}`` with H ≽ 0, and let P
-be an orthogonal projector with ``H = PHP`` and ``aP ≼ H ≼ bP`` (0 < a ≤ b). Then for every i
-(eigenvalues in decreasing order)
+Let J ∈ ℝ^{N×d_θ}, ``K = JJᵀ``, R = H^{1/2} (Rᵀ = R, R² = H, R ≽ 0) and ``G = RKR/n`` (n > 0), and
+let P be an orthogonal projector (Pᵀ = P, P² = P) with ``aP ≼ H ≼ bP``, 0 < a ≤ b, i.e.
+a·vᵀPv ≤ vᵀHv ≤ b·vᵀPv for every v. Then, with λ_i the i-th largest eigenvalue,
 
-    (a/n) λ_i(PKP) ≤ λ_i(G) ≤ (b/n) λ_i(PKP),
+    bracket:  (a/n) λ_i(PKP) ≤ λ_i(G) ≤ (b/n) λ_i(PKP)                 for every i,
+    ranks:    rank_{nε/a}(PKP) ≤ rank_ε(G) ≤ rank_{nε/b}(PKP)          for every ε > 0
+              (claims rank_lower and rank_upper),
 
-hence ``rank_{nε/a}(PKP) ≤ rank_ε(G) ≤ rank_{nε/b}(PKP)`` for every ε > 0.
-mse (H = I): a = b = 1, P = I and ``G = K/n`` exactly. ce: by lemma T2a (any k),
-P = blockdiag(I_k − 𝟙𝟙ᵀ/k), a = min_{i,c} p_ic, b = min(max_{i,c} p_ic, ½). ce at uniform
-predictions (p_i = 𝟙/k): ``H_i = P_k/k`` so ``G = PKP/(nk)`` exactly.
+where rank_t(M) = Σ_i [|λ_i(M)| > t] (``_defs.eps_rank``). Special cases:
+
+    mse:      G = K/n when R = I (H = I, a = b = 1, P = I);
+    uniform:  G = PKP/(nk) for cross-entropy at p = 𝟙/k: N = nk, H = I_n ⊗ (diag p − ppᵀ),
+              P = I_n ⊗ (I_k − 𝟙𝟙ᵀ/k);
+    binary:   G = 2s(1 − s)·PKP/n for two classes with p = (s, 1 − s) on every sample;
+    ce:       per sample, p_min P_k ≼ diag p − ppᵀ ≼ min(p_max, ½) P_k (P_k = I_k − 𝟙𝟙ᵀ/k), the
+              constants read off lemma T2a's THEOREM; over the samples the blocks combine into
+              aP ≼ H ≼ bP with a = min_{i,c} p_ic, b = min(max_{i,c} p_ic, ½).
 
 Proof
 -----
-*Step 1 (to parameter space).* With R = H^{1/2} (symmetric, R² = H): nG = RJJᵀR = (RJ)(RJ)ᵀ and,
-by T1, its nonzero eigenvalues (with multiplicity) are those of (RJ)ᵀ(RJ) = JᵀHJ. Likewise
-PKP = (PJ)(PJ)ᵀ has the nonzero eigenvalues of (PJ)ᵀ(PJ) = JᵀPJ (Pᵀ = P = P²).
-*Step 2 (congruence).* JᵀHJ − a·JᵀPJ = Jᵀ(H − aP)J and θᵀJᵀ(H − aP)Jθ = (Jθ)ᵀ(H − aP)(Jθ) ≥ 0
-for every θ; likewise b·JᵀPJ − JᵀHJ = Jᵀ(bP − H)J ≽ 0. So a·JᵀPJ ≼ JᵀHJ ≼ b·JᵀPJ.
-*Step 3 (Courant–Fischer).* X ≼ Y ⇒ λ_i(X) ≤ λ_i(Y) for all i, and λ_i(cX) = cλ_i(X) for c ≥ 0.
-All matrices are PSD, so by T1 the i-th eigenvalues of nG and JᵀHJ (and of PKP and JᵀPJ) agree
-for i ≤ min(N, p) and are 0 beyond. Hence a·λ_i(PKP) ≤ λ_i(nG) ≤ b·λ_i(PKP).
-*Ranks:* λ_i(G) − ε = (λ_i(G) − (a/n)λ_i(PKP)) + (a/n)(λ_i(PKP) − nε/a) > 0 when
-λ_i(PKP) > nε/a; λ_i(PKP) − nε/b = (n/b)(λ_i(G) − ε) + (n/b)((b/n)λ_i(PKP) − λ_i(G)) > 0 when
-λ_i(G) > ε.
-*Special cases.* mse: R = I. Uniform ce: diag(𝟙/k) − 𝟙𝟙ᵀ/k² = P_k/k, P_k² = P_k because
-(𝟙𝟙ᵀ)² = k·𝟙𝟙ᵀ, so (P_k/√k)² = H_i and nG = PKP/k. ∎
+*Gram factors.* nG = RJJᵀR = (RJ)(RJ)ᵀ and (RJ)ᵀ(RJ) = JᵀR²J = JᵀHJ; PKP = (PJ)(PJ)ᵀ and
+(PJ)ᵀ(PJ) = JᵀP²J = JᵀPJ. *Congruence.* Putting v = Jθ in the hypotheses:
+a·θᵀ(JᵀPJ)θ ≤ θᵀ(JᵀHJ)θ ≤ b·θᵀ(JᵀPJ)θ for every θ. *Courant–Fischer with T1.* For c ≥ 0,
+c·BᵀB ≼ CᵀC gives c·λ_i(BᵀB) ≤ λ_i(CᵀC) (Weyl monotonicity, λ_i(cX) = cλ_i(X)), and the i-th
+eigenvalues of BᵀB and BBᵀ agree for every i (nonzero ones by T1, the others are 0: Gram
+matrices are PSD). So a·λ_i(PKP) ≤ λ_i(nG) = n·λ_i(G) ≤ b·λ_i(PKP). *Ranks.* λ_i(PKP) ≥ 0 and
+λ_i(G) ≥ 0; if λ_i(PKP) > nε/a then λ_i(G) ≥ aλ_i(PKP)/n > ε, and if λ_i(G) > ε then
+λ_i(PKP) ≥ nλ_i(G)/b > nε/b: the counted indices are nested, term by term.
+*mse.* R = I gives G = JJᵀ/n = K/n. *uniform and binary.* The block H_1 = diag p − ppᵀ equals
+γ·P_1 (γ = 1/k, resp. 2s(1 − s)), and P_1 is a symmetric idempotent, so R_1 = √γ·P_1 is
+symmetric, PSD and R_1² = γP_1 = H_1; R = I_n ⊗ R_1 is then the PSD square root of H
+(uniqueness of the PSD root) and G = γ(I_n ⊗ P_1)K(I_n ⊗ P_1)/n = γ·PKP/n.
+*ce.* Lemma T2a, applied at x = P_k w: 𝟙ᵀP_kw = 0, (P_kw)ᵀH(P_kw) = wᵀHw (H𝟙 = 0) and
+(P_kw)ᵀ(P_kw) = wᵀP_kw. ∎
 
-What ``check()`` proves at general size
----------------------------------------
-Steps 1–2 with MatrixSymbols J (N × p), R, H, P (N × N), θ (p × 1) of symbolic N, p, using only
-Rᵀ = R, R² = H, Pᵀ = P, P² = P. The claimed constants (c_lo, c_hi) are certified from the
-hypotheses at the operator level: H − c_lo·P and c_hi·P − H must equal nonnegative combinations
-of the PSD atoms H − aP, bP − H and PᵀP (so c_lo = b, "λ_i(G) ≥ (b/n)λ_i(PKP)", is rejected: it
-leaves (a − b)P). Step 3 (Courant–Fischer, cited) turns the certified order into μ − c_lo·ν ≥ 0
-and c_hi·ν − μ ≥ 0; the bracket and both rank inclusions are certificates over these. Exact
-instance P = diag(1, 1, 0), H = diag(1, 3, 0), J = [I; 0] (eigenvalues (3, 1) vs (1, 1)). mse with
-MatrixSymbol K. Uniform ce for symbolic
-k with ``OneMatrix`` (𝟙𝟙ᵀ)² = k𝟙𝟙ᵀ: H_i = P_k/k, P_k² = P_k, (P_k/√k)² = H_i, G = PKP/(nk). The ce
-constants a = p_min, b = min(p_max, ½) for symbolic k through T2a's certificates and sharpness
-witnesses (so a = 2·p_min·p_max is rejected: p = (.01, .01, .98)). Binary ce end to end
-(k = 2, n = 1, symbolic K and p) as an exact instance.
-Named lemmas (prose): Courant–Fischer min–max (Weyl monotonicity) and positive homogeneity of
-eigenvalues; T1 (proved in t1); existence of the PSD square root R = H^{1/2}.
+What ``check()`` proves
+-----------------------
+Symbolic N and d_θ: the Gram-factor identities with the theorem's matrix hypotheses read as
+rewrite rules (Rᵀ = R, R² = H, Pᵀ = P, P² = P), G and K from the definitions. The theorem's own
+Loewner hypotheses become eigenvalue facts: each side must be a multiple of one quadratic form,
+each coefficient is decided ≥ 0 by the solver (congruence v := Jθ and Courant–Fischer with T1
+are named lemmas). The solver (z3) then decides the bracket claim's own conclusion from these
+facts, and each rank inequality term by term (the Piecewise indicators of both ε-ranks over the
+same index range, with the bracket and λ ≥ 0 as facts). mse: G from its definition with the
+claim's R = I. uniform (symbolic k, n) and binary (any n): the block identities H_1 = γP_1,
+P_1ᵀ = P_1, P_1² = P_1 at generic entries (T2a's class sums; explicit entries for k = 2), γ ≥ 0
+by the solver, the root's uniqueness lemma needs the theorem's hypotheses Rᵀ = R, R² = H, R ≽ 0
+(the check requires them), and G is computed from ``loss_weighted_gram`` at the certified root
+and compared with the claim. ce: T2a's check is run on T2a's THEOREM under the ce claim's hypotheses
+(certificate identities and weights), T2a's hypothesis 𝟙ᵀx = 0 is discharged at x = P_kw, the
+two form identities are proved for symbolic k, and the solver decides the ce claim from T2a's
+conclusions (so a ce constant that T2a does not prove, e.g. b = min((p_min + p_max)/2, ½), is
+refuted). Named lemmas (prose): Courant–Fischer, congruence, T1, Gram matrices are PSD,
+uniqueness of the PSD square root, the Kronecker mixed-product rule, block-diagonal Loewner
+bounds, monotonicity of a sum in its terms. Nothing is sampled: the falsifier (numpy eigenvalues
+of random instances) runs beside the proof.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
+from proofs import _defs as D
 from proofs import t2a_softmax_hessian as t2a
-from proofs._sym import (
-    assert_identity,
-    assert_matrix_expr_identity,
-    assert_matrix_identity,
-    assert_nonneg_certificate,
-    assert_true,
-    choose_variant,
-    fmt,
-    symbolic_matrix,
+from proofs._render import render
+from proofs._statement import Claim, ProofError, Report, Theorem
+
+# -- the statement ---------------------------------------------------------------------------------
+n = D.integer("n")
+N, k, eps = D.N, D.k, D.eps
+d_theta = D.integer("d_theta")
+i = sp.Symbol("i", integer=True)
+a, b, s = D.real("a b s")
+J = sp.MatrixSymbol("J", N, d_theta)
+R, H, P, K, G = (sp.MatrixSymbol(name, N, N) for name in ("R", "H", "P", "K", "G"))
+v = sp.MatrixSymbol("v", N, 1)
+w = sp.MatrixSymbol("w", k, 1)
+q2 = sp.MatrixSymbol("p", 2, 1)
+PKP = P * K * P
+
+
+def quadratic(vector, matrix):
+    return D.scalar(vector.T * matrix * vector)
+
+
+def rank(matrix, threshold):
+    """rank_t(M) over the N eigenvalues of an N × N matrix (``_defs.eps_rank``)."""
+    return D.eps_rank(D.eigenvalue(matrix, i), ((i, 0, N - 1),), threshold)
+
+
+def ce_constants(lemma: Theorem):
+    """(a, b) of lemma T2a: the constants of its lower and upper claims."""
+    lower, upper = lemma.claim("lower").conclusion, lemma.claim("upper").conclusion
+    return (sp.cancel(lower.lhs / t2a.SQUARED_NORM), sp.cancel(upper.rhs / t2a.SQUARED_NORM))
+
+
+def ce_conclusion(lower, upper, projector=None):
+    """lower·wᵀP_kw ≤ wᵀ(diag p − ppᵀ)w ≤ upper·wᵀP_kw."""
+    projector = D.centering_projector(k) if projector is None else projector
+    form, norm = quadratic(w, D.softmax_hessian(t2a.p)), quadratic(w, projector)
+    return sp.And(sp.Le(lower * norm, form), sp.Le(form, upper * norm))
+
+
+THEOREM = Theorem(
+    id="T2",
+    variables=(n, N, d_theta, J, R, H, P, v, a, b),
+    hypotheses=(
+        sp.Gt(n, 0), sp.Gt(a, 0), sp.Le(a, b),
+        D.equation(P.T, P), D.equation(P * P, P), D.equation(R.T, R), D.equation(R * R, H),
+        sp.Ge(quadratic(v, R), 0),
+        sp.Le(a * quadratic(v, P), quadratic(v, H)), sp.Le(quadratic(v, H), b * quadratic(v, P)),
+    ),
+    definitions=(D.equation(K, D.ntk_gram(J)), D.equation(G, D.loss_weighted_gram(R, K, n))),
+    claims=(
+        Claim("bracket", sp.And(sp.Le(a * D.eigenvalue(PKP, i) / n, D.eigenvalue(G, i)),
+                                sp.Le(D.eigenvalue(G, i), b * D.eigenvalue(PKP, i) / n)),
+              variables=(i,)),
+        Claim("rank_lower", sp.Le(rank(PKP, n * eps / a), rank(G, eps)),
+              hypotheses=(sp.Gt(eps, 0),), variables=(eps,)),
+        Claim("rank_upper", sp.Le(rank(G, eps), rank(PKP, n * eps / b)),
+              hypotheses=(sp.Gt(eps, 0),), variables=(eps,)),
+        Claim("mse", D.equation(G, K / n), hypotheses=(D.equation(R, sp.Identity(N)),)),
+        Claim("uniform", D.equation(G, PKP / (n * k)),
+              hypotheses=(sp.Ge(k, 2), sp.Eq(N, n * k), D.equation(t2a.p, D.ones(k) / k),
+                          D.equation(H, sp.KroneckerProduct(sp.Identity(n),
+                                                            D.softmax_hessian(t2a.p))),
+                          D.equation(P, sp.KroneckerProduct(sp.Identity(n),
+                                                            D.centering_projector(k)))),
+              variables=(k, t2a.p)),
+        Claim("binary", D.equation(G, 2 * s * (1 - s) * PKP / n),
+              hypotheses=(sp.Gt(s, 0), sp.Lt(s, 1), sp.Eq(N, 2 * n),
+                          D.equation(q2, sp.ImmutableMatrix([s, 1 - s])),
+                          D.equation(H, sp.KroneckerProduct(sp.Identity(n),
+                                                            D.softmax_hessian(q2))),
+                          D.equation(P, sp.KroneckerProduct(sp.Identity(n),
+                                                            D.centering_projector(2)))),
+              variables=(s, q2)),
+        Claim("ce", ce_conclusion(*ce_constants(t2a.THEOREM)),
+              hypotheses=t2a.THEOREM.hypotheses,
+              variables=(k, t2a.p, w, t2a.p_min, t2a.p_max)),
+    ),
+    lemmas=(
+        "Courant and Fischer min max principle: a Loewner order of symmetric matrices orders "
+        "their eigenvalues index by index, and a nonnegative factor scales them",
+        "a Loewner order of the sample space is kept under congruence with the Jacobian",
+        "T1: the Gram matrices of a factor and of its transpose share their nonzero "
+        "eigenvalues with multiplicity",
+        "Gram matrices are positive semidefinite",
+        "uniqueness of the positive semidefinite square root",
+        "mixed product rule of the Kronecker product",
+        "Loewner bounds of the diagonal blocks of a block diagonal matrix are bounds of the "
+        "matrix, with the smallest lower and the largest upper constant of the samples",
+        "a sum over the same index range is monotone in its terms",
+    ),
 )
 
-ID = "T2"
-CHECKED = (
-    "Loewner sandwich with MatrixSymbols (symbolic N, p); operator-level certificate of the "
-    "bracket constants; bracket & rank certificates; "
-    "uniform ce for symbolic k; ce constants via T2a (symbolic k)"
-)
-GENERAL = (
-    "Step 1 (nG ~ JᵀHJ, PKP ~ JᵀPJ) and the congruence for symbolic N, p; the bracket's "
-    "constants certified at the operator level (H − c·P, c·P − H as nonnegative combinations "
-    "of H − aP, bP − H, PᵀP); bracket and rank inclusions from them; mse G = K/n; uniform ce "
-    "G = PKP/(nk) for symbolic k, n; ce constants a = p_min, b = min(p_max, ½) for symbolic k; "
-    "exact instance: P = diag(1,1,0), H = diag(1,3,0)"
-)
-INDUCTION = ""
-LEMMAS = (
-    "Courant–Fischer min–max / Weyl monotonicity (X ≼ Y ⇒ λ_i(X) ≤ λ_i(Y))",
-    "T1 (nonzero spectra of AAᵀ and AᵀA)",
-    "existence of the PSD square root H^{1/2}",
-)
-MUTANTS = {
-    "mse_missing_1_over_n": "claims G = K for mse",
-    "uniform_missing_1_over_k": "claims G = PKP/n at uniform ce predictions",
-    "binary_ratio_halved": "claims G's nonzero eigenvalue is s(1 − s)·vᵀKv for binary ce",
-    "ce_lower_2_pmin_pmax": "claims the ce lower constant a = 2·p_min·p_max",
-    "reduction_without_square": "claims (RJ)ᵀ(RJ) = JᵀRJ (R = H^{1/2} in place of H)",
-    "rank_threshold_times_a": "claims rank_{nεa}(PKP) ≤ rank_ε(G) (threshold nε·a, not nε/a)",
-    "uniform_projector_not_idempotent": "uses (𝟙𝟙ᵀ)² = 𝟙𝟙ᵀ (forgets the factor k)",
-    "bracket_lower_b": "claims λ_i(G) ≥ (b/n)·λ_i(PKP) (lower constant b in place of a)",
-}
 
-N, p, k, n = sp.symbols("N p k n", integer=True, positive=True)
+# -- the proof -------------------------------------------------------------------------------------
+scalar_hypotheses = t2a.scalar_hypotheses
 
 
-def _reduce(expr, rules_T: dict, rules_pow: dict):
-    """Apply symmetry (Xᵀ → X) then power rules (X² → …) to a matrix expression."""
-    return expr.xreplace(rules_T).doit().xreplace(rules_pow)
+def _rules(hypotheses) -> dict:
+    """The matrix equations among ``hypotheses`` as rewrite rules (left side to right side)."""
+    return {h.lhs: h.rhs for h in hypotheses
+            if isinstance(h, sp.Equality) and isinstance(h.lhs, sp.MatrixExpr)}
 
 
-def _check_general_steps(variant) -> None:
-    J = sp.MatrixSymbol("J", N, p)
-    R, H, P, K = (sp.MatrixSymbol(s, N, N) for s in ("R", "H", "P", "K"))
-    theta = sp.MatrixSymbol("theta", p, 1)
-    a, b = sp.symbols("a b", positive=True)
-    assert_matrix_expr_identity(
-        R * (J * J.T) * R,
-        _reduce((R * J) * (R * J).T, {R.T: R}, {}),
-        "Step 1: nG = R JJᵀ R = (RJ)(RJ)ᵀ",
-    )
-    square = {} if variant == "reduction_without_square" else {R**2: H}
-    claimed = J.T * R * J if variant == "reduction_without_square" else J.T * H * J
-    assert_matrix_expr_identity(
-        _reduce((R * J).T * (R * J), {R.T: R}, square),
-        claimed,
-        "Step 1: (RJ)ᵀ(RJ) = JᵀHJ (Rᵀ = R, R² = H)",
-    )
-    assert_matrix_expr_identity(
-        _reduce((P * J) * (P * J).T, {P.T: P}, {}),
-        P * (J * J.T) * P,
-        "Step 1: PKP = (PJ)(PJ)ᵀ (Pᵀ = P)",
-    )
-    assert_matrix_expr_identity(
-        _reduce((P * J).T * (P * J), {P.T: P}, {P**2: P}),
-        J.T * P * J,
-        "Step 1: (PJ)ᵀ(PJ) = JᵀPJ (Pᵀ = P = P²)",
-    )
-    assert_matrix_expr_identity(
-        J.T * H * J - a * J.T * P * J, J.T * (H - a * P) * J, "Step 2: JᵀHJ − aJᵀPJ = Jᵀ(H − aP)J"
-    )
-    assert_matrix_expr_identity(
-        b * J.T * P * J - J.T * H * J, J.T * (b * P - H) * J, "Step 2: bJᵀPJ − JᵀHJ = Jᵀ(bP − H)J"
-    )
-    for Y in (H - a * P, b * P - H):
-        assert_matrix_expr_identity(
-            theta.T * (J.T * Y * J) * theta,
-            (J * theta).T * Y * (J * theta),
-            "Step 2: θᵀJᵀYJθ = (Jθ)ᵀY(Jθ) (congruence)",
-        )
-    # mse: H = I, R = I, P = I.
-    G = sp.Identity(N) * K * sp.Identity(N) / n
-    assert_matrix_expr_identity(G, mse_gram(K, n, variant), "mse: G = K/n")
+def _reduce(expr, rules: dict):
+    """``expr`` rewritten with ``rules`` (four passes: enough for Rᵀ, R², Pᵀ, P²)."""
+    for _ in range(4):
+        expr = expr.doit().xreplace(rules)
+    return expr
 
 
-def mse_gram(K, n, variant=None):
-    """mse (H = I): G = K/n."""
-    return K if variant == "mse_missing_1_over_n" else K / n
+def _gram_factors(report: Report, theorem: Theorem) -> dict:
+    """For the matrices M of the Loewner hypotheses (H and P): a factor B with BᵀB = JᵀMJ, and
+    the eigenvalue that λ_i(BBᵀ) is (n·λ_i(G) for H, λ_i(PKP) for P)."""
+    rules = _rules(theorem.hypotheses)
+    gram_g = theorem.expand(n * G)
+    gram_pkp = theorem.expand(PKP)
+    factors = {H: (R * J, n * D.eigenvalue(G, i), gram_g), P: (P * J, D.eigenvalue(PKP, i),
+                                                                    gram_pkp)}
+    for M, (B, _, outer) in factors.items():
+        report.matrix_identity("Gram factor of the parameter form", _reduce(B.T * B, rules),
+                               J.T * M * J)
+        report.matrix_identity("Gram factor of the sample form", _reduce(B * B.T, rules),
+                               _reduce(outer, rules))
+    report.implies("a positive factor scales the eigenvalues", scalar_hypotheses(
+        theorem.hypotheses), sp.Ge(n, 0))
+    return factors
 
 
-def uniform_ce_scale(n, k, variant=None):
-    """Uniform ce: G = PKP/scale."""
-    return n if variant == "uniform_missing_1_over_k" else n * k
+def _eigenvalue_facts(report: Report, theorem: Theorem, factors: dict) -> tuple:
+    """Each Loewner hypothesis (an order of two quadratic forms in v, for every v) as an order of
+    eigenvalues: v := Jθ orders the parameter forms BᵀB = JᵀMJ of the Gram factors (congruence),
+    and Courant and Fischer with T1 order the eigenvalues of BBᵀ; each coefficient must be ≥ 0
+    (decided by the solver) and each side a multiple of one form."""
+    hypotheses = scalar_hypotheses(theorem.hypotheses)
+    forms = {quadratic(v, M): eigen for M, (_, eigen, _) in factors.items()}
+    facts = []
+    for h in hypotheses:
+        atoms = [atom for atom in forms if h.has(atom)]
+        if len(atoms) != 2:
+            continue
+        for atom in atoms:
+            for side in (h.lhs, h.rhs):
+                if side.has(atom):
+                    coefficient = sp.cancel(side / atom)
+                    if coefficient.has(v):
+                        raise ProofError(f"T2: {render(side)} is not a multiple of one "
+                                         "quadratic form")
+                    report.implies("a Loewner coefficient is nonnegative", hypotheses,
+                                   sp.Ge(coefficient, 0))
+        facts.append(h.xreplace(forms))
+    return tuple(facts)
 
 
-def rank_thresholds(n, eps, a, b, variant=None):
-    """(lower, upper) thresholds of rank_lower(PKP) ≤ rank_ε(G) ≤ rank_upper(PKP)."""
-    return (n * eps * a if variant == "rank_threshold_times_a" else n * eps / a), n * eps / b
+def _check_rank(report: Report, theorem: Theorem, name: str, facts: tuple) -> None:
+    """A rank inequality: both sides ε-rank sums over the same index range, compared term by
+    term by the solver (the indicators' own conditions), with the bracket and λ ≥ 0 as facts."""
+    relation = theorem.claim(name).conclusion
+    lhs, rhs = relation.lhs, relation.rhs
+    if not (isinstance(relation, sp.LessThan) and isinstance(lhs, sp.Sum)
+            and isinstance(rhs, sp.Sum) and lhs.limits == rhs.limits):
+        raise ProofError(f"T2 {name}: not two counts over the same indices: {render(relation)}")
+    index = lhs.limits[0][0]
+    report.implies(f"{name}: the counted indices are nested", scalar_hypotheses(
+        theorem.hypotheses_of(name)) + tuple(f.xreplace({i: index}) for f in facts),
+        sp.Le(lhs.function, rhs.function))
 
 
-def ce_constants(variant=None):
-    """ce: (a, b_pmax, b_half), b = min(b_pmax, b_half), in T2a's m = p_min, M = p_max."""
-    a = 2 * t2a.m * t2a.M if variant == "ce_lower_2_pmin_pmax" else t2a.m
-    return a, t2a.M, sp.Rational(1, 2)
+def _check_mse(report: Report, theorem: Theorem) -> None:
+    claim = theorem.claim("mse")
+    rules = {**_rules(theorem.hypotheses), **_rules(claim.hypotheses)}
+    report.matrix_identity("mse: the Gram matrix at the identity root",
+                           _reduce(theorem.expand(claim.conclusion.lhs), rules),
+                           _reduce(theorem.expand(claim.conclusion.rhs), rules))
 
 
-def claimed_bracket(a, b, variant=None):
-    """(c_lo, c_hi) of the claim c_lo·λ_i(PKP) ≤ λ_i(nG) ≤ c_hi·λ_i(PKP) under aP ≼ H ≼ bP."""
-    return (b if variant == "bracket_lower_b" else a), b
+def _entry(matrix, row, col):
+    return sp.simplify(sp.Matrix(matrix.as_explicit())[row, col]
+                       if all(isinstance(d, (int, sp.Integer)) for d in matrix.shape)
+                       else t2a.to_sums(matrix[row, col]).doit())
 
 
-def _check_loewner_constants(variant):
-    """The claimed constants follow from the hypotheses aP ≼ H ≼ bP at the operator level:
-    H − c_lo·P and c_hi·P − H must be nonnegative combinations of the PSD atoms H − aP, bP − H
-    (hypotheses) and PᵀP = P (Gram), with scalar weights from b − a ≥ 0, a > 0; then
-    JᵀHJ − c_lo·JᵀPJ = Jᵀ(H − c_lo·P)J ≽ 0 (congruence). Returns the certified (c_lo, c_hi)."""
-    P, H = sp.MatrixSymbol("P", N, N), sp.MatrixSymbol("H", N, N)
-    a, b = sp.symbols("a b", positive=True)
-    c_lo, c_hi = claimed_bracket(a, b, variant)
-    psd = {"H − aP": H - a * P, "bP − H": b * P - H, "PᵀP": P.T * P}
-    scalars = [b - a, a, b]
-
-    def certify(target, terms, what):  # target = Σ coeff·Π scalars·PSD atom, coeff ≥ 0
-        total = sp.ZeroMatrix(N, N)
-        for coeff, atoms, name in terms:
-            assert_true(coeff >= 0 and all(any(sp.expand(t - x) == 0 for x in scalars)
-                                           for t in atoms), f"{what}: weights ≥ 0")
-            total = total + coeff * sp.Mul(*atoms) * psd[name]
-        assert_matrix_expr_identity(_reduce(target - total, {P.T: P}, {P**2: P}),
-                                    sp.ZeroMatrix(N, N), f"{what}: Loewner certificate")
-
-    certify(H - c_lo * P, [(1, [], "H − aP")], "H − c_lo·P ≽ 0 from aP ≼ H")
-    certify(c_hi * P - H, [(1, [], "bP − H")], "c_hi·P − H ≽ 0 from H ≼ bP")
-    return c_lo, c_hi
-
-
-def _check_bracket_instance(variant) -> None:
-    """Exact instance: P = diag(1, 1, 0), H = diag(1, 3, 0) (a = 1, b = 3, H = PHP), J = [I; 0]:
-    the eigenvalues of JᵀHJ = nG's nonzero part and of JᵀPJ are (3, 1) and (1, 1)."""
-    P, H = sp.diag(1, 1, 0), sp.diag(1, 3, 0)
-    J = sp.Matrix([[1, 0], [0, 1], [0, 0]])
-    a, b = 1, 3
-    assert_matrix_identity(P * H * P, H, "instance: H = PHP")
-    for c, X in ((a, H - a * P), (b, b * P - H)):
-        assert_true(all(ev >= 0 for ev in X.eigenvals()), f"instance: hypothesis with {c} holds")
-    c_lo, c_hi = claimed_bracket(a, b, variant)
-    mu = sorted((J.T * H * J).eigenvals(multiple=True), reverse=True)
-    nu = sorted((J.T * P * J).eigenvals(multiple=True), reverse=True)
-    for m_i, n_i in zip(mu, nu, strict=True):
-        assert_true(bool(c_lo * n_i <= m_i <= c_hi * n_i),
-                    f"instance: c_lo·λ_i(PKP) ≤ λ_i(nG) ≤ c_hi·λ_i(PKP) at ({n_i}, {m_i})")
+def _check_root_claim(report: Report, theorem: Theorem, name: str) -> None:
+    """G at the certified PSD root of H = I_n ⊗ γP_1 (uniform and binary cross-entropy)."""
+    claim = theorem.claim(name)
+    given = {h.lhs: h.rhs for h in claim.hypotheses if isinstance(h, sp.Equality)}
+    if not all(symbol in given for symbol in (N, H, P)):
+        raise ProofError(f"T2 {name}: the claim must give N, H and P")
+    shapes = {N: given[N]}
+    hessian, projector = given[H], given[P]
+    if not (isinstance(hessian, sp.KroneckerProduct) and isinstance(projector, sp.KroneckerProduct)
+            and hessian.args[0] == projector.args[0]):
+        raise ProofError(f"T2 {name}: H and P are not blocks of the same samples")
+    probs = {lhs: rhs for lhs, rhs in given.items()
+             if isinstance(lhs, sp.MatrixSymbol) and lhs.shape[1] == 1}
+    block_h, block_p = hessian.args[1].xreplace(probs), projector.args[1]
+    off_diagonal = _entry(block_p, 0, 1)
+    if off_diagonal == 0:
+        raise ProofError(f"T2 {name}: the projector block is not I minus a multiple of ones")
+    gamma = _entry(block_h, 0, 1) / off_diagonal
+    hypotheses = theorem.hypotheses_of(name)
+    classes = t2a.Classes(report, hypotheses, block_p.rows)
+    classes.zero_matrix(f"{name}: the Hessian block is a multiple of the projector block",
+                        block_h - gamma * block_p)
+    classes.zero_matrix(f"{name}: the projector block is symmetric", block_p.T - block_p)
+    classes.zero_matrix(f"{name}: the projector block is idempotent", block_p * block_p - block_p)
+    report.implies(f"{name}: the multiple is nonnegative", scalar_hypotheses(hypotheses),
+                   sp.Ge(gamma, 0))
+    report.holds(f"{name}: the hypotheses of the unique positive semidefinite root",
+                 all(h in theorem.hypotheses for h in (D.equation(R.T, R), D.equation(R * R, H),
+                                                       sp.Ge(quadratic(v, R), 0))))
+    root = sp.KroneckerProduct(hessian.args[0], sp.sqrt(gamma) * block_p)
+    place = {R.xreplace(shapes): root, P.xreplace(shapes): projector}
+    report.matrix_identity(f"{name}: the Gram matrix at the certified root",
+                           theorem.expand(claim.conclusion.lhs).xreplace(shapes).xreplace(place),
+                           theorem.expand(claim.conclusion.rhs).xreplace(shapes).xreplace(place))
 
 
-def _check_bracket_and_ranks(variant) -> None:
-    """Courant–Fischer (cited) turns the certified Loewner order c_lo·JᵀPJ ≼ JᵀHJ ≼ c_hi·JᵀPJ
-    into μ − c_lo·ν ≥ 0 and c_hi·ν − μ ≥ 0 for μ = λ_i(nG) = λ_i(JᵀHJ), ν = λ_i(PKP) =
-    λ_i(JᵀPJ) (T1, PSD); the constants are those certified above, the claim is stated in a, b."""
-    c_lo, c_hi = _check_loewner_constants(variant)
-    a, b, nn, eps = sp.symbols("a b n epsilon", positive=True)
-    mu, nu = sp.symbols("mu nu", nonnegative=True)
-    lam_G = mu / nn
-    cf_lower, cf_upper = mu - c_lo * nu, c_hi * nu - mu
-    claim_lo, claim_hi = claimed_bracket(a, b, variant)  # the statement's constants
-    assert_nonneg_certificate(
-        lam_G - claim_lo * nu / nn,
-        [(1, [1 / nn, cf_lower], 1)],
-        [1 / nn, cf_lower],
-        "bracket: λ_i(G) ≥ (a/n)λ_i(PKP)",
-    )
-    assert_nonneg_certificate(
-        claim_hi * nu / nn - lam_G,
-        [(1, [1 / nn, cf_upper], 1)],
-        [1 / nn, cf_upper],
-        "bracket: λ_i(G) ≤ (b/n)λ_i(PKP)",
-    )
-    threshold, threshold_hi = rank_thresholds(nn, eps, a, b, variant)
-    above = nu - threshold  # hypothesis λ_i(PKP) > threshold
-    lower_gap = lam_G - claim_lo * nu / nn
-    assert_nonneg_certificate(
-        lam_G - eps,
-        [(1, [lower_gap], 1), (1, [a / nn, above], 1)],
-        [lower_gap, a / nn, above],
-        "rank: λ_i(PKP) > nε/a ⇒ λ_i(G) > ε",
-    )
-    upper_gap = claim_hi * nu / nn - lam_G
-    assert_nonneg_certificate(
-        nu - threshold_hi,
-        [(1, [nn / b, lam_G - eps], 1), (1, [nn / b, upper_gap], 1)],
-        [nn / b, lam_G - eps, upper_gap],
-        "rank: λ_i(G) > ε ⇒ λ_i(PKP) > nε/b",
-    )
+def _check_ce(report: Report, theorem: Theorem) -> None:
+    """Lemma T2a under the ce claim's hypotheses, applied at x := P_k w."""
+    claim = theorem.claim("ce")
+    lemma = t2a.THEOREM.replace(hypotheses=claim.hypotheses)
+    sub = t2a.check(lemma)
+    report.identities.extend(f"softmax lemma, {step}" for step in sub.identities)
+    report.solver.extend(f"softmax lemma, {step}" for step in sub.solver)
+    hypotheses = theorem.hypotheses_of("ce")
+    classes = t2a.Classes(report, hypotheses, k)
+    at = {t2a.x: D.centering_projector(k) * w}
+    facts = []
+    for name in ("lower", "upper"):
+        for h in lemma.claim(name).hypotheses:
+            classes.zero(f"ce: hypothesis of the {name} bound at the projection",
+                         (h.lhs - h.rhs).xreplace(at), w, degree=1)
+        facts.append(lemma.expand(lemma.claim(name).conclusion).xreplace(at))
+    hessian = D.softmax_hessian(t2a.p)
+    for label, at_x, at_w in (
+            ("the form at the projection", quadratic(t2a.x, hessian).xreplace(at),
+             quadratic(w, hessian)),
+            ("the squared norm of the projection", t2a.SQUARED_NORM.xreplace(at),
+             quadratic(w, D.centering_projector(k)))):
+        classes.zero(f"ce: {label}", at_x - at_w, w)
+        facts.append(sp.Eq(at_x, at_w))
+    report.implies("ce: the claimed bounds from the lemma",
+                   scalar_hypotheses(hypotheses) + tuple(facts), claim.conclusion)
 
 
-def _check_uniform_ce(variant) -> None:
-    """Matrices αI_k + β𝟙𝟙ᵀ (symbolic k) as pairs (α, β): their products only need
-    (𝟙𝟙ᵀ)² = k·𝟙𝟙ᵀ, which sympy confirms on ``OneMatrix``."""
-    O, I = sp.OneMatrix(k, k), sp.Identity(k)
-    assert_matrix_expr_identity((O * O).doit(), k * O, "(𝟙𝟙ᵀ)² = k·𝟙𝟙ᵀ (symbolic k)")
-    c = 1 if variant == "uniform_projector_not_idempotent" else k
-
-    def mul(X, Y):  # (α₁I + β₁O)(α₂I + β₂O) = α₁α₂I + (α₁β₂ + β₁α₂ + cβ₁β₂)O
-        return (X[0] * Y[0], X[0] * Y[1] + X[1] * Y[0] + c * X[1] * Y[1])
-
-    def same(X, Y, what):
-        assert_matrix_expr_identity(X[0] * I + X[1] * O, Y[0] * I + Y[1] * O, what)
-
-    P_k = (sp.Integer(1), -1 / k)
-    H_i = (1 / k, -1 / k**2)  # diag(𝟙/k) − (𝟙/k)(𝟙/k)ᵀ
-    same(H_i, (P_k[0] / k, P_k[1] / k), "uniform ce: H_i = P_k/k")
-    same(mul(P_k, P_k), P_k, "P_k² = P_k (symbolic k)")
-    root = (P_k[0] / sp.sqrt(k), P_k[1] / sp.sqrt(k))
-    same(mul(root, root), H_i, "(P_k/√k)² = H_i (symbolic k)")
-    Kn = sp.MatrixSymbol("K", n * k, n * k)
-    Pn = sp.MatrixSymbol("P", n * k, n * k)  # blockdiag(P_k): H^{1/2} = P/√k
-    G = (Pn / sp.sqrt(k)) * Kn * (Pn / sp.sqrt(k)) / n
-    assert_matrix_expr_identity(G, Pn * Kn * Pn / uniform_ce_scale(n, k, variant),
-                                "uniform ce: G = PKP/(nk)")
+def check(theorem: Theorem = THEOREM) -> Report:
+    """Prove T2 (symbolic N, d_θ, k, n); raises ``ProofError`` on a failed step."""
+    report = Report(theorem)
+    factors = _gram_factors(report, theorem)
+    facts = _eigenvalue_facts(report, theorem, factors)
+    report.implies("bracket: the claimed bracket from the eigenvalue orders", scalar_hypotheses(
+        theorem.hypotheses) + facts, theorem.claim("bracket").conclusion)
+    psd = (sp.Ge(D.eigenvalue(PKP, i), 0), sp.Ge(n * D.eigenvalue(G, i), 0))
+    for name in ("rank_lower", "rank_upper"):
+        _check_rank(report, theorem, name, (theorem.claim("bracket").conclusion, *psd))
+    _check_mse(report, theorem)
+    _check_root_claim(report, theorem, "uniform")
+    _check_root_claim(report, theorem, "binary")
+    _check_ce(report, theorem)
+    return report
 
 
-def _check_binary_bracket(variant) -> None:
-    lam = sp.Symbol("lambda")
-    s = sp.Symbol("s", positive=True)  # p = (s, 1 − s)
-    pv = sp.Matrix([s, 1 - s])
-    H = sp.diag(*pv) - pv * pv.T
-    v = sp.Matrix([1, -1]) / sp.sqrt(2)
-    r = 2 * s * (1 - s)
-    H_sqrt = sp.sqrt(r) * v * v.T
-    assert_matrix_identity(H_sqrt * H_sqrt, H, "binary ce: (√(2s(1−s)) vvᵀ)² = H")
-    K = symbolic_matrix("K", 2, 2, symmetric=True)
-    G = H_sqrt * K * H_sqrt  # n = 1
-    P2 = sp.eye(2) - sp.ones(2, 2) / 2
-    vKv = (v.T * K * v)[0, 0]
-    claimed_ratio = r / 2 if variant == "binary_ratio_halved" else r
-    assert_identity(
-        (lam * sp.eye(2) - G).det(),
-        lam * (lam - claimed_ratio * vKv),
-        "binary ce: char poly of G = λ(λ − 2s(1−s)·vᵀKv)",
-    )
-    assert_identity(
-        (lam * sp.eye(2) - P2 * K * P2).det(),
-        lam * (lam - vKv),
-        "binary ce: char poly of PKP = λ(λ − vᵀKv)",
-    )
+# -- the numeric falsifier -----------------------------------------------------------------------
+FALSIFIER_TRIALS = 12
+_HADAMARD = np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]]) / 2.0
 
 
-def _check_ce_constants(variant) -> None:
-    """a = p_min, b = min(p_max, ½) satisfy T2a's certificates for symbolic k (claimed a may be
-    mutated), and no larger a survives the sharpness witnesses."""
-    a, b_pmax, b_half = ce_constants(variant)
-    t2a.lower_certificate(a)
-    t2a.upper_certificates(b_pmax, b_half)
-    t2a.sharpness_witnesses(a, b_pmax, b_half)
+def _exact_projector_and_root(rng):
+    """P = QDQᵀ and R = Q diag(r) Qᵀ with Q a signed, permuted block-diagonal of 4 × 4 Hadamard
+    blocks (entries ± 1/2): every entry is dyadic, so Pᵀ = P, P² = P, Rᵀ = R and H = R² hold
+    exactly in float64; a, b are the extreme r² on the range of P."""
+    blocks = int(rng.integers(1, 3))
+    size = 4 * blocks
+    Q = np.kron(np.eye(blocks), _HADAMARD)
+    Q = Q[rng.permutation(size)] * rng.choice([-1.0, 1.0], size=size)[:, None]
+    kept = rng.random(size) < 0.7
+    kept[rng.integers(size)] = True
+    roots = np.where(kept, rng.integers(1, 9, size=size) / 4.0, 0.0)
+    proj = Q @ np.diag(kept.astype(float)) @ Q.T
+    root = Q @ np.diag(roots) @ Q.T
+    return proj, root, float(roots[kept].min() ** 2), float(roots[kept].max() ** 2)
 
 
-def check(variant: str | None = None) -> None:
-    """Verify T2 symbolically; raise AssertionError if any fact fails."""
-    variant = choose_variant(variant, MUTANTS)
-    _check_general_steps(variant)
-    _check_bracket_and_ranks(variant)
-    _check_bracket_instance(variant)
-    _check_uniform_ce(variant)
-    _check_binary_bracket(variant)
-    _check_ce_constants(variant)
+def _values(rng, proj, root, lower, upper, samples):
+    size = proj.shape[0]
+    params = int(rng.integers(1, 11))
+    jac = rng.normal(size=(size, params))
+    gram = jac @ jac.T
+    return {n: samples, N: size, d_theta: params, J: jac, R: root, H: root @ root, P: proj,
+            v: rng.normal(size=(size, 1)), a: lower, b: upper, K: gram,
+            G: root @ gram @ root / samples, i: np.arange(size)}
 
 
-def statement(variant: str | None = None) -> str:
-    """The printed statement, generated from the claims the check verifies."""
-    a, b, nn, eps, kk = sp.symbols("a b n epsilon k")
-    lo, hi = claimed_bracket(a, b, variant)
-    r_lo, r_hi = rank_thresholds(nn, eps, a, b, variant)
-    K = sp.MatrixSymbol("K", N, N)
-    ca, cb, cb2 = ce_constants(variant)
-    disp = {t2a.m: sp.Symbol("p_min"), t2a.M: sp.Symbol("p_max")}
-    return (
-        f"aP ≼ H ≼ bP ⇒ {fmt(lo / nn)}·λ_i(PKP) ≤ λ_i(G) ≤ {fmt(hi / nn)}·λ_i(PKP); "
-        f"rank_({fmt(r_lo)})(PKP) ≤ rank_ε(G) ≤ rank_({fmt(r_hi)})(PKP); "
-        f"mse G = {fmt(mse_gram(K, nn, variant))}; "
-        f"uniform ce G = PKP/({fmt(uniform_ce_scale(nn, kk, variant))}); "
-        f"ce a = {fmt(ca.subs(disp))}, b = min({fmt(cb.subs(disp))}, {fmt(cb2)}) (T2a)"
-    )
+def draw(rng, trial: int) -> dict:
+    """Random Jacobians (Gaussian), exact dyadic projectors and roots, numpy eigenvalues: the
+    bracket and the ranks at every trial, then in turn mse, uniform cross-entropy (k = 4),
+    binary cross-entropy and the ce block bounds (a dyadic p on the simplex, k = 2 … 7, w the
+    block's top eigenvector or 𝟙)."""
+    samples = int(rng.integers(1, 4))
+    general = _values(rng, *_exact_projector_and_root(rng), samples)
+    top = float(np.linalg.eigvalsh(general[G]).max())
+    ranks = {**general, eps: float(rng.uniform(0.02, 1.0)) * max(top, 1e-3)}
+    out = {"bracket": general, "rank_lower": ranks, "rank_upper": ranks}
+    if trial % 4 == 0:
+        eye = np.eye(int(rng.integers(2, 7)))
+        out["mse"] = _values(rng, eye, eye, 1.0, 1.0, samples)
+    elif trial % 4 == 1:
+        classes = 4
+        block = np.eye(classes) - 1.0 / classes
+        out["uniform"] = {**_values(rng, np.kron(np.eye(samples), block),
+                                    np.kron(np.eye(samples), block / 2), 0.25, 0.25, samples),
+                          k: classes, t2a.p: np.full((classes, 1), 1.0 / classes)}
+    elif trial % 4 == 2:
+        share = float(rng.integers(1, 16)) / 16
+        factor = 2 * share * (1 - share)
+        pair = np.eye(2) - 0.5
+        out["binary"] = {**_values(rng, np.kron(np.eye(samples), pair),
+                                   np.kron(np.eye(samples), np.sqrt(factor) * pair), factor,
+                                   factor, samples),
+                         s: share, q2: np.array([[share], [1 - share]])}
+    else:
+        probs = t2a._dyadic_simplex(rng, int(rng.integers(2, 8)))
+        block = np.diag(probs) - np.outer(probs, probs)
+        vector = np.linalg.eigh(block)[1][:, -1] if trial % 8 == 3 else np.ones(probs.size)
+        out["ce"] = {**general, k: probs.size, t2a.j: np.arange(probs.size),
+                     t2a.p: probs[:, None], w: vector[:, None],
+                     t2a.p_min: float(probs.min()), t2a.p_max: float(probs.max())}
+    return out
 
 
-STATEMENT = statement()
+# -- false statements the check must reject ------------------------------------------------------
+def false_variants() -> dict[str, Theorem]:
+    """False versions of T2, one field changed each (the old mutants and issue 33's classes)."""
+    lam_g, lam_pkp = D.eigenvalue(G, i), D.eigenvalue(PKP, i)
+    hypotheses, definitions = THEOREM.hypotheses, THEOREM.definitions
+    uniform = THEOREM.claim("uniform")
+    a_ce, b_ce = ce_constants(t2a.THEOREM)
+    half = sp.Rational(1, 2)
+
+    def replace_hypothesis(claim, old, new):
+        return THEOREM.with_claim(claim.name, hypotheses=tuple(
+            new if h == old else h for h in claim.hypotheses))
+
+    return {
+        "mse_missing_1_over_n": THEOREM.with_claim("mse", conclusion=D.equation(G, K)),
+        "uniform_missing_1_over_k": THEOREM.with_claim(
+            "uniform", conclusion=D.equation(G, PKP / n)),
+        "binary_ratio_halved": THEOREM.with_claim(
+            "binary", conclusion=D.equation(G, s * (1 - s) * PKP / n)),
+        "ce_lower_2_pmin_pmax": THEOREM.with_claim("ce", conclusion=ce_conclusion(
+            2 * t2a.p_min * t2a.p_max, b_ce)),
+        "reduction_without_square": THEOREM.replace(hypotheses=tuple(
+            D.equation(R, H) if h == D.equation(R * R, H) else h for h in hypotheses)),
+        "rank_threshold_times_a": THEOREM.with_claim(
+            "rank_lower", conclusion=sp.Le(rank(PKP, n * eps * a), rank(G, eps))),
+        "uniform_projector_not_idempotent": replace_hypothesis(
+            uniform, uniform.hypotheses[-1], D.equation(P, sp.KroneckerProduct(
+                sp.Identity(n), sp.Identity(k) - sp.OneMatrix(k, k)))),
+        "bracket_lower_b": THEOREM.with_claim("bracket", conclusion=sp.And(
+            sp.Le(b * lam_pkp / n, lam_g), sp.Le(lam_g, b * lam_pkp / n))),
+        # class E: an upper constant that T2a proves at uniform p only
+        "ce_upper_mean_of_extremes": THEOREM.with_claim("ce", conclusion=ce_conclusion(
+            a_ce, sp.Min((t2a.p_min + t2a.p_max) / 2, half))),
+        # class A: the ce bound for every w (projector dropped) instead of w orthogonal to ones
+        "ce_for_every_w": THEOREM.with_claim("ce", conclusion=ce_conclusion(
+            a_ce, b_ce, sp.Identity(k))),
+        # class B: G built with H in place of its root
+        "gram_with_hessian_not_root": THEOREM.replace(definitions=(
+            definitions[0], D.equation(G, D.loss_weighted_gram(H, K, n)))),
+        "bracket_upper_a": THEOREM.with_claim("bracket", conclusion=sp.And(
+            sp.Le(a * lam_pkp / n, lam_g), sp.Le(lam_g, a * lam_pkp / n))),
+        "bracket_without_projector": THEOREM.with_claim("bracket", conclusion=sp.And(
+            sp.Le(a * D.eigenvalue(K, i) / n, lam_g), sp.Le(lam_g, b * D.eigenvalue(K, i) / n))),
+        "rank_upper_threshold_with_a": THEOREM.with_claim(
+            "rank_upper", conclusion=sp.Le(rank(G, eps), rank(PKP, n * eps / a))),
+        "rank_lower_threshold_with_b": THEOREM.with_claim(
+            "rank_lower", conclusion=sp.Le(rank(PKP, n * eps / b), rank(G, eps))),
+        "loewner_with_root_term": THEOREM.replace(hypotheses=tuple(
+            sp.Le(h.lhs, h.rhs + quadratic(v, R)) if h == hypotheses[-2] else h
+            for h in hypotheses)),
+        "rank_upper_one_index_short": THEOREM.with_claim("rank_upper", conclusion=sp.Le(
+            rank(G, eps), D.eps_rank(lam_pkp, ((i, 0, N - 2),), n * eps / b))),
+        "uniform_hessian_dropped": THEOREM.with_claim("uniform", hypotheses=tuple(
+            h for h in uniform.hypotheses if h != uniform.hypotheses[3])),
+        "uniform_blocks_misaligned": replace_hypothesis(
+            uniform, uniform.hypotheses[3], D.equation(H, sp.KroneckerProduct(
+                D.softmax_hessian(t2a.p), sp.Identity(n)))),
+        "uniform_projector_identity": replace_hypothesis(
+            uniform, uniform.hypotheses[4], D.equation(P, sp.KroneckerProduct(
+                sp.Identity(n), D.DiagMatrix(D.ones(k))))),
+        "samples_positive_dropped": THEOREM.replace(hypotheses=hypotheses[1:]),
+        "psd_root_dropped": THEOREM.replace(hypotheses=tuple(
+            h for h in hypotheses if h != sp.Ge(quadratic(v, R), 0))),
+        "mse_without_identity_root": THEOREM.with_claim("mse", hypotheses=()),
+        "ce_simplex_dropped": THEOREM.with_claim("ce", hypotheses=t2a.THEOREM.hypotheses[:-1]),
+        "uniform_hessian_not_uniform": replace_hypothesis(
+            uniform, uniform.hypotheses[2], D.equation(t2a.p, D.ones(k) / (2 * k))),
+    }

@@ -2,367 +2,374 @@ r"""T2a — bounds on the softmax cross-entropy output Hessian (lemma for T2), f
 
 Statement
 ---------
-For p in the open simplex (p_c > 0, Σ_c p_c = 1, k ≥ 2 classes) let ``H = diag p − ppᵀ``. Then
-``H𝟙 = 0`` and, for every x ⊥ 𝟙,
+For k ≥ 2 classes, p ∈ ℝ^k with ``𝟙ᵀp = 1`` and bounds ``0 < p_min ≤ p_j ≤ p_max`` for every
+class j (so p is in the open simplex; p_min = min_j p_j and p_max = max_j p_j are the natural
+choice), let ``H = diag(p) − ppᵀ``. Then
 
-    p_min ‖x‖² ≤ xᵀHx ≤ min(p_max, ½) ‖x‖².
+    kernel:  H𝟙 = 0;
+    lower:   p_min · xᵀx ≤ xᵀHx            for every x with 𝟙ᵀx = 0;
+    upper:   xᵀHx ≤ min(p_max, ½) · xᵀx    for every x.
 
-So with ``P = I − 𝟙𝟙ᵀ/k``: ``H = PHP`` and ``p_min P ≼ H ≼ min(p_max, ½) P``.
+So with ``P = I − 𝟙𝟙ᵀ/k``: ``p_min P ≼ H ≼ min(p_max, ½) P`` (T2 uses this through x = Pw).
+The upper bound is stated for every x (THEORY.md states it on 𝟙^⊥; it holds on all of ℝ^k). The
+lower bound needs 𝟙ᵀx = 0: at x = 𝟙, xᵀHx = 0 < k·p_min.
 
 Proof
 -----
-``(H𝟙)_c = p_c − p_c Σ_e p_e = 0``. Write ``x̄ = Σ_c p_c x_c``, m = p_min, M = p_max.
-(L) for x ⊥ 𝟙 (Σ_c x_c = 0):
-    xᵀHx − m‖x‖² = Σ_e (p_e − m)(x_e − x̄)² + k·m·x̄² − 2m·x̄·(Σ_e x_e),
-and the last term vanishes on 𝟙^⊥; the others are ≥ 0 (p_e − m ≥ 0, m ≥ 0, squares).
-(U1) any x:  M‖x‖² − xᵀHx = Σ_e (M − p_e) x_e² + x̄².
-(U2) any x:  ½‖x‖² − xᵀHx = ½ Σ_e (1 − 2p_e)² x_e² + Σ_{e<f} p_e p_f (x_e + x_f)².
-Each is an identity of quadratic forms in x, proved by comparing the coefficient of x_c² and of
-x_c x_d (c ≠ d) for generic classes c, d, where sums over the other classes use
-Σ_{e≠c} p_e = 1 − p_c and Σ_{e∉{c,d}} p_e = 1 − p_c − p_d (the only place Σ p = 1 enters).
-Restricting to the invariant subspace 𝟙^⊥ (H𝟙 = 0, H symmetric) gives the Loewner form. The
-constants are sharp: if two classes tie at the minimum, x = e_1 − e_2 gives xᵀHx/‖x‖² = p_min;
-p = (⅓, ⅓, ⅓) and p = (½, ½) attain min(p_max, ½). ∎
+Write ``x̄ = pᵀx``. (H𝟙)_c = p_c − p_c Σ_e p_e = 0.
+(L) xᵀHx − p_min xᵀx = Σ_e (p_e − p_min)(x_e − x̄)² + k·p_min·x̄² − 2 p_min x̄ (𝟙ᵀx):
+the last term vanishes when 𝟙ᵀx = 0, the others are ≥ 0 (p_e − p_min ≥ 0, k·p_min ≥ 0).
+(U1) p_max xᵀx − xᵀHx = Σ_e (p_max − p_e) x_e² + x̄² ≥ 0.
+(U2) ½ xᵀx − xᵀHx = ½ Σ_e (1 − 2p_e)² x_e² + ½ Σ_e Σ_f [e ≠ f] p_e p_f (x_e + x_f)² ≥ 0.
+Hence xᵀHx ≤ p_max xᵀx and xᵀHx ≤ ½ xᵀx, i.e. xᵀHx ≤ min(p_max, ½) xᵀx. Each certificate is an
+identity of quadratic forms in x, proved by comparing the coefficient of x_c² and of x_c x_d
+(c ≠ d) for generic classes c, d: a sum over all classes is split into its terms at the named
+classes plus a sum over the others, and a sum over the others of an expression affine in p_e is
+(number of others)·(constant) + (slope)·(1 − Σ named p), the only place 𝟙ᵀp = 1 enters. ∎
 
-What ``check()`` proves at general size
+What ``check()`` proves, for symbolic k
 ---------------------------------------
-All three identities for *symbolic* k by coefficient comparison: every quadratic form is built
-from five primitives (Σ_e f(p_e)x_e², (Σ_e ℓ(p_e)x_e)², Σ_e w(p_e)(x_e − Σ_f ℓ(p_f)x_f)²,
-Σ_{e<f} w(p_e, p_f)(x_e + x_f)², (Σ_e x_e)(Σ_f ℓ(p_f)x_f)) whose generic coefficients of x_c² and
-x_c x_d are computed with the sum rules above (a sum over "the other classes" is only formed of
-expressions affine in p_e, else the check refuses). Each primitive's coefficient formulas are
-validated against sympy's expansion at k = 3 and 4 (so a wrong primitive fails). Certificates
-use only nonnegative coefficients, the atoms p_e − m, M − p_e, p_e p_f, m and squares; the
-constraint term (Σ x)(…) is allowed only in (L). H𝟙 = 0 for symbolic k. The sharpness witnesses
-refute any larger lower constant (e.g. 2·p_min·p_max at p = (.01, .01, .98)). Each certificate is
-declared once as a list of (primitive, weight); the identity and the weight check read the same
-list, and a weight counts as ≥ 0 only if it factors into numbers ≥ 0, even powers and hypothesis
-quantities (p_e − p_min, p_max − p_e, p_e, p_f, p_min, k) — so xᵀHx ≤ p_min‖x‖², whose (U1)
-identity holds with weight p_min − p_e, is rejected by the weight check.
-Named lemma (prose): the WLOG labelling is not needed — m and M are symbols with p_e − m ≥ 0,
-M − p_e ≥ 0 for every e; restriction of a quadratic form to an invariant subspace.
+Every matrix expression of the statement (H𝟙, xᵀHx, xᵀx, 𝟙ᵀx, pᵀx, with H from the theorem's
+definition) is turned into index sums by sympy's own entry rules; the sums are split at generic
+distinct classes (c, d for a quadratic form, i for a vector entry) and the sums over the other
+classes evaluated with the sum rule read from the theorem's hypothesis 𝟙ᵀp = 1 (its range must be
+the whole class range). This proves H𝟙 = 0 entry by entry and the three certificates (L), (U1),
+(U2) coefficient by coefficient, for every k. The term of (L) that needs 𝟙ᵀx = 0 is built from
+the lower claim's own hypothesis (dropping it breaks the identity). The solver (z3) decides: that
+two distinct classes exist (k ≥ 2); that each certificate weight is ≥ 0 from the theorem's
+hypotheses instantiated at the weight's classes (p_e − p_min ≥ 0, p_max − p_e ≥ 0, k·p_min ≥ 0,
+p_e p_f [e ≠ f] ≥ 0 with the indicator between 0 and 1); and that each claim's own conclusion
+follows from the certificates (a sum of nonnegative terms is ≥ 0), so the constants a claim
+prints are exactly what is proved at general p, not at uniform p (e.g. the upper constant
+min((p_min + p_max)/2, ½) is refuted: at p = (.3, .3, .4), x = (1, 1, −2), xᵀHx/xᵀx = .36 > .35).
+Named lemmas (prose): a quadratic form is determined by the coefficients of its squares and of
+its products of two distinct coordinates, and all classes play the same role; a sum over all
+classes is its terms at named distinct classes plus the sum over the others; a sum of
+nonnegative terms is nonnegative.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
-from proofs._sym import assert_identity, assert_true, choose_variant, fmt
+from proofs import _defs as D
+from proofs._render import render
+from proofs._statement import Claim, ProofError, Report, Theorem
 
-ID = "T2a"
-CHECKED = (
-    "certificates (L), (U1), (U2) for symbolic k by coefficient comparison "
-    "(x_c², x_c x_d); sharpness witnesses"
+# -- the statement ---------------------------------------------------------------------------------
+k, j = D.k, D.j
+p = sp.MatrixSymbol("p", k, 1)
+x = sp.MatrixSymbol("x", k, 1)
+H = sp.MatrixSymbol("H", k, k)
+p_min, p_max = D.real("p_min p_max")
+ONE = D.ones(k)
+SQUARED_NORM = D.scalar(x.T * x)
+FORM = D.scalar(x.T * H * x)
+HALF = sp.Rational(1, 2)
+
+THEOREM = Theorem(
+    id="T2a",
+    variables=(k, p, x, p_min, p_max),
+    hypotheses=(sp.Ge(k, 2), sp.Gt(p_min, 0), sp.Le(p_min, p[j, 0]), sp.Le(p[j, 0], p_max),
+                sp.Eq(D.scalar(ONE.T * p), 1)),
+    definitions=(D.equation(H, D.softmax_hessian(p)),),
+    claims=(
+        Claim("kernel", D.equation(H * ONE, sp.ZeroMatrix(k, 1))),
+        Claim("lower", sp.Le(p_min * SQUARED_NORM, FORM),
+              hypotheses=(sp.Eq(D.scalar(ONE.T * x), 0),)),
+        Claim("upper", sp.Le(FORM, sp.Min(p_max, HALF) * SQUARED_NORM)),
+    ),
+    lemmas=(
+        "a quadratic form is determined by the coefficients of its squares and of its products "
+        "of two distinct coordinates, and all classes play the same role",
+        "a sum over all classes is its terms at named distinct classes plus the sum over the "
+        "other classes",
+        "a sum of nonnegative terms is nonnegative",
+    ),
 )
-GENERAL = (
-    "H𝟙 = 0 and the three certificates (L), (U1), (U2) for symbolic k (any number of "
-    "classes), coefficient comparison with Σ_{e∉{c,d}} p_e = 1 − p_c − p_d; every weight the "
-    "certificates use is ≥ 0 by factoring into hypothesis quantities"
-)
-INDUCTION = ""
-LEMMAS = (
-    "restriction of a quadratic form to an invariant subspace (H𝟙 = 0 ⇒ Loewner form on 𝟙^⊥)",
-)
-MUTANTS = {
-    "lower_constant_doubled": "claims 2·p_min‖x‖² ≤ xᵀHx",
-    "lower_2_pmin_pmax": "claims 2·p_min·p_max‖x‖² ≤ xᵀHx (false for k = 3, p = (.01, .01, .98))",
-    "upper_half_to_quarter": "claims xᵀHx ≤ ¼‖x‖²",
-    "hessian_sign_flipped": "uses H = diag p + ppᵀ (swapped sign of the rank-one term)",
-    "sum_rule_wrong": "uses Σ_{e∉{c,d}} p_e = 1 − p_c (forgets p_d) in the coefficient comparison",
-    "upper_pmin": "claims xᵀHx ≤ p_min‖x‖² (its (U1) identity holds; its weight p_min − p_e < 0)",
-}
-
-k = sp.Symbol("k", integer=True, positive=True)
-p_c, p_d, p_e, p_f = sp.symbols("p_c p_d p_e p_f", positive=True)
-m, M = sp.symbols("m M", positive=True)  # p_min, p_max
 
 
+# -- sums over the classes, for a symbolic number of classes -------------------------------------
+def scalar_hypotheses(hypotheses) -> tuple:
+    """The hypotheses the solver reads (matrix equations left out)."""
+    return tuple(h for h in hypotheses if not isinstance(h.lhs, sp.MatrixExpr))
+
+
+def to_sums(expr):
+    """Entries of matrix products and sums as index sums (sympy's own entry rules)."""
+    return expr.replace(
+        lambda e: isinstance(e, MatrixElement) and not isinstance(e.parent, sp.MatrixSymbol),
+        lambda e: to_sums(e.parent._entry(e.i, e.j)))
+
+
+class Classes:
+    """Index sums over the classes 0, …, size − 1 at generic distinct classes.
+
+    ``coefficients(expr, points, vector)`` splits every sum over the classes into its terms at
+    the named ``points`` (and at the other classes of enclosing sums) plus a sum over the other
+    classes, resolves [a = b] for distinct named classes, differentiates once by each point's
+    coordinate of ``vector`` (the generic coefficient of a linear or quadratic form), and
+    evaluates every sum over the other classes: affine in the probability of its class, with
+    the sum rule Σ_j p_j = total read from the hypotheses."""
+
+    def __init__(self, report: Report, hypotheses, size):
+        self.report, self.size, self.rests = report, size, {}
+        self.probs = self.total = None
+        for h in hypotheses:
+            total = to_sums(h.lhs) if isinstance(h, sp.Equality) else None
+            if isinstance(total, sp.Sum) and self._full_range(total.limits[-1]) \
+                    and isinstance(total.function, MatrixElement) \
+                    and total.function.i == total.limits[0][0]:
+                self.probs, self.total = total.function.parent, h.rhs
+        report.implies("two distinct classes exist", scalar_hypotheses(hypotheses),
+                       sp.Ge(size, 2))
+
+    def _full_range(self, limit) -> bool:
+        _, lo, hi = limit
+        return lo == 0 and sp.expand(hi - self.size + 1) == 0
+
+    def _split(self, expr, known: list):
+        if isinstance(expr, sp.Sum):
+            *inner, limit = expr.limits
+            if not self._full_range(limit):
+                raise ProofError(f"{self.report.theorem.id}: a sum over a range other than the "
+                                 f"classes: {render(expr)}")
+            body = sp.Sum(expr.function, *inner) if inner else expr.function
+            rest = sp.Dummy("r", integer=True)
+            self.rests[rest] = tuple(known)
+            terms = [self._split(body.xreplace({limit[0]: q}), known) for q in known]
+            tail = self._split(body.xreplace({limit[0]: rest}), [*known, rest])
+            return sp.Add(*terms, sp.Sum(tail, (rest, 0, self.size - 1)))
+        if isinstance(expr, sp.KroneckerDelta):
+            return sp.Integer(int(expr.args[0] == expr.args[1]))
+        if not expr.args or isinstance(expr, (sp.MatrixSymbol, MatrixElement)):
+            return expr
+        return expr.func(*[self._split(a, known) for a in expr.args])
+
+    def _evaluate(self, expr):
+        if isinstance(expr, sp.Sum) and expr.limits[0][0] in self.rests:
+            return self._others(expr)
+        if not expr.args or isinstance(expr, MatrixElement):
+            return expr
+        return expr.func(*[self._evaluate(a) for a in expr.args])
+
+    def _others(self, total: sp.Sum):
+        """Σ over the classes other than the named ones of an expression affine in p_r."""
+        rest = total.limits[0][0]
+        named = self.rests[rest]
+        body = sp.expand(self._evaluate(total.function))
+        slope, others = sp.Integer(0), sp.Integer(0)
+        if self.probs is not None:
+            entry = MatrixElement(self.probs, rest, 0)
+            slope = body.coeff(entry)
+            others = self.total - sum(MatrixElement(self.probs, q, 0) for q in named)
+            body = sp.expand(body - slope * entry)
+        if body.has(rest) or slope.has(rest):
+            raise ProofError(f"{self.report.theorem.id}: a sum over the other classes that the "
+                             f"sum rule cannot evaluate: {render(body)}")
+        return (self.size - len(named)) * body + slope * others
+
+    def coefficients(self, expr, points: list, vector=None) -> list:
+        """The generic coefficient(s) of ``expr`` at distinct classes ``points``: with a
+        ``vector``, the derivative by the coordinates of ``vector`` at the points (for a
+        quadratic form at two points: twice the coefficient of a square, and the coefficient of
+        a product)."""
+        split = self._split(to_sums(expr), list(points))
+        if vector is None:
+            return [self._evaluate(split)]
+        coords = [sp.Dummy("u") for _ in points]
+        split = split.xreplace({MatrixElement(vector, q, 0): u for q, u in zip(points, coords)})
+        if len(points) == 1:
+            derivatives = [sp.diff(split, coords[0])]
+        else:
+            derivatives = [sp.diff(split, coords[0], 2), sp.diff(split, *coords)]
+        return [self._evaluate(d) for d in derivatives]
+
+    def zero(self, name: str, expr, vector, degree: int = 2) -> None:
+        """``expr`` is the zero linear (``degree`` 1) or quadratic (2) form in ``vector``: its
+        generic coefficients vanish."""
+        points = [sp.Dummy("c", integer=True) for _ in range(degree)]
+        for value in self.coefficients(expr, points, vector):
+            self.report.identity(name, value, 0)
+
+    def zero_matrix(self, name: str, M) -> None:
+        """The matrix expression ``M`` is zero: every entry of an explicit size, or for a symbolic
+        size the entry at generic distinct classes (i, j) and on the diagonal (i, i)."""
+        if all(isinstance(s, (int, sp.Integer)) for s in M.shape):
+            self.report.entrywise(name, sp.Matrix(M.as_explicit()), sp.zeros(*M.shape))
+            self.report.identities.append(name)
+            return
+        i, i2 = sp.Dummy("i", integer=True), sp.Dummy("j", integer=True)
+        cases = [(i, 0, [i])] if M.cols == 1 else [(i, i2, [i, i2]), (i, i, [i])]
+        for row, col, points in cases:
+            value, = self.coefficients(MatrixElement(M, row, col), points)
+            self.report.identity(name, value, 0)
+
+
+# -- certificates: sums of weighted squares ------------------------------------------------------
 @dataclass(frozen=True)
-class QForm:
-    """A permutation-symmetric quadratic form in x ∈ R^k given by its generic coefficients:
-    ``diag`` = coefficient of x_c² (a function of p_c), ``off`` = coefficient of x_c x_d for
-    c ≠ d (a symmetric function of p_c, p_d); both may involve k, m, M."""
+class Square:
+    """Σ over ``indices`` (each over all classes) of weight · base²; ``name`` in words."""
 
-    diag: sp.Expr
-    off: sp.Expr
+    name: str
+    weight: sp.Expr
+    base: sp.Expr
+    indices: tuple = ()
 
-    def __add__(self, other: QForm) -> QForm:
-        return QForm(self.diag + other.diag, self.off + other.off)
-
-    def __sub__(self, other: QForm) -> QForm:
-        return QForm(self.diag - other.diag, self.off - other.off)
-
-    def scale(self, c) -> QForm:
-        return QForm(c * self.diag, c * self.off)
+    @property
+    def value(self):
+        term = self.weight * self.base**2
+        return sp.Sum(term, *[(e, 0, k - 1) for e in self.indices]) if self.indices else term
 
 
-_SUM_RULE_VARIANT: list[str | None] = [None]
+def weights_nonnegative(report: Report, label: str, squares, hypotheses) -> tuple:
+    """The solver decides every weight ≥ 0 from the hypotheses instantiated at the weight's
+    classes (per-class hypotheses carry the free index j); an indicator [e = f] in a weight is a
+    number between 0 and 1. Returns the facts ``value ≥ 0`` (a sum of nonnegative terms)."""
+    for square in squares:
+        weight = sp.sympify(square.weight)
+        indicators = {d: sp.Dummy("t") for d in weight.atoms(sp.KroneckerDelta)}
+        local = [h.xreplace({j: q}) for h in hypotheses for q in square.indices
+                 if j in h.free_symbols]
+        local += [sp.And(sp.Ge(t, 0), sp.Le(t, 1)) for t in indicators.values()]
+        report.implies(f"{label}: weight of the {square.name} is nonnegative",
+                       scalar_hypotheses(hypotheses) + tuple(local),
+                       sp.Ge(weight.xreplace(indicators), 0))
+    return tuple(sp.Ge(square.value, 0) for square in squares)
 
 
-def sum_others(f, excluded: tuple) -> sp.Expr:
-    """Σ_{e ∉ excluded} f(p_e) for f affine in p_e: (k − |excluded|)·f(0) + f′·(1 − Σ excluded)."""
-    expr = sp.expand(f(p_e))
-    poly = sp.Poly(expr, p_e)
-    if poly.degree() > 1:
-        raise AssertionError(f"sum over the other classes of a non-affine term {expr}")
-    slope, const = poly.coeff_monomial(p_e), poly.coeff_monomial(1)
-    rest = 1 - sum(excluded)
-    if _SUM_RULE_VARIANT[0] == "sum_rule_wrong" and len(excluded) == 2:
-        rest = 1 - excluded[0]
-    return (k - len(excluded)) * const + slope * rest
+def _classes():
+    return sp.Dummy("e", integer=True), sp.Dummy("f", integer=True)
 
 
-def weighted_norm(f) -> QForm:
-    """Σ_e f(p_e) x_e²."""
-    return QForm(f(p_c), sp.Integer(0))
+def lower_certificate(theorem: Theorem):
+    """(L): squares, and the multiplier term of each hypothesis of the lower claim (the solver
+    then uses the hypothesis itself)."""
+    e, _ = _classes()
+    mean = D.scalar(p.T * x)
+    squares = (Square("deviation from the mean", p[e, 0] - p_min, x[e, 0] - mean, (e,)),
+               Square("mean", k * p_min, mean))
+    constraints = [h.lhs - h.rhs for h in theorem.claim("lower").hypotheses]
+    return squares, sum((-2 * p_min * mean * c for c in constraints), sp.Integer(0))
 
 
-def square_of_linear(ell) -> QForm:
-    """(Σ_e ℓ(p_e) x_e)²."""
-    return QForm(ell(p_c) ** 2, 2 * ell(p_c) * ell(p_d))
+def upper_certificates():
+    """(U1) with constant p_max and (U2) with constant ½: (constant, squares)."""
+    e, f = _classes()
+    mean = D.scalar(p.T * x)
+    return ((p_max, (Square("gap to the largest probability", p_max - p[e, 0], x[e, 0], (e,)),
+                     Square("mean", 1, mean))),
+            (HALF, (Square("distance to one half", (1 - 2 * p[e, 0]) ** 2 / 2, x[e, 0], (e,)),
+                    Square("pair", (1 - sp.KroneckerDelta(e, f)) * p[e, 0] * p[f, 0] / 2,
+                           x[e, 0] + x[f, 0], (e, f)))))
 
 
-def shifted_squares(w, ell) -> QForm:
-    """Σ_e w(p_e)(x_e − Σ_f ℓ(p_f) x_f)²: the e = c (and e = d) terms explicitly, the others
-    through ``sum_others``."""
-    lc, ld = ell(p_c), ell(p_d)
-    diag = w(p_c) * (1 - lc) ** 2 + lc**2 * sum_others(w, (p_c,))
-    off = (
-        -2 * w(p_c) * (1 - lc) * ld
-        - 2 * w(p_d) * (1 - ld) * lc
-        + 2 * lc * ld * sum_others(w, (p_c, p_d))
-    )
-    return QForm(diag, off)
+def check(theorem: Theorem = THEOREM) -> Report:
+    """Prove T2a for a symbolic number of classes k; raises ``ProofError`` on a failed step."""
+    report = Report(theorem)
+    classes = Classes(report, theorem.hypotheses, k)
+
+    kernel = theorem.claim("kernel").conclusion
+    classes.zero_matrix("kernel: every entry of the row sums",
+                        theorem.expand(kernel.lhs - kernel.rhs))
+
+    hypotheses = theorem.hypotheses_of("lower")
+    squares, multiplier = lower_certificate(theorem)
+    classes.zero("lower: certificate identity", theorem.expand(
+        FORM - p_min * SQUARED_NORM - sum(s.value for s in squares) - multiplier), x)
+    facts = weights_nonnegative(report, "lower", squares, hypotheses)
+    report.implies("lower: the claimed bound from the certificate",
+                   scalar_hypotheses(hypotheses) + facts + (
+                       sp.Eq(FORM - p_min * SQUARED_NORM,
+                             sum(s.value for s in squares) + multiplier),),
+                   theorem.claim("lower").conclusion)
+
+    hypotheses = theorem.hypotheses_of("upper")
+    facts = ()
+    for constant, squares in upper_certificates():
+        certificate = sum(s.value for s in squares)
+        classes.zero("upper: certificate identity",
+                     theorem.expand(constant * SQUARED_NORM - FORM - certificate), x)
+        facts += weights_nonnegative(report, "upper", squares, hypotheses) + (
+            sp.Eq(constant * SQUARED_NORM - FORM, certificate),)
+    report.implies("upper: the claimed bound from both certificates",
+                   scalar_hypotheses(hypotheses) + facts, theorem.claim("upper").conclusion)
+    return report
 
 
-def pair_squares(w) -> QForm:
-    """Σ_{e<f} w(p_e, p_f)(x_e + x_f)² (w symmetric)."""
-    return QForm(sum_others(lambda q: w(p_c, q), (p_c,)), 2 * w(p_c, p_d))
+# -- the numeric falsifier -----------------------------------------------------------------------
+FALSIFIER_TRIALS = 40
 
 
-def constraint_term(ell) -> QForm:
-    """(Σ_e x_e)(Σ_f ℓ(p_f) x_f) — zero on 𝟙^⊥."""
-    return QForm(ell(p_c), ell(p_c) + ell(p_d))
+def _dyadic_simplex(rng, size: int, bits: int = 10):
+    """A random point of the open simplex with dyadic entries (exact sums in float64); every
+    third draw ties the two smallest entries (the lower bound's extremal case)."""
+    cuts = np.sort(rng.choice(np.arange(1, 2**bits), size=size - 1, replace=False))
+    counts = np.diff(np.concatenate([[0], cuts, [2**bits]]))
+    if size > 2 and rng.integers(3) == 0:
+        order = np.argsort(counts)
+        low = (counts[order[0]] + counts[order[1]]) // 2
+        counts[order[2]] += counts[order[0]] + counts[order[1]] - 2 * low
+        counts[order[0]] = counts[order[1]] = low
+    return counts / 2.0**bits
 
 
-def hessian_form(variant: str | None = None) -> QForm:
-    """xᵀ(diag p − ppᵀ)x (mutant: + ppᵀ)."""
-    sign = 1 if variant == "hessian_sign_flipped" else -1
-    return weighted_norm(lambda q: q) + square_of_linear(lambda q: q).scale(sign)
+def draw(rng, trial: int) -> dict:
+    """Random p on the simplex (k = 2 … 7), H = diag(p) − ppᵀ by numpy; for the lower bound an
+    integer x with zero sum, the difference of the two smallest classes' basis vectors, or (one
+    trial in four, skipped) x = 𝟙; for the upper bound numpy's top eigenvector of H or a
+    Gaussian x."""
+    size = int(rng.integers(2, 8))
+    probs = _dyadic_simplex(rng, size)
+    hessian = np.diag(probs) - np.outer(probs, probs)
+    common = {k: size, j: np.arange(size), p: probs[:, None], H: hessian,
+              p_min: float(probs.min()), p_max: float(probs.max())}
+    if trial % 4 == 3:  # outside the lower bound's hypothesis (skipped): catches its omission
+        lower_x = np.ones(size)
+    elif trial % 2:
+        smallest = np.argsort(probs)[:2]
+        lower_x = np.zeros(size)
+        lower_x[smallest] = (1.0, -1.0)
+    else:
+        lower_x = rng.integers(-5, 6, size=size).astype(float)
+        lower_x[-1] = -lower_x[:-1].sum()
+    upper_x = np.linalg.eigh(hessian)[1][:, -1] if trial % 3 else rng.normal(size=size)
+    return {"kernel": {**common, x: rng.normal(size=(size, 1))},
+            "lower": {**common, x: lower_x[:, None]},
+            "upper": {**common, x: upper_x[:, None]}}
 
 
-def assert_same_form(lhs: QForm, rhs: QForm, what: str) -> None:
-    assert_identity(lhs.diag, rhs.diag, f"{what}: coefficient of x_c²")
-    assert_identity(lhs.off, rhs.off, f"{what}: coefficient of x_c x_d")
-
-
-def _validate_primitives() -> None:
-    """Each primitive's generic coefficients = sympy's expansion at k = 3, 4 (p on the simplex)."""
-    for kk in (3, 4):
-        ps = list(sp.symbols(f"q1:{kk + 1}", positive=True))
-        xs = list(sp.symbols(f"x1:{kk + 1}", real=True))
-        simplex = {ps[-1]: 1 - sum(ps[:-1])}
-        w = lambda q: q - m  # noqa: E731
-        ell = lambda q: q  # noqa: E731
-        explicit = {
-            "weighted_norm": (
-                weighted_norm(lambda q: q * (1 - q)),
-                sum(pp * (1 - pp) * x**2 for pp, x in zip(ps, xs, strict=True)),
-            ),
-            "square_of_linear": (
-                square_of_linear(ell),
-                sum(pp * x for pp, x in zip(ps, xs, strict=True)) ** 2,
-            ),
-            "shifted_squares": (
-                shifted_squares(w, ell),
-                sum(
-                    w(pe) * (xe - sum(pf * xf for pf, xf in zip(ps, xs, strict=True))) ** 2
-                    for pe, xe in zip(ps, xs, strict=True)
-                ),
-            ),
-            "pair_squares": (
-                pair_squares(lambda a, b: a * b),
-                sum(
-                    ps[e] * ps[f] * (xs[e] + xs[f]) ** 2
-                    for e in range(kk)
-                    for f in range(e + 1, kk)
-                ),
-            ),
-            "constraint_term": (
-                constraint_term(ell),
-                sum(xs) * sum(pp * x for pp, x in zip(ps, xs, strict=True)),
-            ),
-        }
-        for name, (form, expr) in explicit.items():
-            poly = sp.Poly(sp.expand(expr), *xs)
-            at = {p_c: ps[0], p_d: ps[1], k: kk}
-            assert_identity(
-                form.diag.subs(at).subs(simplex),
-                poly.coeff_monomial(xs[0] ** 2).subs(simplex),
-                f"primitive {name}: x_c² coefficient at k = {kk}",
-            )
-            assert_identity(
-                form.off.subs(at).subs(simplex),
-                poly.coeff_monomial(xs[0] * xs[1]).subs(simplex),
-                f"primitive {name}: x_c x_d coefficient at k = {kk}",
-            )
-
-
-def _as_fn(weight):
-    """A weight given as an expression in p_e (and p_f) as a function of the class variables."""
-    def fn(q, r=None):
-        if r is None:
-            return weight.subs(p_e, q)
-        return weight.subs({p_e: q, p_f: r}, simultaneous=True)
-
-    return fn
-
-
-def certificate_form(terms) -> QForm:
-    """Σ of primitive forms with the given weights: terms = [(primitive name, weight)], the
-    weight an expression in p_e (and p_f for pair_squares, a constant for square_of_linear)."""
-    total = QForm(sp.Integer(0), sp.Integer(0))
-    for name, weight in terms:
-        w = _as_fn(sp.sympify(weight))
-        if name == "weighted_norm":
-            form = weighted_norm(w)
-        elif name == "shifted_squares":
-            form = shifted_squares(w, lambda q: q)
-        elif name == "square_of_linear":
-            form = square_of_linear(lambda q: q).scale(weight)
-        elif name == "pair_squares":
-            form = pair_squares(w)
-        elif name == "constraint_term":
-            form = constraint_term(lambda q: q).scale(weight)
-        else:
-            raise ValueError(name)
-        total = total + form
-    return total
-
-
-def lower_terms(a):
-    """(L): xᵀHx − a‖x‖² = Σ_e(p_e − m)(x_e − x̄)² + k·m·x̄² − 2m·x̄·Σx (x ⊥ 𝟙)."""
-    return [("shifted_squares", p_e - m), ("square_of_linear", k * m), ("constraint_term", -2 * m)]
-
-
-def upper_terms(b_pmax, b_half):
-    """(U1) b‖x‖² − xᵀHx = Σ_e(b − p_e)x_e² + x̄² and (U2) ½‖x‖² − xᵀHx = ½Σ_e(1 − 2p_e)²x_e² +
-    Σ_{e<f} p_e p_f (x_e + x_f)²: the weights of (U1) are computed from the claimed b."""
-    return ([("weighted_norm", b_pmax - p_e), ("square_of_linear", 1)],
-            [("weighted_norm", (1 - 2 * p_e) ** 2 / 2), ("pair_squares", p_e * p_f)])
-
-
-# Quantities the hypotheses make ≥ 0: p_min ≤ p_e ≤ p_max for every class, p > 0, k ≥ 1.
-_NONNEG = (p_e - m, M - p_e, m, M, k, p_e, p_f)
-
-
-def certify_weight(weight, what: str) -> None:
-    """The weight of a square in a certificate is ≥ 0: after factoring, each factor is a number
-    ≥ 0, a hypothesis quantity (p_e − p_min, p_max − p_e, p_e, p_f, p_min, k), or an even power."""
-    for factor in sp.Mul.make_args(sp.factor(sp.sympify(weight))):
-        if factor.is_number:
-            ok = factor.is_nonnegative
-        elif isinstance(factor, sp.Pow) and factor.exp.is_integer and factor.exp.is_even:
-            ok = True
-        else:
-            ok = any(sp.expand(factor - atom) == 0 for atom in _NONNEG)
-        if not ok:
-            raise AssertionError(
-                f"certificate weight {weight} is not ≥ 0 (factor {factor}): {what}")
-
-
-def _check_certificate_weights(*certificates) -> None:
-    """Every weight that multiplies a square in the certificates actually used is ≥ 0 (the
-    constraint term, zero on 𝟙^⊥, is exempt and allowed only in (L))."""
-    for label, terms in certificates:
-        for name, weight in terms:
-            if name == "constraint_term":
-                assert_true(label == "(L)", f"{label}: constraint term only on 𝟙^⊥")
-                continue
-            certify_weight(weight, f"{label} weight of {name}")
-
-
-def lower_certificate(a, variant: str | None = None) -> None:
-    """(L) for the claimed a: xᵀHx − a‖x‖² equals the certificate form."""
-    target = hessian_form(variant) - weighted_norm(lambda q: a)
-    assert_same_form(target, certificate_form(lower_terms(a)),
-                     "(L) xᵀHx − a‖x‖² certificate (x ⊥ 𝟙)")
-
-
-def upper_certificates(b_pmax, b_half, variant: str | None = None) -> None:
-    """(U1) with constant b_pmax and (U2) with constant b_half."""
-    H = hessian_form(variant)
-    u1, u2 = upper_terms(b_pmax, b_half)
-    assert_same_form(weighted_norm(lambda q: b_pmax) - H, certificate_form(u1),
-                     "(U1) p_max‖x‖² − xᵀHx certificate")
-    assert_same_form(weighted_norm(lambda q: b_half) - H, certificate_form(u2),
-                     "(U2) ½‖x‖² − xᵀHx certificate")
-
-
-def claimed_constants(variant: str | None = None):
-    """(a, b_pmax, b_half) in terms of m = p_min, M = p_max."""
-    a = {"lower_constant_doubled": 2 * m, "lower_2_pmin_pmax": 2 * m * M}.get(variant, m)
-    if variant == "upper_pmin":
-        return a, m, sp.Rational(1, 2)
-    half = sp.Rational(1, 4) if variant == "upper_half_to_quarter" else sp.Rational(1, 2)
-    return a, M, half
-
-
-def sharpness_witnesses(a, b_pmax, b_half) -> None:
-    """Exact instances where xᵀHx/‖x‖² equals the claimed-optimal constants: a claimed lower
-    constant must not exceed the ratio there, a claimed upper constant must not be below it."""
-    for probs in (
-        [sp.Rational(1, 100), sp.Rational(1, 100), sp.Rational(98, 100)],
-        [sp.Rational(1, 10)] * 2 + [sp.Rational(8, 10)],
-        [sp.Rational(1, 3)] * 3,
-        [sp.Rational(1, 2)] * 2,
-        [sp.Rational(1, 5), sp.Rational(1, 5), sp.Rational(3, 10), sp.Rational(3, 10)],
-    ):
-        pv = sp.Matrix(probs)
-        H = sp.diag(*probs) - pv * pv.T
-        x = sp.zeros(len(probs), 1)
-        x[0], x[1] = 1, -1  # classes 0, 1 tie at the minimum
-        ratio = (x.T * H * x)[0, 0] / (x.T * x)[0, 0]
-        at = {m: min(probs), M: max(probs)}
-        assert_true(
-            bool(sp.sympify(a).subs(at) <= ratio),
-            f"lower constant {a} ≤ attained ratio {ratio} at p = {probs}",
-        )
-        if max(probs) == min(probs):  # here the ratio equals p_max and (k = 2) also ½
-            upper = min(sp.sympify(b_pmax).subs(at), sp.sympify(b_half))
-            assert_true(bool(upper >= ratio), f"upper constant ≥ attained ratio at p = {probs}")
-
-
-def check(variant: str | None = None) -> None:
-    """Verify T2a for symbolic k; raise AssertionError on failure."""
-    variant = choose_variant(variant, MUTANTS)
-    _SUM_RULE_VARIANT[0] = variant
-    try:
-        _validate_primitives()
-        # H𝟙 = 0: (H𝟙)_c = p_c − p_c·Σ_e p_e, with Σ_e p_e = p_c + Σ_{e≠c} p_e (sum rule).
-        sign = 1 if variant == "hessian_sign_flipped" else -1
-        row_sum = p_c + sign * p_c * (p_c + sum_others(lambda q: q, (p_c,)))
-        assert_identity(row_sum, 0, "H𝟙 = 0 (symbolic k)")
-        a, b_pmax, b_half = claimed_constants(variant)
-        u1, u2 = upper_terms(b_pmax, b_half)
-        _check_certificate_weights(("(L)", lower_terms(a)), ("(U1)", u1), ("(U2)", u2))
-        lower_certificate(a, variant)
-        upper_certificates(b_pmax, b_half, variant)
-        sharpness_witnesses(a, b_pmax, b_half)
-    finally:
-        _SUM_RULE_VARIANT[0] = None
-
-
-def statement(variant: str | None = None) -> str:
-    """The printed statement, generated from the claims the check verifies."""
-    a, b_pmax, b_half = claimed_constants(variant)
-    disp = {m: sp.Symbol("p_min"), M: sp.Symbol("p_max")}
-    sign = "+" if variant == "hessian_sign_flipped" else "−"
-    return (f"H = diag p {sign} ppᵀ, x ⊥ 𝟙: {fmt(sp.sympify(a).subs(disp))}·‖x‖² ≤ xᵀHx ≤ "
-            f"min({fmt(sp.sympify(b_pmax).subs(disp))}, {fmt(b_half)})·‖x‖²; H𝟙 = 0 "
-            "(any number of classes k)")
-
-
-STATEMENT = statement()
+# -- false statements the check must reject ------------------------------------------------------
+def false_variants() -> dict[str, Theorem]:
+    """False versions of T2a, one field changed each (the old mutants and issue 33's classes)."""
+    hypotheses = THEOREM.hypotheses
+    simplex = hypotheses[-1]
+    return {
+        "lower_constant_doubled": THEOREM.with_claim(
+            "lower", conclusion=sp.Le(2 * p_min * SQUARED_NORM, FORM)),
+        "lower_2_pmin_pmax": THEOREM.with_claim(
+            "lower", conclusion=sp.Le(2 * p_min * p_max * SQUARED_NORM, FORM)),
+        "upper_half_to_quarter": THEOREM.with_claim(
+            "upper", conclusion=sp.Le(FORM, sp.Min(p_max, HALF / 2) * SQUARED_NORM)),
+        "hessian_sign_flipped": THEOREM.replace(
+            definitions=(D.equation(H, THEOREM.definitions[0].rhs + 2 * p * p.T),)),
+        "sum_rule_wrong": THEOREM.replace(hypotheses=tuple(h for h in hypotheses if h != simplex)
+                                          + (sp.Eq(sp.Sum(p[j, 0], (j, 0, k - 2)), 1),)),
+        "upper_pmin": THEOREM.with_claim(
+            "upper", conclusion=sp.Le(FORM, sp.Min(p_min, HALF) * SQUARED_NORM)),
+        # class E: an upper constant that is right at uniform p only; false at p = (.3, .3, .4)
+        "upper_mean_of_extremes": THEOREM.with_claim(
+            "upper", conclusion=sp.Le(FORM, sp.Min((p_min + p_max) / 2, HALF) * SQUARED_NORM)),
+        # class A: the lower bound for every x instead of x orthogonal to the ones vector
+        "lower_for_every_x": THEOREM.with_claim("lower", hypotheses=()),
+        "simplex_as_inequality": THEOREM.replace(hypotheses=tuple(
+            sp.Le(h.lhs, h.rhs) if h == simplex else h for h in hypotheses)),
+        "positivity_dropped": THEOREM.replace(hypotheses=tuple(
+            h for h in hypotheses if h != sp.Gt(p_min, 0))),
+        "kernel_of_the_probabilities": THEOREM.with_claim(
+            "kernel", conclusion=D.equation(H * p, sp.ZeroMatrix(k, 1))),
+    }

@@ -1,55 +1,94 @@
-r"""T7 — the ReLU Gaussian expectations (arc-cosine kernels) behind the infinite-width NTK.
+r"""T7 — the ReLU Gaussian expectations (arc-cosine kernels) and the infinite-width NTK recursion.
 
-Statement
----------
-For (u, v) ~ N(0, [[s₁, c], [c, s₂]]), s₁, s₂ > 0, ρ = c/√(s₁s₂) ∈ (−1, 1), φ = ReLU:
+Statement (rendered from ``THEOREM``; see proofs/STATEMENTS.md)
+-----------------------------------------------------------------
+For s₁ > 0, c² ≤ s₁s₂, let (u, v) = (√s₁ g₁, (c g₁ + √(s₁s₂ − c²) g₂)/√s₁) with g ~ N(0, I₂): a
+centred Gaussian pair with covariance [[s₁, c], [c, s₂]] (claim ``pair_covariance``). With
+φ = ReLU, φ′(z) = 1[z > 0] (φ′(0) = 0, the finite-width masks' convention), ρ = c/√(s₁s₂),
+κ₁(s₁, s₂, c) = E[φ(u)φ(v)] and κ₀(s₁, s₂, c) = E[φ′(u)φ′(v)] (integrals over the plane):
 
-    E[φ(u)φ(v)]   = √(s₁s₂)/(2π) · (√(1 − ρ²) + (π − arccos ρ) ρ),
-    E[φ′(u)φ′(v)] = (π − arccos ρ)/(2π).
+    κ₁ = √(s₁s₂)/(2π) · (√(1 − ρ²) + (π − arccos ρ) ρ),     κ₀ = (π − arccos ρ)/(2π)
 
-With these, ``Σ¹ = σ_w² xᵀx′/d + σ_b²``, ``Θ¹ = Σ¹``, ``Σ^{l+1} = σ_w² E[φφ] + σ_b²``,
-``Σ̇^{l+1} = σ_w² E[φ′φ′]``, ``Θ^{l+1} = Σ^{l+1} + Σ̇^{l+1}Θ^l`` (expectations under the 2 × 2
-covariance given by Σ^l on the pair) and the NTK of L hidden layers is ``Θ^{L+1} ⊗ I_k``.
-Everything depends on the inputs only through XXᵀ, so X ↦ XQ (Q orthogonal, e.g. a pixel
-permutation) leaves the limiting kernel unchanged; at finite width the first layer
-``(XQ)W_1 = X(QW_1)`` has the same law since QW_1 ~ W_1, so the empirical Gram at init is
-unchanged in distribution.
+whenever s₁, s₂ > 0 and c² ≤ s₁s₂ (ρ = ±1 included). The recursion, for inputs X (n × d, rows
+xᵢ): Σ¹(X)ᵢⱼ = σ_w² (XXᵀ)ᵢⱼ/d + σ_b², Θ¹ = Σ¹, Σ^{l+1}ᵢⱼ = σ_w² κ₁(Σ^lᵢᵢ, Σ^lⱼⱼ, Σ^lᵢⱼ) + σ_b²,
+Σ̇^{l+1}ᵢⱼ = σ_w² κ₀(…), Θ^{l+1} = Σ^{l+1} + Σ̇^{l+1} Θ^l (entrywise). Claims:
+``input_layer``: Σ¹ is the covariance E[y_i y_j] of one first-layer pre-activation
+y_i = (σ_w/√d) Σ_a W_a X_ia + σ_b β over W_a, β iid N(0, 1) (exact, any width);
+``hidden_layer``: for y_i = (σ_w/√m) Σ_a W_a φ(z_ai) + σ_b β (z the previous layer's
+pre-activations, W, β the new layer's parameters), E[y_i y_j] = Σ^{l+1}ᵢⱼ whenever the width
+average (1/m) Σ_a φ(z_ai)φ(z_aj) equals κ₁ at Σ^l (the infinite-width idealization, printed as a
+hypothesis); ``tangent_layer``: ⟨∇y_i, ∇y_j⟩ = Θ^{l+1}ᵢⱼ whenever ⟨∇z_ai, ∇z_bj⟩ = [a = b] Θ^lᵢⱼ
+and the two width averages equal κ₁ and κ₀ (parameters are coordinates: ⟨∇W_a, ∇W_b⟩ = [a = b],
+…); ``orthogonal_invariance``: Σ^L(XQ) = Σ^L(X) and Θ^L(XQ) = Θ^L(X) for every depth L ≥ 1 when
+QQᵀ = I_d (a pixel permutation is such a Q); and five claims that linrelu.kernels computes these
+objects: its arc-cosine kernels equal the closed forms where s₁s₂ − c² > 8ε·s₁s₂ (ε = 2⁻⁵²) and
+for parallel pairs (c² = s₁s₂), snap to the parallel value inside the rounding strip
+0 < s₁s₂ − c² ≤ 8ε·s₁s₂, are 0 at zero variance (the φ′(0) = 0 convention), and its
+``nngp_analytic`` / ``ntk_analytic`` entries are Σ^{L+1}, Θ^{L+1}.
+
+Not claimed here: the rate O(m^{-1/2}) at which the empirical Gram at a fresh init approaches
+Θ^{L+1} ⊗ I_k is an empirical statement (experiment E2, tests/test_kernels.py), not proved.
 
 Proof
 -----
-Write ρ = cos θ with θ = arccos ρ ∈ (0, π). With g ~ N(0, I₂), ``u = √s₁ g₁``,
-``v = √s₂(ρg₁ + √(1−ρ²)g₂)`` has the stated covariance (Cholesky). In polar coordinates
-g = r(cos t, sin t) (density ``(2π)^{-1} r e^{−r²/2} dr dt``): ``u = √s₁ r cos t`` and
-``v = √s₂ r cos(t − θ)``. Both are positive iff t ∈ (−π/2, π/2) ∩ (θ − π/2, θ + π/2) =
-(θ − π/2, π/2), an arc of length π − θ. Hence
-``E[φ(u)φ(v)] = (√(s₁s₂)/2π) ∫_0^∞ r³e^{−r²/2}dr ∫_{θ−π/2}^{π/2} cos t cos(t−θ) dt
-= (√(s₁s₂)/2π)·2·½(sin θ + (π − θ)cos θ)``, and
-``E[φ′(u)φ′(v)] = P(u > 0, v > 0) = (2π)^{-1} ∫_0^∞ re^{−r²/2}dr · (π − θ) = (π − θ)/(2π)``.
-Substituting sin θ = √(1 − ρ²), cos θ = ρ gives the formulas. Consistency (Price's theorem):
-``∂E[φ(u)φ(v)]/∂c = E[φ′(u)φ′(v)]``. The recursion is the standard NTK recursion for this
-parameterization (Jacot et al. 2018; Arora et al. 2019; Lee et al. 2019): layer l + 1 sees
-pre-activations that are, at infinite width, a centred Gaussian process with covariance Σ^l.
-Input dependence enters only through Σ¹, a function of xᵀx′, hence of XXᵀ = (XQ)(XQ)ᵀ. ∎
+Covariance: E[g_a g_b] = [a = b] and bilinearity give E[u²] = s₁, E[uv] = c, E[v²] = s₂ (the roots
+are real because s₁ > 0 and c² ≤ s₁s₂). Expectations: write ρ = cos θ, θ = arccos ρ ∈ [0, π]
+(|ρ| ≤ 1 since c² ≤ s₁s₂), so c = √(s₁s₂) cos θ and √(s₁s₂ − c²) = √(s₁s₂) sin θ. In polar
+coordinates g = r(cos t, sin t) (density e^{−r²/2}/(2π), area element r dr dt), u = √s₁ r cos t
+and v = √s₂ r cos(t − θ). φ and φ′ vanish on (−∞, 0] and are positively homogeneous of degree
+1 and 0 (φ(w) = w, φ′(w) = 1 for w > 0), so the integrands are r^k cos^{k}t cos^{k}(t − θ) on the
+arc where both cosines are positive and 0 elsewhere. On the period [−π/2, 3π/2) cos t > 0 on
+(−π/2, π/2) and cos(t − θ) > 0 on (θ − π/2, θ + π/2) (θ ∈ [0, π] keeps it inside the period),
+so both are positive on (max(−π/2, θ − π/2), min(π/2, θ + π/2)) = (θ − π/2, π/2), of length π − θ.
+Then κ₁ = (√(s₁s₂)/2π) ∫_0^∞ r³e^{−r²/2}dr ∫_{θ−π/2}^{π/2} cos t cos(t−θ) dt
+= (√(s₁s₂)/2π)(sin θ + (π − θ) cos θ) and κ₀ = (2π)^{-1} ∫_0^∞ r e^{−r²/2} dr · (π − θ); with
+sin θ = √(1 − ρ²), cos θ = ρ these are the stated forms.
+Layer moments: y_i is linear in the new layer's (W, β) with coefficients independent of them, so
+E[y_i y_j] = Σ_a Σ_b (σ_w²/m) h_ai h_bj E[W_a W_b] + σ_b² E[β²] = (σ_w²/m) Σ_a h_ai h_aj + σ_b²;
+for the first layer (h = X, m = d) this is Σ¹; for a hidden layer the hypothesis replaces the
+width average by κ₁ at Σ^l, which is Σ^{l+1}'s definition. Tangent kernel: by the chain rule,
+⟨∇y_i, ∇y_j⟩ = Σ_{p,q} ∂y_i/∂p ∂y_j/∂q ⟨∇p, ∇q⟩ over the coordinates W_a, β and the previous
+pre-activations z_ai (functions of the earlier parameters only); ∂y_i/∂W_a = σ_w φ(z_ai)/√m,
+∂y_i/∂β = σ_b, ∂y_i/∂z_ai = σ_w W_a φ′(z_ai)/√m (φ′ is φ's derivative off 0), which gives
+(σ_w²/m)Σ_a φφ + σ_b² + (σ_w²/m)Σ_a W_a² φ′φ′ Θ^l = Σ^{l+1} + Σ̇^{l+1} Θ^l by the hypotheses.
+Invariance: (XQ)(XQ)ᵀ = XQQᵀXᵀ = XXᵀ gives the base L = 1; every later layer is a function of the
+previous layer's entries, so Σ^l(XQ) = Σ^l(X), Θ^l(XQ) = Θ^l(X) for all i, j carry to l + 1.
+At finite width (XQ)W₁ = X(QW₁) and QW₁ has the law of W₁ (rotation invariance of the standard
+Gaussian), so the empirical Gram of XQ at init has the law of that of X (prose only). ∎
 
-What ``check()`` proves at general size (and what it does not)
---------------------------------------------------------------
-Symbolic s₁, s₂ > 0 and angle θ: the Cholesky factor reproduces the covariance; the polar form of
-v is ``√s₂ r cos(t − θ)``; the arc endpoints are the zeros of u and v; both
-expectations obtained by sympy's ``integrate`` (radial and angular) equal the arc-cosine forms
-after θ = arccos ρ; Price's identity ∂_c E[φφ] = E[φ′φ′]; and ``Σ¹ = σ_w²XXᵀ/d + σ_b²𝟙𝟙ᵀ`` is
-invariant under X ↦ XQ for MatrixSymbols X (n × d) and Q (d × d) of symbolic sizes using only
-QQᵀ = I, and (XQ)W₁ = X(QW₁) (finite width; QW₁ ~ W₁ is the named Gaussian lemma).
-The arc endpoints are those of the integration limits (u = 0 at the end, v = 0 at the start,
-length π − θ). The recursion: Σ¹ = E[z₁z₁′] = σ_w² xᵀx′/d + σ_b² from the moments of W, b with a
-symbolic index sum (Σ_a Σ_a′ δ_aa′ …), likewise Σ^{l+1} = σ_w²·(1/m)Σ_a φφ + σ_b² and the NTK step
-E_W[(σ_w²/m)ΣΣ W_aW_a′φ′φ′δ_aa′Θ^l] = σ_w²Θ^l·(1/m)Σ_a φ′φ′; the infinite-width limits of the
-averages (LLN, ⟨∂z_a, ∂z′_a′⟩ → δ_aa′Θ^l) are cited. The library: ``linrelu.kernels``'
-``arccos_kernel_1/0`` are executed on sympy objects (numpy replaced by sympy functions; atan2 on the
-upper half-plane as arccos) and equal the proved forms wherever s₁s₂ − c² > 8ε_mach·s₁s₂ (the
-library's rounding guard); ``_kernels`` (depth 2, a 2 × 2 matrix of symbols, symbolic σ_w, σ_b,
-the expectations opaque) equals the claimed recursion entry by entry, so dropping σ_b² or the 1/d
-fails. The O(m^{-1/2}) finite-width convergence rests on the cited literature and is sampled
-numerically (tests/test_kernels.py, experiment E2).
+What ``check()`` proves, and how
+--------------------------------
+At general size: the pair covariance (bilinear expectation from the stated moments, real roots
+decided by z3); both expectations from the definitions of κ₁, κ₀, φ, φ′ and ρ read off the
+theorem (z3 decides every sign fact: positive variances, the arc endpoints as max/min of the two
+half-periods, the homogeneity of φ and φ′ from their definitions; sympy integrates and compares
+with the claimed forms); the layer moments and the tangent kernel by a bilinear engine that reads
+the moment / coordinate hypotheses and the width-average hypotheses from the claim (symbolic
+width, every Piecewise condition of a Kronecker-delta sum decided by z3); invariance by induction
+on the depth with the step at a symbolic layer l (base read from the claim's hypothesis on L,
+step definitions applicable only from the first layer on, decided by z3). linrelu.kernels is run
+on sympy objects: every ``np.where`` / ``arctan2`` it takes becomes a Piecewise whose branch is
+chosen only after z3 proves its condition (and refutes the earlier ones) from the claim's
+hypotheses, so reversing or moving the library's rounding guard fails; its recursion is run with
+the expectations opaque at depths 0–4 (sizes 2 and 3, both the symmetric and the two-argument
+path) and compared with the definitions unfolded: sampled instances, not a proof for all depths;
+there linrelu's arccos_kernel_1 / _0 stand for κ₁, κ₀ (their own claims relate them), and κ₁, κ₀
+are symmetric in the two variances (an identity of the proved closed forms, checked), which the
+library's symmetrized matrices need.
+Lemmas left to prose: polar coordinates and the standard normal density, the positivity of cosine
+on (−π/2, π/2) modulo 2π, arccos ρ ∈ [0, π] with sin(arccos ρ) = √(1 − ρ²), linearity of
+expectation over one layer's parameters (independent of the earlier layers), the chain rule for
+the gradient pairing, the infinite-width limits that the hidden-layer hypotheses idealize (law of
+large numbers, ⟨∇z_a, ∇z_b⟩ → [a = b] Θ^l: Jacot et al. 2018, Lee et al. 2019, Arora et al. 2019),
+independent output units (the NTK of k outputs is Θ^{L+1} ⊗ I_k), and
+atan2(y, x) = arccos(x/√(x² + y²)) for y ≥ 0, (x, y) ≠ 0, with atan2(0, 0) = 0 (numpy).
+
+The falsifier (independent float64 code, not linrelu for the expectations and the recursion):
+κ₁, κ₀ by one-dimensional quadrature of E[φ(u) E[φ(v) | u]] (scipy ``quad``, relative 1e-13),
+cross-checked by Monte Carlo (2·10⁵ draws, within 5 standard errors); the recursion in numpy for
+random X and exactly orthogonal Q (signed permutations, scaled Hadamard mixes: QQᵀ = I holds
+exactly in floating point, as the statement's hypothesis is evaluated without tolerance);
+linrelu's functions against them in the regions its claims name.
 """
 
 from __future__ import annotations
@@ -59,304 +98,1000 @@ from unittest import mock
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.utilities.lambdify import implemented_function
 
-from proofs._sym import (
-    assert_identity,
-    assert_matrix_expr_identity,
-    choose_variant,
-    fmt,
-    matmul_replace_adjacent,
-)
+from proofs import _defs, _smt
+from proofs._defs import equation
+from proofs._statement import Claim, ProofError, Report, Theorem, is_zero
+from proofs._sym import matmul_replace_adjacent
 
-ID = "T7"
-CHECKED = ("both expectations by symbolic polar integration = arc-cosine forms; Price; "
-           "recursion steps from moments; library kernels = proved expressions; "
-           "Σ¹ invariance under XQ for symbolic orthogonal Q")
-GENERAL = ("both Gaussian expectations for symbolic s₁, s₂ > 0 and angle θ; Price's identity; "
-           "each recursion step's σ_w²/m, σ_b² structure from the layer moments (symbolic d, m); "
-           "linrelu.kernels (arccos_kernel_1/0, _kernels) run on sympy objects = the proved "
-           "expressions; Σ¹(XQ) = Σ¹(X) for MatrixSymbols X (n×d), Q (QQᵀ = I)")
-INDUCTION = ""
-LEMMAS = ("infinite-width limits in the recursion: (1/m)Σ_a φφ → E[φφ], ⟨∂z_a, ∂z′_a′⟩ → "
-          "δ_aa′Θ^l (Jacot et al. 2018; Lee et al. 2019; Arora et al. 2019)",
-          "atan2(y, x) = arccos(x/√(x²+y²)) for y > 0",
-          "O(m^{-1/2}) finite-width convergence (sampled in E2)",
-          "rotation invariance of the standard Gaussian (QW₁ ~ W₁)", "polar coordinates / Cholesky")
-MUTANTS = {
-    "arccos_without_pi": "uses arccos ρ in place of π − arccos ρ",
-    "drop_sqrt_term": "drops √(1 − ρ²) from E[φ(u)φ(v)]",
-    "derivative_kernel_over_pi": "claims E[φ′φ′] = (π − arccos ρ)/π",
-    "permute_samples": "claims invariance under X ↦ PX (permuting samples, not pixels)",
-    "sigma1_drops_bias": "claims Σ¹ = σ_w² xᵀx′/d (drops σ_b²)",
-    "sigma1_drops_1_over_d": "claims Σ¹ = σ_w² xᵀx′ + σ_b² (drops the 1/d)",
-    "sigma_next_drops_bias": "claims Σ^{l+1} = σ_w² E[φ(u)φ(v)] (drops σ_b²)",
-    "arc_starts_at_theta_minus_pi": "integrates over t ∈ (θ − π, π/2) (wrong positive arc)",
-}
+# -- the numeric implementations behind the function symbols (the falsifier's independent code) --
 
 
-def arccos_kernels(s1, s2, rho, variant: str | None = None):
-    """Claimed closed forms (E[φ(u)φ(v)], E[φ′(u)φ′(v)])."""
-    angle = sp.acos(rho) if variant == "arccos_without_pi" else sp.pi - sp.acos(rho)
-    root = 0 if variant == "drop_sqrt_term" else sp.sqrt(1 - rho**2)
-    e_phi = sp.sqrt(s1 * s2) / (2 * sp.pi) * (root + angle * rho)
-    denom = sp.pi if variant == "derivative_kernel_over_pi" else 2 * sp.pi
-    return e_phi, angle / denom
+def _quad_kappa(order: int):
+    """κ_order(s₁, s₂, c) = E[φ_order(u) φ_order(v)] by conditioning on u: v | u is normal with
+    mean c·u/s₁ and variance s₂ − c²/s₁; one-dimensional quadrature over u > 0."""
+
+    def value(s1, s2, c):
+        from scipy import integrate, special
+
+        s1, s2, c = float(s1), float(s2), float(c)
+        sd = np.sqrt(s2 - c * c / s1)
+
+        def integrand(x):  # x = u/√s₁ ~ N(0, 1)
+            u = np.sqrt(s1) * x
+            mean = c * u / s1
+            ratio = mean / sd
+            density = np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+            if order == 1:  # u · E[max(v, 0) | u]
+                inner = mean * special.ndtr(ratio) + sd * np.exp(-ratio**2 / 2) / np.sqrt(2 * np.pi)
+                return u * inner * density
+            return special.ndtr(ratio) * density  # P(v > 0 | u)
+
+        return integrate.quad(integrand, 0, np.inf, epsabs=0, epsrel=1e-13, limit=200)[0]
+
+    return value
 
 
-R_, T_ = sp.Symbol("r", positive=True), sp.Symbol("t", real=True)
+def _numeric_layers(Z, sw, sb, depth):
+    """(Σ, Θ) of layers 1..depth by the recursion in numpy (closed forms through arccos; the
+    diagonal at θ = 0 exactly)."""
+    Z = np.asarray(Z, dtype=float)
+    sigma = sw**2 * (Z @ Z.T) / Z.shape[1] + sb**2
+    out = {1: (sigma, sigma)}
+    for layer in range(2, int(depth) + 1):
+        prev_sigma, prev_theta = out[layer - 1]
+        var = np.diag(prev_sigma)
+        norm = np.sqrt(np.outer(var, var))
+        corr = np.clip(prev_sigma / norm, -1.0, 1.0)
+        np.fill_diagonal(corr, 1.0)
+        angle = np.arccos(corr)
+        k1 = norm * (np.sin(angle) + (np.pi - angle) * corr) / (2 * np.pi)
+        k0 = (np.pi - angle) / (2 * np.pi)
+        new_sigma = sw**2 * k1 + sb**2
+        sigma_dot = sw**2 * k0
+        out[layer] = (new_sigma, new_sigma + sigma_dot * prev_theta)
+    return out
 
 
-def polar_uv(s1, s2, theta):
-    """(u, v) in polar coordinates g = r(cos t, sin t) of the Cholesky form."""
-    return sp.sqrt(s1) * R_ * sp.cos(T_), sp.sqrt(s2) * R_ * sp.cos(T_ - theta)
+def _numeric_kernel(position: int):
+    def value(layer, Z, sw, sb, i, j):
+        return _numeric_layers(Z, float(sw), float(sb), int(layer))[int(layer)][position][
+            int(i), int(j)]
+
+    return value
 
 
-def positive_arc(theta, variant=None):
-    """The t-range where u > 0 and v > 0: (θ − π/2, π/2)."""
-    start = theta - sp.pi if variant == "arc_starts_at_theta_minus_pi" else theta - sp.pi / 2
-    return (T_, start, sp.pi / 2)
-
-
-def polar_expectations(s1, s2, theta, variant=None):
-    """E[φφ] and E[φ′φ′] by integrating over the positive arc in polar coordinates."""
-    density = R_ * sp.exp(-R_**2 / 2) / (2 * sp.pi)
-    arc = positive_arc(theta, variant)
-    u, v = polar_uv(s1, s2, theta)
-    e_phi = sp.integrate(sp.integrate(u * v * density, (R_, 0, sp.oo)), arc)
-    e_dphi = sp.integrate(sp.integrate(density, (R_, 0, sp.oo)), arc)
-    return e_phi, e_dphi
-
-
-# --- the recursion, as claimed, and its derivation from the layer maps -------------------------
-
-def sigma1(xx, d, sw, sb, variant=None):
-    """Σ¹(x, x′) = σ_w² xᵀx′/d + σ_b² (xx = xᵀx′)."""
-    scale = sw**2 if variant == "sigma1_drops_1_over_d" else sw**2 / d
-    return scale * xx + (0 if variant == "sigma1_drops_bias" else sb**2)
-
-
-def sigma_next(e_phi, sw, sb, variant=None):
-    """Σ^{l+1} = σ_w² E[φ(u)φ(v)] + σ_b²."""
-    return sw**2 * e_phi + (0 if variant == "sigma_next_drops_bias" else sb**2)
-
-
-def sigma_dot_next(e_dphi, sw, variant=None):
-    """Σ̇^{l+1} = σ_w² E[φ′(u)φ′(v)]."""
-    return sw**2 * e_dphi
-
-
-def theta_next(sig, sig_dot, theta_prev, variant=None):
-    """Θ^{l+1} = Σ^{l+1} + Σ̇^{l+1}Θ^l."""
-    return sig + sig_dot * theta_prev
-
-
-def _check_recursion_derivation(variant) -> None:
-    """Each step from the layer map z = (σ_w/√m)Wᵀh + σ_b b with W, b iid N(0, 1) (moments
-    E[W_au W_a′u] = δ_aa′, E[b_u²] = 1, E[W b] = 0), symbolic widths d, m:
-    E[z_u(x) z_u(x′)] = (σ_w²/m) Σ_a h_a h′_a + σ_b². Layer 1 (h = x, m = d) gives Σ¹ exactly;
-    for l ≥ 1, h = φ(z_l) and (1/m)Σ_a φ(z_a)φ(z′_a) → E[φ(u)φ(v)] (law of large numbers,
-    cited) gives Σ^{l+1}. The NTK step: the gradient through layer l+1 contributes
-    (σ_w²/m)Σ_a Σ_a′ W_a W_a′ φ′(z_a)φ′(z′_a′)⟨∂z_a, ∂z′_a′⟩ with ⟨∂z_a, ∂z′_a′⟩ = δ_aa′Θ^l at
-    infinite width (cited); its expectation over W is (σ_w²/m)Σ_a φ′φ′ Θ^l → Σ̇^{l+1}Θ^l, and
-    layer l+1's own parameters add Σ^{l+1} (T5's layer term with δ = e_c)."""
-    d, m = sp.symbols("d m", integer=True, positive=True)
-    a, a2 = sp.symbols("a a2", integer=True, nonnegative=True)
-    sw, sb = sp.symbols("sigma_w sigma_b", positive=True)
-    h, hp = sp.IndexedBase("h"), sp.IndexedBase("hp")
-
-    def delta_sum(summand, width):  # Σ_a Σ_a2 summand (a, a2 < width), inner sum over a2 done
-        inner = sp.Sum(summand, (a2, 0, width - 1)).doit()
-        # the inner sum is Piecewise((…, a ≤ width − 1), (0, True)); a is in range in the outer sum
-        inner = inner.replace(
-            lambda e: isinstance(e, sp.Piecewise) and e.args[0][1] == sp.Le(a, width - 1),
-            lambda e: e.args[0][0])
-        return sp.Sum(inner, (a, 0, width - 1))
-
-    def second_moment(width):  # E[z(x) z(x′)], z = c·Σ_a W_a h_a + β·b, width = fan-in
-        c, beta = sw / sp.sqrt(width), sb  # the layer map's coefficients
-        E_WW, E_Wb, E_bb = sp.KroneckerDelta(a, a2), 0, 1  # moments of iid N(0, 1) entries
-        w_part = delta_sum(c * c * h[a] * hp[a2] * E_WW, width)
-        cross = c * beta * E_Wb * (sp.Sum(h[a], (a, 0, width - 1))
-                                   + sp.Sum(hp[a], (a, 0, width - 1)))
-        return w_part + cross + beta * beta * E_bb
-
-    inner = sp.Sum(h[a] * hp[a], (a, 0, d - 1))
-    xx = sp.Symbol("xx")  # xᵀx′
-    got = sp.simplify(second_moment(d) - sw**2 / d * inner)
-    assert_identity(got + sw**2 / d * xx, sigma1(xx, d, sw, sb, variant),
-                    "Σ¹ = E[z₁(x)z₁(x′)] = σ_w² xᵀx′/d + σ_b²")
-    mean_phi = sp.Symbol("E_phiphi")  # (1/m)Σ_a φ(z_a)φ(z′_a) → E[φ(u)φ(v)] (cited LLN)
-    inner_m = sp.Sum(h[a] * hp[a], (a, 0, m - 1))
-    got = sp.simplify(second_moment(m) - sw**2 / m * inner_m)
-    assert_identity(got + sw**2 * mean_phi, sigma_next(mean_phi, sw, sb, variant),
-                    "Σ^{l+1} = σ_w² E[φ(u)φ(v)] + σ_b²")
-    dphi, dphip, Th = sp.IndexedBase("dphi"), sp.IndexedBase("dphip"), sp.Symbol("Theta_l")
-    through = delta_sum(sw**2 / m * sp.KroneckerDelta(a, a2) * dphi[a] * dphip[a2]
-                        * sp.KroneckerDelta(a, a2) * Th, m)
-    mean_dphi = sp.Symbol("E_dphidphi")  # (1/m)Σ_a φ′(z_a)φ′(z′_a) → E[φ′(u)φ′(v)]
-    avg = sp.Sum(dphi[a] * dphip[a], (a, 0, m - 1)) / m
-    assert_identity(sp.simplify(through - sw**2 * Th * avg), 0,
-                    "NTK step: E_W[(σ_w²/m)ΣΣ W_aW_a′φ′φ′δ_aa′Θ^l] = σ_w²Θ^l·(1/m)Σ_a φ′φ′")
-    sig = sigma_next(mean_phi, sw, sb, variant)
-    assert_identity(sig + sigma_dot_next(mean_dphi, sw, variant) * Th,
-                    theta_next(sig, sw**2 * mean_dphi, Th, variant),
-                    "Θ^{l+1} = Σ^{l+1} + Σ̇^{l+1}Θ^l")
-
-
-# --- the library's kernels, evaluated on sympy objects ------------------------------------------
-
-def _atan2_upper(y, x):
-    """atan2 on the open upper half-plane (y > 0): the angle in (0, π) with cosine x/√(x²+y²)."""
-    return sp.acos(x / sp.sqrt(x**2 + y**2))
-
-
-def _guarded(cond, value, other):
-    """np.where on scalars: a Piecewise, resolved below to the branch of the exactness region."""
-    return sp.Piecewise((value, cond), (other, True))
-
-
-_SYMPY_NUMPY = SimpleNamespace(sqrt=sp.sqrt, arctan2=_atan2_upper, where=_guarded, pi=sp.pi,
-                               finfo=np.finfo, float64=np.float64,
-                               asarray=lambda x, dtype=None: x)
-
-
-def _main_branch(expr):
-    """Resolve the library's rounding guard where(s₁s₂ − c² > 8ε·s₁s₂, ·, 0) to its first
-    branch (the claim is exact away from ρ = ±1 within rounding); any other Piecewise fails."""
-    def pick(pw):
-        value, cond = pw.args[0]
-        if cond is not sp.true and not isinstance(cond, (sp.StrictGreaterThan, sp.StrictLessThan)):
-            raise AssertionError(f"unexpected library guard {cond}")
-        return value
-    return expr.replace(lambda e: isinstance(e, sp.Piecewise), pick)
-
-
-def _library_kernels():
+def _linrelu_kernels():
     import linrelu.kernels as lk  # imported here: the other proofs need no JAX
+
     return lk
 
 
-def _check_library_expectations(variant) -> None:
-    """linrelu.kernels.arccos_kernel_1/0 (the library code itself, run on sympy objects) equal the
-    proved closed forms for s₁, s₂ > 0 and c = ρ√(s₁s₂), |ρ| < 1."""
-    lk = _library_kernels()
-    s1, s2 = sp.symbols("s1 s2", positive=True)
-    rho = sp.Symbol("rho", real=True)
-    c = rho * sp.sqrt(s1 * s2)
-    with mock.patch.object(lk, "np", _SYMPY_NUMPY):
-        lib1 = _main_branch(sp.sympify(lk.arccos_kernel_1(s1, s2, c)))
-        lib0 = _main_branch(sp.sympify(lk.arccos_kernel_0(s1, s2, c)))
-    claim1, claim0 = arccos_kernels(s1, s2, rho, variant)
-    assert_identity(lib1, claim1, "linrelu.kernels.arccos_kernel_1 = proved E[φ(u)φ(v)]")
-    assert_identity(lib0, claim0, "linrelu.kernels.arccos_kernel_0 = proved E[φ′(u)φ′(v)]")
+def _library_call(name: str):
+    def value(*args):
+        return getattr(_linrelu_kernels(), name)(*(float(v) for v in args))
+
+    return value
 
 
-def _check_library_recursion(variant) -> None:
-    """linrelu.kernels._kernels (Σ^{L+1}, Θ^{L+1}), run on a 2 × 2 matrix of symbols with symbolic
-    σ_w, σ_b, depth 2, and the Gaussian expectations as opaque symmetric functions, equals the
-    claimed recursion built from sigma1 / sigma_next / sigma_dot_next / theta_next."""
-    lk = _library_kernels()
-    n, d, depth = 2, 2, 2
-    X = np.array([[sp.Symbol(f"x{i}{j}", real=True) for j in range(d)] for i in range(n)],
-                 dtype=object)
-    sw, sb = sp.symbols("sigma_w sigma_b", positive=True)
-    E1, E0 = sp.Function("E_phiphi"), sp.Function("E_dphidphi")
+def _library_entry(output: str):
+    def value(Z, depth, sw, sb, i, j):
+        fn = getattr(_linrelu_kernels(), output)
+        return fn(np.asarray(Z, dtype=float), depth=int(depth), sigma_w=float(sw),
+                  sigma_b=float(sb))[int(i), int(j)]
 
-    def opaque(s_a, s_b, c):  # symmetric in (s_a, s_b), as the true expectations are
-        args = lambda x, y, z: (x * y, x + y, z)  # noqa: E731
-        f1 = np.vectorize(lambda x, y, z: E1(*args(x, y, z)), otypes=[object])
-        f0 = np.vectorize(lambda x, y, z: E0(*args(x, y, z)), otypes=[object])
-        return f1(s_a, s_b, c), f0(s_a, s_b, c)
-
-    with mock.patch.object(lk, "relu_gaussian_expectations", opaque):
-        lib_sigma, lib_theta = lk._kernels(X, None, depth, sw, sb)
-    sig = [[sigma1(sum(X[i, a] * X[j, a] for a in range(d)), d, sw, sb, variant)
-            for j in range(n)] for i in range(n)]
-    th = [row[:] for row in sig]
-    for _ in range(depth):
-        s = [sig[i][i] for i in range(n)]
-        new_sig = [[sigma_next(E1(s[i] * s[j], s[i] + s[j], sig[i][j]), sw, sb, variant)
-                    for j in range(n)] for i in range(n)]
-        dot = [[sigma_dot_next(E0(s[i] * s[j], s[i] + s[j], sig[i][j]), sw, variant)
-                for j in range(n)] for i in range(n)]
-        th = [[theta_next(new_sig[i][j], dot[i][j], th[i][j], variant) for j in range(n)]
-              for i in range(n)]
-        sig = new_sig
-    for i in range(n):
-        for j in range(n):
-            assert_identity(sp.nsimplify(lib_sigma[i, j], rational=True), sig[i][j],
-                            f"library Σ^{{L+1}}[{i},{j}] = claimed recursion")
-            assert_identity(sp.nsimplify(lib_theta[i, j], rational=True), th[i][j],
-                            f"library Θ^{{L+1}}[{i},{j}] = claimed recursion")
+    return value
 
 
-def check(variant: str | None = None) -> None:
-    """Verify T7 symbolically; raise AssertionError if any fact fails."""
-    variant = choose_variant(variant, MUTANTS)
-    s1, s2 = sp.symbols("s1 s2", positive=True)
-    theta = sp.Symbol("theta", positive=True)  # θ = arccos ρ ∈ (0, π)
-    rho = sp.Symbol("rho", real=True)
-    r, t = R_, T_
+# -- symbols and function symbols ------------------------------------------------------------------
+s1, s2, c, rho, eps_mach, beta, g1, g2, zv, u, v = _defs.real(
+    "s_1 s_2 c rho epsilon_mach beta g_1 g_2 z u v")
+sigma_w, sigma_b = _defs.sigma_w, _defs.sigma_b
+n, d, m, l, L, i, j, a, b, k = _defs.integer("n d m l L i j a b k")
+X = sp.MatrixSymbol("X", n, d)
+Q = sp.MatrixSymbol("Q", d, d)
+Zd = sp.MatrixSymbol("Z", n, d)  # the argument of the layer definitions
+W, z, y = sp.IndexedBase("W"), sp.IndexedBase("z"), sp.IndexedBase("y")
 
-    chol = sp.Matrix([[sp.sqrt(s1), 0], [sp.sqrt(s2) * sp.cos(theta), sp.sqrt(s2) * sp.sin(theta)]])
-    cov = chol * chol.T
-    c = sp.cos(theta) * sp.sqrt(s1 * s2)
-    for got, want in ((cov[0, 0], s1), (cov[0, 1], c), (cov[1, 1], s2)):
-        assert_identity(sp.trigsimp(got), want, "Cholesky factor reproduces [[s₁, c], [c, s₂]]")
-    u, v = polar_uv(s1, s2, theta)
-    assert_identity(chol[0, 0] * r * sp.cos(t), u, "u = √s₁ r cos t in polar coordinates")
-    v_polar = chol[1, 0] * r * sp.cos(t) + chol[1, 1] * r * sp.sin(t)
-    assert_identity(v_polar, sp.expand_trig(v), "v = √s₂ r cos(t − θ) in polar coordinates")
-    # The integration arc (the very limits polar_expectations uses): v = 0 at its start, u = 0 at
-    # its end, and its length is π − θ.
-    _, start, end = positive_arc(theta, variant)
-    assert_identity(u.subs(t, end), 0, "u vanishes at the arc's end")
-    assert_identity(v.subs(t, start), 0, "v vanishes at the arc's start")
-    assert_identity(end - start, sp.pi - theta, "the arc has length π − θ")
-
-    e_phi, e_dphi = polar_expectations(s1, s2, theta, variant)
-    claim_phi, claim_dphi = arccos_kernels(s1, s2, rho, variant)
-    at_rho = {theta: sp.acos(rho)}
-    assert_identity(e_phi.subs(at_rho), claim_phi, "E[φ(u)φ(v)] = arc-cosine form")
-    assert_identity(e_dphi.subs(at_rho), claim_dphi, "E[φ′(u)φ′(v)] = (π − arccos ρ)/(2π)")
-    # Price's theorem: ∂E[φφ]/∂c = E[φ′φ′], with c = ρ√(s₁s₂).
-    assert_identity(sp.diff(claim_phi, rho) / sp.sqrt(s1 * s2), claim_dphi,
-                    "Price: ∂_c E[φ(u)φ(v)] = E[φ′(u)φ′(v)]")
-
-    _check_recursion_derivation(variant)
-    _check_library_expectations(variant)
-    _check_library_recursion(variant)
-    _check_xq_invariance(variant)
+phi, phi_prime = sp.Function("phi"), sp.Function("phi_prime")
+kappa_1 = implemented_function(sp.Function("kappa_1"), _quad_kappa(1))
+kappa_0 = implemented_function(sp.Function("kappa_0"), _quad_kappa(0))
+Sigma = implemented_function(sp.Function("Sigma", layer_indexed=True), _numeric_kernel(0))
+Sigma_dot = sp.Function("Sigma_dot", layer_indexed=True)  # in no claim the falsifier evaluates
+Theta = implemented_function(sp.Function("Theta", layer_indexed=True), _numeric_kernel(1))
+expect = sp.Function("E", pairing="product")  # E(p, q) = E[p·q]
+tangent = sp.Function("tangent", pairing="gradient")  # ⟨∇p, ∇q⟩ over all parameters
+lib_kappa_1 = implemented_function(sp.Function("arccos_kernel_1"), _library_call("arccos_kernel_1"))
+lib_kappa_0 = implemented_function(sp.Function("arccos_kernel_0"), _library_call("arccos_kernel_0"))
+lib_nngp = implemented_function(sp.Function("nngp_analytic", entry_indexed=True),
+                                _library_entry("nngp_analytic"))
+lib_ntk = implemented_function(sp.Function("ntk_analytic", entry_indexed=True),
+                               _library_entry("ntk_analytic"))
+LAYER_HEADS = (Sigma, Sigma_dot, Theta)
+LIBRARY_OUTPUT = {"nngp_analytic": 0, "ntk_analytic": 1}  # position in linrelu's _kernels result
 
 
-def _check_xq_invariance(variant) -> None:
-    """Σ¹ = σ_w² XXᵀ/d + σ_b²𝟙𝟙ᵀ depends on X only through XXᵀ, and (XQ)(XQ)ᵀ = XXᵀ for a
-    symbolic orthogonal Q (QQᵀ = I, symbolic sizes n, d); finite width: (XQ)W₁ = X(QW₁)."""
-    n, d, m = sp.symbols("n d m", integer=True, positive=True)
-    X, Q = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("Q", d, d)
-    sw, sb = sp.symbols("sigma_w sigma_b", positive=True)
-    sigma1 = lambda Z: sw**2 * Z * Z.T / d + sb**2 * sp.OneMatrix(n, n)  # noqa: E731
-    if variant == "permute_samples":  # mutant: X ↦ PX with P orthogonal n × n (rows permuted)
-        P = sp.MatrixSymbol("P", n, n)
-        moved = matmul_replace_adjacent(sigma1(P * X), (P, P.T), sp.Identity(n))
-    else:
-        moved = matmul_replace_adjacent(sigma1(X * Q), (Q, Q.T), sp.Identity(d))
-    assert_matrix_expr_identity(moved, sigma1(X), "Σ¹(XQ) = Σ¹(X) for orthogonal Q (QQᵀ = I)")
-    W1 = sp.MatrixSymbol("W1", d, m)
-    assert_matrix_expr_identity((X * Q) * W1, X * (Q * W1), "finite width: (XQ)W₁ = X(QW₁)")
+def _layer(f, layer, Z=X, p=i, q=j):
+    return f(layer, Z, sigma_w, sigma_b, p, q)
 
 
-def statement(variant: str | None = None) -> str:
-    """The printed statement, generated from the claims the check verifies."""
-    s1, s2, rho, sw, sb, xx, d = sp.symbols("s_1 s_2 rho sigma_w sigma_b xᵀx′ d")
-    e1, e0 = arccos_kernels(s1, s2, rho, variant)
-    Ep, Ed, S, Sd, Th = sp.symbols("E[φφ] E[φ′φ′] Σ^(l+1) Σ̇^(l+1) Θ^l")
-    return (f"E[φ(u)φ(v)] = {fmt(e1)}, E[φ′(u)φ′(v)] = {fmt(e0)}; "
-            f"Σ¹ = {fmt(sigma1(xx, d, sw, sb, variant))}, Θ¹ = Σ¹, "
-            f"Σ^(l+1) = {fmt(sigma_next(Ep, sw, sb, variant))}, "
-            f"Σ̇^(l+1) = {fmt(sigma_dot_next(Ed, sw, variant))}, "
-            f"Θ^(l+1) = {fmt(theta_next(S, Sd, Th, variant))} (= linrelu.kernels); "
-            "Σ¹(XQ) = Σ¹(X) for orthogonal Q")
+def _at_layer(f, layer):
+    return f(_layer(Sigma, layer, X, i, i), _layer(Sigma, layer, X, j, j), _layer(Sigma, layer))
 
 
-STATEMENT = statement()
+# -- the statement ---------------------------------------------------------------------------------
+U, V = _defs.gaussian_pair(s1, s2, c, g1, g2)
+MOMENTS = (equation(expect(W[a], W[b]), sp.KroneckerDelta(a, b)), equation(expect(W[a], beta), 0),
+           equation(expect(beta, beta), 1))
+COORDINATES = (equation(tangent(W[a], W[b]), sp.KroneckerDelta(a, b)),
+               equation(tangent(W[a], beta), 0), equation(tangent(beta, beta), 1),
+               equation(tangent(W[a], z[b, k]), 0), equation(tangent(beta, z[b, k]), 0))
+AVERAGE_1 = equation(sp.Sum(phi(z[a, i]) * phi(z[a, j]), (a, 0, m - 1)) / m, _at_layer(kappa_1, l))
+AVERAGE_0 = equation(sp.Sum(W[a] ** 2 * phi_prime(z[a, i]) * phi_prime(z[a, j]), (a, 0, m - 1)) / m,
+                     _at_layer(kappa_0, l))
+PREVIOUS_TANGENT = equation(tangent(z[a, i], z[b, j]), sp.KroneckerDelta(a, b) * _layer(Theta, l))
+FIRST_LAYER = equation(y[i], _defs.dense_preactivation(W, X[i, a], a, d, beta, sigma_w, sigma_b))
+HIDDEN_LAYER = equation(y[i], _defs.dense_preactivation(W, phi(z[a, i]), a, m, beta, sigma_w,
+                                                        sigma_b))
+EPS_VALUE = equation(eps_mach, sp.Pow(2, -52, evaluate=False))
+SPREAD = s1 * s2 - c**2
+KERNEL_CLOSED_FORMS = sp.And(
+    equation(lib_kappa_1(s1, s2, c), _defs.arccos_kernel_1_closed_form(s1, s2, rho)),
+    equation(lib_kappa_0(s1, s2, c), _defs.arccos_kernel_0_closed_form(rho)))
+
+DEFINITIONS = (
+    equation(phi(zv), _defs.relu(zv)),
+    equation(phi_prime(zv), _defs.relu_step(zv)),
+    equation(rho, _defs.correlation(s1, s2, c)),
+    equation(u, U),
+    equation(v, V),
+    equation(kappa_1(s1, s2, c), _defs.standard_normal_expectation(phi(u) * phi(v), g1, g2)),
+    equation(kappa_0(s1, s2, c),
+             _defs.standard_normal_expectation(phi_prime(u) * phi_prime(v), g1, g2)),
+    equation(_layer(Sigma, 1, Zd), _defs.nngp_first_layer(Zd, i, j, sigma_w, sigma_b)),
+    equation(_layer(Sigma, l + 1, Zd),
+             _defs.nngp_next_layer(kappa_1, Sigma, l, Zd, i, j, sigma_w, sigma_b)),
+    equation(_layer(Sigma_dot, l + 1, Zd),
+             _defs.ntk_derivative_layer(kappa_0, Sigma, l, Zd, i, j, sigma_w, sigma_b)),
+    equation(_layer(Theta, 1, Zd), _layer(Sigma, 1, Zd)),
+    equation(_layer(Theta, l + 1, Zd),
+             _defs.ntk_next_layer(Sigma, Sigma_dot, Theta, l, Zd, i, j, sigma_w, sigma_b)),
+)
+
+THEOREM = Theorem(
+    id="T7",
+    variables=(s1, s2, c, sigma_w, sigma_b, eps_mach, beta, g1, g2, n, d, m, l, L, i, j, X, Q,
+               W, z),
+    hypotheses=(),
+    definitions=DEFINITIONS,
+    claims=(
+        Claim("pair_covariance",
+              sp.And(equation(expect(u, u), s1), equation(expect(u, v), c),
+                     equation(expect(v, v), s2)),
+              hypotheses=(s1 > 0, c**2 <= s1 * s2, equation(expect(g1, g1), 1),
+                          equation(expect(g1, g2), 0), equation(expect(g2, g2), 1))),
+        Claim("relu_product",
+              equation(kappa_1(s1, s2, c), _defs.arccos_kernel_1_closed_form(s1, s2, rho)),
+              hypotheses=(s1 > 0, s2 > 0, c**2 <= s1 * s2)),
+        Claim("relu_step_product",
+              equation(kappa_0(s1, s2, c), _defs.arccos_kernel_0_closed_form(rho)),
+              hypotheses=(s1 > 0, s2 > 0, c**2 <= s1 * s2)),
+        Claim("input_layer", equation(expect(y[i], y[j]), _layer(Sigma, 1)),
+              hypotheses=MOMENTS, variables=(a, b), definitions=(FIRST_LAYER,)),
+        Claim("hidden_layer", equation(expect(y[i], y[j]), _layer(Sigma, l + 1)),
+              hypotheses=(l >= 1, *MOMENTS, AVERAGE_1), variables=(a, b),
+              definitions=(HIDDEN_LAYER,)),
+        Claim("tangent_layer", equation(tangent(y[i], y[j]), _layer(Theta, l + 1)),
+              hypotheses=(l >= 1, *COORDINATES, PREVIOUS_TANGENT, AVERAGE_1, AVERAGE_0),
+              variables=(a, b, k), definitions=(HIDDEN_LAYER,)),
+        Claim("orthogonal_invariance",
+              sp.And(equation(_layer(Sigma, L, X * Q), _layer(Sigma, L)),
+                     equation(_layer(Theta, L, X * Q), _layer(Theta, L))),
+              hypotheses=(L >= 1, equation(Q * Q.T, sp.Identity(d)))),
+        Claim("library_interior", KERNEL_CLOSED_FORMS,
+              hypotheses=(s1 > 0, s2 > 0, EPS_VALUE, SPREAD > 8 * eps_mach * s1 * s2)),
+        Claim("library_parallel", KERNEL_CLOSED_FORMS,
+              hypotheses=(s1 > 0, s2 > 0, EPS_VALUE, equation(c**2, s1 * s2))),
+        Claim("library_rounding_strip",
+              sp.And(equation(lib_kappa_1(s1, s2, c), _defs.arccos_kernel_1_snapped(c)),
+                     equation(lib_kappa_0(s1, s2, c), _defs.arccos_kernel_0_snapped(c))),
+              hypotheses=(s1 > 0, s2 > 0, EPS_VALUE, SPREAD > 0,
+                          SPREAD <= 8 * eps_mach * s1 * s2)),
+        Claim("library_zero_variance",
+              sp.And(equation(lib_kappa_1(s1, s2, c), 0), equation(lib_kappa_0(s1, s2, c), 0)),
+              hypotheses=(s1 >= 0, s2 >= 0, equation(s1 * s2, 0), equation(c, 0))),
+        Claim("library_recursion",
+              sp.And(equation(lib_nngp(X, L, sigma_w, sigma_b, i, j), _layer(Sigma, L + 1)),
+                     equation(lib_ntk(X, L, sigma_w, sigma_b, i, j), _layer(Theta, L + 1))),
+              hypotheses=(L >= 0,)),
+    ),
+    lemmas=("polar coordinates and the standard normal density",
+            "cosine is positive exactly on the open half period around zero",
+            "the arccosine maps the closed unit interval onto the closed half turn",
+            "linearity of expectation over one layer's parameters",
+            "chain rule for the gradient pairing",
+            "infinite width limits of the width averages and of the previous tangent kernel",
+            "independent output units give the Kronecker product with the identity",
+            "two argument arctangent as an arccosine on the closed upper half plane",
+            "rotation invariance of the standard Gaussian, so at finite width the Gram of the "
+            "rotated inputs has the law of the Gram of the inputs"),
+)
+
+
+# -- the solver, with square roots and pi --------------------------------------------------------
+def _is_root(e) -> bool:
+    return isinstance(e, sp.Pow) and e.exp in (sp.S.Half, -sp.S.Half)
+
+
+def _decide(hypotheses, conclusion) -> bool:
+    """z3 decides hypotheses ⇒ conclusion after π becomes a positive real and every square root
+    √e a fresh real r with r ≥ 0 and r² = e, where e ≥ 0 is itself first decided from the
+    hypotheses (innermost roots first), so no real case is lost."""
+    pi = sp.Dummy("pi", real=True)
+    scalar = [h for h in hypotheses if not sp.sympify(h).has(
+        AppliedUndef, sp.Sum, sp.Indexed, sp.MatrixExpr)]  # the others say nothing to the solver
+    exprs = [sp.sympify(e).xreplace({sp.pi: pi}) for e in (*scalar, conclusion)]
+    facts = [pi > 0]
+    while roots := [e.base for expr in exprs for e in sp.preorder_traversal(expr) if _is_root(e)
+                    and not any(_is_root(f) for f in sp.preorder_traversal(e.base))]:
+        base, root = roots[0], sp.Dummy("root", real=True)
+        if _smt.decide((*exprs[:-1], *facts), base >= 0).verdict != "proved":
+            return False
+        exprs = [e.xreplace({sp.sqrt(base): root, 1 / sp.sqrt(base): 1 / root}) for e in exprs]
+        facts += [root >= 0, sp.Eq(root**2, base)]
+    return _smt.decide((*exprs[:-1], *facts), exprs[-1]).verdict == "proved"
+
+
+def _proved(report: Report, name: str, hypotheses, conclusion) -> bool:
+    """``_decide``, recorded in the report's solver steps when proved."""
+    if _decide(hypotheses, conclusion):
+        report.solver.append(name)
+        return True
+    return False
+
+
+def _prove(report: Report, name: str, hypotheses, conclusion) -> None:
+    if not _proved(report, name, hypotheses, conclusion):
+        raise ProofError(f"{report.theorem.id} {name}: the solver does not prove "
+                         f"{_render(conclusion)} from the hypotheses")
+
+
+def _render(obj) -> str:
+    from proofs._render import render
+
+    return render(obj)
+
+
+def _resolve(report: Report, expr, hypotheses, name: str):
+    """Every Piecewise of ``expr``, outermost first, replaced by the branch the hypotheses select:
+    its condition proved and every earlier condition refuted by the solver (never the first
+    branch on trust); an undecided condition fails."""
+    expr = sp.sympify(expr)
+    if not expr.has(sp.Piecewise, sp.ITE):
+        return expr
+    if isinstance(expr, sp.ITE):  # sympy folds a Piecewise inside a condition into an ITE
+        expr = sp.Piecewise((expr.args[1], expr.args[0]), (expr.args[2], True))
+    if isinstance(expr, sp.Piecewise):
+        for value, cond in expr.args:
+            cond = _resolve(report, cond, hypotheses, name)
+            if _proved(report, name, hypotheses, cond):
+                return _resolve(report, value, hypotheses, name)
+            if not _proved(report, name, hypotheses, sp.Not(cond)):
+                raise ProofError(f"{report.theorem.id} {name}: the hypotheses do not decide the "
+                                 f"branch condition {_render(cond)}")
+        raise ProofError(f"{report.theorem.id} {name}: no branch of {_render(expr)} applies")
+    return expr.func(*[_resolve(report, arg, hypotheses, name) for arg in expr.args])
+
+
+# -- definitions, read from the theorem ----------------------------------------------------------
+def _conjuncts(relation) -> list:
+    return list(relation.args) if isinstance(relation, sp.And) else [relation]
+
+
+def _lower_bound(hypotheses, var):
+    """b of the hypothesis var ≥ b."""
+    for h in hypotheses:
+        if isinstance(h, sp.GreaterThan) and h.lhs == var:
+            return h.rhs
+    raise ProofError(f"no lower bound for {_render(var)} among the hypotheses")
+
+
+def _first_layer(definitions) -> int:
+    """The layer of the recursion's base definitions (the smallest numeric layer defined)."""
+    return min(defn.lhs.args[0] for defn in definitions
+               if getattr(defn.lhs.func, "layer_indexed", False) and defn.lhs.args[0].is_Integer)
+
+
+def _bind(report, params, args, definitions, hypotheses, name):
+    """The substitution that turns a definition's left side ``params`` into ``args`` (None if
+    it does not apply): symbols bind (a matrix binds its shape too), numbers must agree, and a
+    layer l + 1 binds l = arg − 1 only where l is at least the first layer (decided)."""
+    binding = {}
+    for param, arg in zip(params, args):
+        if isinstance(param, sp.MatrixSymbol):
+            binding[param] = arg
+            binding.update({ps: s for ps, s in zip(param.shape, arg.shape) if ps.is_Symbol})
+        elif param.is_Symbol:
+            binding[param] = arg
+        elif param.is_Integer:
+            if param != arg:
+                return None
+        else:
+            (var,) = param.free_symbols
+            value = sp.expand(arg - (param - var))  # the layer l of l + offset = arg
+            first = _first_layer(definitions)
+            if not (value >= first if value.is_Integer else _proved(
+                    report, f"{name}: the layer is past the first", hypotheses, value >= first)):
+                return None
+            binding[var] = value
+    return binding
+
+
+def _expand(report, expr, definitions, hypotheses, name, heads, layer=None):
+    """Replace every application of ``heads`` (at ``layer`` when given) by its definition,
+    until none is left."""
+    while targets := [e for e in sp.sympify(expr).atoms(AppliedUndef)
+                      if e.func in heads and (layer is None or e.args[0] == layer)]:
+        replaced = {}
+        for e in targets:
+            for defn in definitions:
+                binding = (_bind(report, defn.lhs.args, e.args, definitions, hypotheses, name)
+                           if defn.lhs.func == e.func else None)
+                if binding is not None:
+                    replaced[e] = _expand_symbols(defn.rhs, definitions).xreplace(binding)
+                    break
+            else:
+                raise ProofError(f"{report.theorem.id} {name}: no definition applies to "
+                                 f"{_render(e)}")
+        expr = expr.xreplace(replaced)
+    return expr
+
+
+def _expand_symbols(expr, definitions):
+    """Defined symbols (ρ) and indexed names (y_i) replaced by their definitions."""
+    for defn in definitions:
+        if isinstance(defn.lhs, sp.Symbol):
+            expr = expr.xreplace({defn.lhs: defn.rhs})
+        elif isinstance(defn.lhs, sp.Indexed):
+            (index,) = defn.lhs.indices
+            expr = expr.replace(lambda e, base=defn.lhs.base: isinstance(e, sp.Indexed)
+                                and e.base == base,
+                                lambda e, defn=defn, index=index: defn.rhs.xreplace(
+                                    {index: e.indices[0]}))
+    return expr
+
+
+# -- normal forms ----------------------------------------------------------------------------------
+SUMMATION_INDEX = sp.Symbol("summation_index", integer=True)
+
+
+def _pull_sums(expr):
+    """Sums split over their terms, constants pulled out, the index renamed canonically."""
+    def pull(s):
+        (index, lo, hi), = s.limits
+        total = 0
+        for term in sp.Add.make_args(sp.expand(s.function.xreplace({index: SUMMATION_INDEX}))):
+            const, dep = term.as_independent(SUMMATION_INDEX, as_Add=False)
+            total += const * sp.Sum(dep, (SUMMATION_INDEX, lo, hi))
+        return total
+
+    return sp.expand(expr.replace(lambda e: isinstance(e, sp.Sum), pull))
+
+
+def _roots_factored(expr):
+    return expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp == sp.S.Half,
+                        lambda e: sp.sqrt(sp.factor(e.base)))
+
+
+def _bottom_up(expr, rule, memo: dict):
+    """``rule`` applied to every node, leaves first, each distinct subexpression once (the
+    library's expressions share their subtrees)."""
+    if expr not in memo:
+        args = [_bottom_up(arg, rule, memo) for arg in expr.args]
+        memo[expr] = rule(expr.func(*args) if args and args != list(expr.args) else expr)
+    return memo[expr]
+
+
+def _symmetric_arguments(expr, heads):
+    """The first two arguments of each application of ``heads`` in a canonical order."""
+    return _bottom_up(sp.sympify(expr), lambda e: e.func(
+        *sorted(e.args[:2], key=sp.default_sort_key), *e.args[2:])
+        if isinstance(e, AppliedUndef) and e.func in heads else e, {})
+
+
+# -- expectations and gradient pairings of layer maps ----------------------------------------------
+def _families(head, hypotheses) -> list:
+    """The atoms the pairing hypotheses head(p, q) = value speak of (symbols, indexed names)."""
+    out = []
+    for h in hypotheses:
+        if isinstance(h, sp.Equality) and getattr(h.lhs, "func", None) == head:
+            for arg in h.lhs.args:
+                key = arg.base if isinstance(arg, sp.Indexed) else arg
+                out += [] if key in out else [key]
+    return out
+
+
+def _partials(report, form, families, hypotheses, name) -> list:
+    """(atom, ∂form/∂atom, index, lo, hi) for every atom of ``families`` in ``form``; an indexed
+    family must occur inside sums only, its member taken at a fresh index over the sum's range."""
+    terms = []
+    for family in families:
+        if isinstance(family, sp.IndexedBase):
+            sums = [s for s in form.atoms(sp.Sum) if s.function.has(family)]
+            if form.xreplace({s: 0 for s in sums}).has(family):
+                raise ProofError(f"{report.theorem.id} {name}: {_render(family)} occurs outside "
+                                 "a sum")
+            for s in sums:
+                (index, lo, hi), = s.limits
+                member = next(e for e in s.function.atoms(sp.Indexed) if e.base == family)
+                fresh = sp.Dummy("k", integer=True)
+                atom = member.xreplace({index: fresh})
+                coef = _resolve(report, sp.diff(form, atom).doit(),
+                                (*hypotheses, lo <= fresh, fresh <= hi), name)
+                terms.append((atom, coef, fresh, lo, hi))
+        elif form.has(family):
+            terms.append((family, sp.diff(form, family), None, None, None))
+    return terms
+
+
+def _match(template, atoms, patterns):
+    """The binding of the pattern indices that turns ``template`` into ``atoms`` (or None)."""
+    binding = {}
+    for t, v in zip(template, atoms):
+        if not isinstance(t, sp.Indexed):
+            if t != v:
+                return None
+            continue
+        if not (isinstance(v, sp.Indexed) and v.base == t.base):
+            return None
+        for ti, vi in zip(t.indices, v.indices):
+            if ti in patterns:
+                if binding.setdefault(ti, vi) != vi:
+                    return None
+            elif ti != vi:
+                return None
+    return binding
+
+
+def _lookup(report, head, p, q, hypotheses, patterns, name):
+    """head(p, q) from the hypotheses (head is symmetric: either order)."""
+    for h in hypotheses:
+        if isinstance(h, sp.Equality) and getattr(h.lhs, "func", None) == head:
+            for pair in ((p, q), (q, p)):
+                binding = _match(h.lhs.args, pair, patterns)
+                if binding is not None:
+                    return h.rhs.xreplace(binding)
+    raise ProofError(f"{report.theorem.id} {name}: no hypothesis gives {_render(head(p, q))}")
+
+
+def _pairing(report, pairing, hypotheses, patterns, name):
+    """head(f, g) for the layer maps f, g: Σ_p Σ_q ∂f/∂p ∂g/∂q head(p, q) over the atoms the
+    hypotheses name (bilinearity of the expectation for forms linear in the atoms, checked; the
+    chain rule for the gradient pairing); sums over a Kronecker delta collapse, their range
+    conditions decided."""
+    head = pairing.func
+    families = _families(head, hypotheses)
+    sides = [_partials(report, form, families, hypotheses, name) for form in pairing.args]
+    if head.pairing == "product":  # E[f g] = Σ ∂f ∂g E[p q] needs f, g linear in the atoms
+        for form, terms in zip(pairing.args, sides):
+            rebuilt = sum((sp.Sum(coef * atom, (index, lo, hi)) if index is not None
+                           else coef * atom) for atom, coef, index, lo, hi in terms)
+            free = all(not coef.has(*families) for _, coef, *_ in terms)
+            report.holds(f"{name}: linear in the random atoms",
+                         free and is_zero(_pull_sums(form) - _pull_sums(rebuilt)))
+    total = 0
+    for p, cp, kp, lop, hip in sides[0]:
+        for q, cq, kq, loq, hiq in sides[1]:
+            term = cp * cq * _lookup(report, head, p, q, hypotheses, patterns, name)
+            if kq is not None:
+                term = sp.Sum(term, (kq, loq, hiq)).doit()
+            if kp is not None:
+                term = sp.Sum(_resolve(report, term, (*hypotheses, lop <= kp, kp <= hip), name),
+                              (kp, lop, hip))
+            total += term
+    return total
+
+
+def _derivative_heads(report, expr, definitions, name):
+    """Each derivative of a defined activation replaced by the defined function that is its
+    derivative off 0 (decided by the solver from both definitions)."""
+    w = sp.Dummy("w", real=True)
+    for der in expr.atoms(sp.Derivative):
+        inner = der.expr
+        report.holds(f"{name}: a first derivative of an activation",
+                     der.variables == inner.args and len(inner.args) == 1)
+        body = _expand(report, inner.func(w), definitions, (), name, {inner.func})
+        slope = sp.diff(body, w).rewrite(sp.Piecewise)
+        for defn in definitions:
+            candidate = defn.lhs.func
+            if (isinstance(defn.lhs, AppliedUndef) and len(defn.lhs.args) == 1
+                    and candidate != inner.func and _proved(
+                        report, f"{name}: derivative of the activation off zero", (),
+                        sp.Implies(sp.Ne(w, 0), sp.Eq(slope, defn.rhs.xreplace(
+                            {defn.lhs.args[0]: w}))))):
+                expr = expr.xreplace({der: candidate(inner.args[0])})
+                break
+        else:
+            raise ProofError(f"{report.theorem.id} {name}: no defined derivative of "
+                             f"{_render(inner.func(w))}")
+    return expr
+
+
+def _use_averages(report, value, hypotheses, name):
+    """Each hypothesis (a multiple of one sum) = value, solved for the sum, substituted."""
+    for h in hypotheses:
+        if isinstance(h, sp.Equality) and h.lhs.has(sp.Sum):
+            scale, total = _pull_sums(h.lhs).as_independent(sp.Sum, as_Add=False)
+            report.holds(f"{name}: a width average is a multiple of one sum",
+                         isinstance(total, sp.Sum))
+            value = value.xreplace({total: h.rhs / scale})
+    return value
+
+
+def _prove_layer_pairing(report: Report, theorem: Theorem, name: str) -> None:
+    claim = theorem.claim(name)
+    hyps = theorem.hypotheses_of(name)
+    pairing, target = claim.conclusion.lhs, claim.conclusion.rhs
+    pairing = _expand_symbols(pairing, claim.definitions)
+    value = _pairing(report, pairing, hyps, set(claim.variables), name)
+    value = _use_averages(report, _pull_sums(_derivative_heads(report, value, theorem.definitions,
+                                                               name)), hyps, name)
+    expected = _expand(report, target, theorem.definitions, hyps, name, LAYER_HEADS,
+                       layer=target.args[0])
+    report.identity(f"{name}: the pairing is the kernel", value, _pull_sums(expected.doit()))
+
+
+# -- the pair's covariance and the two expectations ------------------------------------------------
+def _prove_pair_covariance(report: Report, theorem: Theorem, name: str) -> None:
+    claim = theorem.claim(name)
+    hyps = theorem.hypotheses_of(name)
+    for eq in _conjuncts(claim.conclusion):
+        pairing = _expand_symbols(eq.lhs, theorem.definitions)
+        for root in (e for e in sp.preorder_traversal(pairing) if _is_root(e)):
+            _prove(report, f"{name}: the pair is real", hyps,
+                   root.base > 0 if root.exp < 0 else root.base >= 0)
+        value = _pairing(report, pairing, hyps, set(claim.variables), name)
+        report.identity(f"{name}: second moment", value, eq.rhs)
+
+
+def _activation(report, head, definitions, name):
+    """(γ, k) with head(w) = γ wᵏ for w > 0 and head(w) = 0 for w ≤ 0, decided by the solver from
+    the head's definition (γ, k read off its value at a positive point)."""
+    w, positive = sp.Dummy("w", real=True), sp.Dummy("w", positive=True)
+    body = _expand(report, head(w), definitions, (), name, {head})
+    value = body.xreplace({w: positive})
+    report.holds(f"{name}: activation is a monomial on the positive axis",
+                 value.is_polynomial(positive) and len(sp.Add.make_args(sp.expand(value))) == 1)
+    power = sp.degree(value, positive)
+    gain = value / positive**power
+    _prove(report, f"{name}: activation vanishes off the positive axis", (),
+           sp.Implies(w <= 0, sp.Eq(body, 0)))
+    _prove(report, f"{name}: activation is homogeneous on the positive axis", (),
+           sp.Implies(w > 0, sp.Eq(body, gain * w**power)))
+    return gain, power
+
+
+def _endpoint(report, bound, hypotheses, name):
+    """The argument of a max / min that the solver proves equal to it."""
+    for cand in bound.args:
+        if _proved(report, f"{name}: an endpoint of the arc", hypotheses, sp.Eq(bound, cand)):
+            return cand
+    raise ProofError(f"{report.theorem.id} {name}: the hypotheses do not order {_render(bound)}")
+
+
+def _prove_expectation(report: Report, theorem: Theorem, name: str) -> None:
+    """The claimed closed form of E[f(u) g(v)] from the definitions: polar coordinates, the arc
+    where both arguments are positive (endpoints decided by the solver), sympy's integrals."""
+    claim, defs = theorem.claim(name), theorem.definitions
+    hyps = theorem.hypotheses_of(name)
+    lhs, rhs = claim.conclusion.lhs, claim.conclusion.rhs
+    v1, v2, cov = lhs.args
+    _prove(report, f"{name}: positive variances and correlation at most one", hyps,
+           sp.And(v1 > 0, v2 > 0, cov**2 <= v1 * v2))
+    integral = _expand(report, lhs, defs, hyps, name, {lhs.func})
+    report.holds(f"{name}: an integral over the plane",
+                 isinstance(integral, sp.Integral) and len(integral.limits) == 2
+                 and all((lo, hi) == (-sp.oo, sp.oo) for _, lo, hi in integral.limits))
+    (ga, _, _), (gb, _, _) = integral.limits
+    acts = sorted((f for f in sp.Mul.make_args(integral.function) if isinstance(f, AppliedUndef)),
+                  key=lambda f: f.args[0].has(gb))  # the argument free of the second variable first
+    report.holds(f"{name}: one activation of each variable", len(acts) == 2)
+    r, t = sp.Dummy("r", positive=True), sp.Dummy("t", real=True)
+    theta, S1, S2 = sp.Dummy("theta", real=True), sp.Dummy(positive=True), sp.Dummy(positive=True)
+    polar = {ga: r * sp.cos(t), gb: r * sp.sin(t)}
+    radial = sp.trigsimp((integral.function / sp.Mul(*acts)).xreplace(polar))
+    report.holds(f"{name}: the density is rotation invariant", not radial.has(t))
+    # c = √(s₁s₂) cos θ with θ = arccos ρ ∈ [0, π]: sin θ ≥ 0
+    angle = {v1: S1, v2: S2, cov: sp.sqrt(S1 * S2) * sp.cos(theta)}
+    arc_hyps = (theta >= 0, theta <= sp.pi)
+
+    def in_angle(e):
+        e = e.xreplace(polar).xreplace(angle).replace(
+            lambda x: isinstance(x, sp.Pow) and x.exp == sp.S.Half,
+            lambda x: sp.sqrt(sp.factor(x.base.subs(sp.cos(theta)**2, 1 - sp.sin(theta)**2))))
+        return sp.expand(e.xreplace({sp.Abs(sp.sin(theta)): sp.sin(theta)}))
+
+    # the amplitude-phase forms r·√s·cos(t − ψ) of the two arguments (ψ = 0 and θ)
+    phases = ((sp.sqrt(S1), sp.S.Zero), (sp.sqrt(S2), theta))
+    factor, integrand, lows, highs = sp.S.One, sp.S.One, [], []
+    for act, (amp, psi) in zip(acts, phases):
+        report.identity(f"{name}: the argument in polar form", in_angle(act.args[0]),
+                        sp.expand(sp.expand_trig(r * amp * sp.cos(t - psi))))
+        gain, power = _activation(report, act.func, defs, name)
+        factor *= gain * (r * amp) ** power
+        integrand *= sp.cos(t - psi) ** power
+        # cos(t − ψ) > 0 on (ψ − π/2, ψ + π/2), inside the period [−π/2, 3π/2) for ψ ∈ [0, π]
+        _prove(report, f"{name}: the positive half period lies in the period", arc_hyps,
+               sp.And(psi - sp.pi / 2 >= -sp.pi / 2, psi + sp.pi / 2 <= 3 * sp.pi / 2))
+        lows.append(psi - sp.pi / 2)
+        highs.append(psi + sp.pi / 2)
+    ends = [_endpoint(report, bound, arc_hyps, name) for bound in (sp.Max(*lows), sp.Min(*highs))]
+    _prove(report, f"{name}: the arc is not reversed", arc_hyps, ends[0] <= ends[1])
+    const, radial_part = (factor * radial * r).as_independent(r, as_Add=False)
+    value = (const * sp.integrate(radial_part, (r, 0, sp.oo))
+             * sp.integrate(sp.expand(integrand, trig=True), (t, ends[0], ends[1])))
+    at = {theta: sp.acos(cov / sp.sqrt(S1 * S2))}
+    target = _expand_symbols(rhs, defs).xreplace({v1: S1, v2: S2})
+    report.identity(f"{name}: the integral is the closed form",
+                    _roots_factored(value.xreplace(at)), _roots_factored(target))
+
+
+# -- invariance under X ↦ XQ ---------------------------------------------------------------------
+def _orthogonality_used(expr, hypotheses):
+    """Every matrix product inside an entry (M)_ij rewritten by the hypotheses' A·B = I."""
+    for h in hypotheses:
+        if isinstance(h, sp.Equality) and isinstance(h.lhs, sp.MatMul) \
+                and isinstance(h.rhs, sp.Identity):
+            expr = expr.replace(lambda e: isinstance(e, MatrixElement),
+                                lambda e, h=h: MatrixElement(
+                                    matmul_replace_adjacent(e.parent, h.lhs.args, h.rhs),
+                                    e.i, e.j))
+    return expr
+
+
+def _prove_invariance(report: Report, theorem: Theorem, name: str) -> None:
+    """Induction on the depth: base at the claim's lower bound (definitions expanded, the
+    orthogonality hypothesis used), step at a symbolic layer (one layer of definitions expanded,
+    the induction hypothesis for every entry rewriting the moved kernels)."""
+    claim, defs = theorem.claim(name), theorem.definitions
+    hyps = theorem.hypotheses_of(name)
+    eqs = _conjuncts(claim.conclusion)
+    depth = eqs[0].lhs.args[0]
+    base = _lower_bound(hyps, depth)
+    for eq in eqs:
+        sides = [_orthogonality_used(_expand(report, side.xreplace({depth: base}), defs, hyps,
+                                             name, LAYER_HEADS), hyps)
+                 for side in (eq.lhs, eq.rhs)]
+        report.identity(f"{name}: base layer", *sides)
+    layer = sp.Dummy("l", integer=True)
+    step_hyps = (*hyps, layer >= base)
+    rules = [eq.xreplace({depth: layer}) for eq in eqs]
+    for eq in eqs:
+        nxt = eq.xreplace({depth: layer + 1})
+        moved, fixed = (_expand(report, side, defs, step_hyps, name, LAYER_HEADS, layer=layer + 1)
+                        for side in (nxt.lhs, nxt.rhs))
+        for rule in rules:
+            moved = moved.replace(
+                lambda e, rule=rule: isinstance(e, AppliedUndef) and e.func == rule.lhs.func
+                and e.args[:-2] == rule.lhs.args[:-2],
+                lambda e, rule=rule: rule.rhs.func(*rule.rhs.args[:-2], *e.args[-2:]))
+        report.identity(f"{name}: induction step", moved, fixed)
+    report.inductions.append(f"{name} (on the depth, from {_render(base)})")
+
+
+# -- linrelu.kernels run on sympy objects -------------------------------------------------------
+def _where(cond, value, other):
+    return sp.Piecewise((value, cond), (other, True))
+
+
+def _arctan2(y_, x_):
+    """numpy's arctan2 on the closed upper half-plane (y ≥ 0): arccos(x/√(x² + y²)), and 0 at
+    the origin; anywhere else no branch applies (the check fails)."""
+    return sp.Piecewise((sp.acos(x_ / sp.sqrt(x_**2 + y_**2)), (y_ >= 0) & (x_**2 + y_**2 > 0)),
+                        (0, sp.Eq(y_, 0) & sp.Eq(x_, 0)))
+
+
+# only float64 is offered: any other dtype in the library fails the proof
+SYMBOLIC_NUMPY = SimpleNamespace(sqrt=sp.sqrt, pi=sp.pi, float64=np.float64, where=_where,
+                                 arctan2=_arctan2, asarray=lambda value, dtype=None: value,
+                                 finfo=lambda dtype: SimpleNamespace(eps=eps_mach))
+
+
+class _ObjectNumpy:
+    """numpy, with float64 conversions kept as object arrays (entries are sympy expressions)."""
+
+    def __getattr__(self, attr):
+        return getattr(np, attr)
+
+    @staticmethod
+    def asarray(value, dtype=None):
+        return np.asarray(value, dtype=object)
+
+
+def _prove_library_kernels(report: Report, theorem: Theorem, name: str) -> None:
+    """linrelu's arccos_kernel_1 / _0 on the claim's region: the equalities among the
+    hypotheses split it into solved cases (their union decided to cover it), the library runs on
+    each case's sympy values, and every branch it takes is decided by the solver."""
+    claim, defs = theorem.claim(name), theorem.definitions
+    hyps = theorem.hypotheses_of(name)
+    eqs = _conjuncts(claim.conclusion)
+    params = eqs[0].lhs.args
+    equalities = [h for h in claim.hypotheses
+                  if isinstance(h, sp.Equality) and h.free_symbols <= set(params)]
+    cases = sp.solve(equalities, list(reversed(params)), dict=True) if equalities else [{}]
+    _prove(report, f"{name}: the cases cover the hypotheses", hyps,
+           sp.Or(*[sp.And(*[sp.Eq(key, val) for key, val in case.items()]) for case in cases]))
+    lk = _linrelu_kernels()
+    for case in cases:
+        case_hyps = (*hyps, *[sp.Eq(key, val) for key, val in case.items()])
+        args = [param.xreplace(case) for param in params]
+        positive = {p: sp.Dummy(positive=True) for p in params if p not in case
+                    and _proved(report, f"{name}: a positive variance", case_hyps, p > 0)}
+        for eq in eqs:
+            with mock.patch.object(lk, "np", SYMBOLIC_NUMPY):
+                value = getattr(lk, eq.lhs.func.__name__)(*args)
+            value = _resolve(report, _rational(value), case_hyps,
+                             f"{name}: library branch")
+            target = _expand_symbols(eq.rhs, defs).xreplace(case)
+            report.identity(f"{name}: library value", _roots_factored(value.xreplace(positive)),
+                            _roots_factored(target.xreplace(positive)))
+
+
+def _rational(expr):
+    """The library's float constants (2.0, 8.0, 0.5) as the exact rationals they are."""
+    return _bottom_up(sp.sympify(expr), lambda e: sp.Rational(float(e))
+                      if isinstance(e, sp.Float) else e, {})
+
+
+def _opaque(head):
+    return np.vectorize(lambda s, t, u: head(s, t, u), otypes=[object])
+
+
+def _symmetric_heads(report: Report, theorem: Theorem) -> set:
+    """The expectation symbols whose proved closed form is symmetric in the two variances."""
+    out = set()
+    for claim in theorem.claims:
+        lhs = claim.conclusion.lhs if isinstance(claim.conclusion, sp.Equality) else None
+        if lhs is not None and lhs.func in (kappa_1, kappa_0):
+            v1, v2, _ = lhs.args
+            form = _expand_symbols(claim.conclusion.rhs, theorem.definitions)
+            report.identity(f"{claim.name}: symmetric in the two variances", form,
+                            form.xreplace({v1: v2, v2: v1}))
+            out.add(lhs.func)
+    return out
+
+
+def _prove_library_recursion(report: Report, theorem: Theorem, name: str) -> None:
+    """linrelu.kernels._kernels (both paths) with its expectations opaque, against the
+    definitions unfolded: depths from the claim's lower bound on, sizes 2 and 3 (sampled)."""
+    claim, defs = theorem.claim(name), theorem.definitions
+    hyps = theorem.hypotheses_of(name)
+    eqs = _conjuncts(claim.conclusion)
+    matrix, depth, sw, sb, row, col = eqs[0].lhs.args
+    base = _lower_bound(hyps, depth)
+    symmetric = _symmetric_heads(report, theorem)
+    lk, products = _linrelu_kernels(), {}
+    for size, depths in ((2, range(base, base + 5)), (3, (base + 2,))):
+        shaped = matrix.subs({matrix.shape[0]: size, matrix.shape[1]: 2})
+        entries = np.array([[shaped[p, q] for q in range(2)] for p in range(size)], dtype=object)
+        for depth_value in depths:
+            with mock.patch.object(lk, "np", _ObjectNumpy()), \
+                    mock.patch.object(lk, "arccos_kernel_1", _opaque(kappa_1)), \
+                    mock.patch.object(lk, "arccos_kernel_0", _opaque(kappa_0)):
+                runs = (lk._kernels(entries, None, depth_value, sw, sb),
+                        lk._kernels(entries, entries.copy(), depth_value, sw, sb))
+            for eq in eqs:
+                position = LIBRARY_OUTPUT[eq.lhs.func.__name__]
+                for p in range(size):
+                    for q in range(size):
+                        expected = _expand(report, eq.rhs.xreplace(
+                            {depth: depth_value, row: p, col: q, matrix: shaped}), defs, hyps,
+                            name, LAYER_HEADS)
+                        expected = _bottom_up(expected, lambda e: e.doit()
+                                              if isinstance(e, MatrixElement) else e, products)
+                        for run in runs:
+                            got = _rational(run[position][p, q])
+                            report.identity(f"{name}: library entry",
+                                            _symmetric_arguments(got, symmetric),
+                                            _symmetric_arguments(expected, symmetric))
+            report.instance(f"{name} at depth {depth_value} with {size} inputs")
+
+
+# -- the proof -------------------------------------------------------------------------------------
+PROOFS = {
+    "pair_covariance": _prove_pair_covariance,
+    "relu_product": _prove_expectation,
+    "relu_step_product": _prove_expectation,
+    "input_layer": _prove_layer_pairing,
+    "hidden_layer": _prove_layer_pairing,
+    "tangent_layer": _prove_layer_pairing,
+    "orthogonal_invariance": _prove_invariance,
+    "library_interior": _prove_library_kernels,
+    "library_parallel": _prove_library_kernels,
+    "library_rounding_strip": _prove_library_kernels,
+    "library_zero_variance": _prove_library_kernels,
+    "library_recursion": _prove_library_recursion,
+}
+
+
+def check(theorem: Theorem = THEOREM) -> Report:
+    """Prove every claim of ``theorem`` (see the module docstring); raise on a failed step."""
+    report = Report(theorem)
+    for claim in theorem.claims:
+        PROOFS[claim.name](report, theorem, claim.name)
+    return report
+
+
+# -- the numeric falsifier -------------------------------------------------------------------------
+FALSIFIER_TRIALS = 8
+MONTE_CARLO_DRAWS = 200_000
+MONTE_CARLO_SIGMAS = 5.0  # tolerance: 5 standard errors of the Monte Carlo mean
+
+
+def _monte_carlo_agrees(rng, s1_, s2_, c_) -> None:
+    """Both expectations by Monte Carlo over the pair itself (numpy normals, Cholesky), each
+    within 5 standard errors of the quadrature behind κ₁, κ₀ (else the falsifier's own numerics
+    disagree, and it stops)."""
+    g = rng.standard_normal((2, MONTE_CARLO_DRAWS))
+    first = np.sqrt(s1_) * g[0]
+    second = (c_ * g[0] + np.sqrt(s1_ * s2_ - c_ * c_) * g[1]) / np.sqrt(s1_)
+    samples = (np.maximum(first, 0) * np.maximum(second, 0), (first > 0) & (second > 0))
+    for order, sample in zip((1, 0), samples):
+        mean, se = sample.mean(), sample.std(ddof=1) / np.sqrt(sample.size)
+        quad = _quad_kappa(order)(s1_, s2_, c_)
+        if abs(mean - quad) > MONTE_CARLO_SIGMAS * se:
+            raise AssertionError(f"T7 falsifier: Monte Carlo {mean} and quadrature {quad} of "
+                                 f"order {order} differ by more than {MONTE_CARLO_SIGMAS} SE")
+
+
+def _orthogonal(rng, size):
+    """An orthogonal matrix whose entries are dyadic, so QQᵀ = I holds exactly in floating
+    point: a signed permutation, times (for size 4) the scaled Hadamard matrix, times another."""
+    def signed_permutation():
+        return np.eye(size)[rng.permutation(size)] * rng.choice([-1.0, 1.0], size)
+
+    mix = np.eye(size)
+    if size == 4:
+        h2 = np.array([[1.0, 1.0], [1.0, -1.0]])
+        mix = np.kron(h2, h2) / 2
+    return signed_permutation() @ mix @ signed_permutation()
+
+
+def draw(rng, trial: int) -> dict:
+    """One instance per claim that numbers can evaluate (the pairings E and ⟨∇, ∇⟩ are symbolic
+    only): sizes n ∈ {2, 3, 4}, d ∈ {2, 4}, depths 1–4, parameters drawn at random."""
+    var1, var2 = rng.uniform(0.2, 3.0, 2)
+    corr = rng.uniform(-0.95, 0.95)
+    cov = corr * np.sqrt(var1 * var2)
+    _monte_carlo_agrees(rng, var1, var2, cov)
+    pair = {s1: var1, s2: var2, c: cov, rho: cov / np.sqrt(var1 * var2)}
+    size, dim = 2 + trial % 3, (2, 4)[trial % 2]
+    weights = {sigma_w: rng.uniform(0.5, 2.0), sigma_b: rng.uniform(0.0, 1.0)}
+    inputs = rng.standard_normal((size, dim))
+    entry = {i: int(rng.integers(size)), j: int(rng.integers(size))}
+    root1, root2 = rng.integers(1, 16, 2) / 8  # dyadic: c² = s₁s₂ exactly in floating point
+    sign = rng.choice([-1.0, 1.0])
+    machine = {eps_mach: np.finfo(np.float64).eps}
+    strip = 1.0 - int(rng.integers(1, 5)) * 2.0**-53  # 0 < 1 − c² ≤ 8ε
+    zero = rng.permutation([0.0, rng.uniform(0.0, 2.0)])
+    return {
+        "relu_product": pair,
+        "relu_step_product": pair,
+        "orthogonal_invariance": {X: inputs, Q: _orthogonal(rng, dim), L: 1 + trial % 4, d: dim,
+                                  **weights, **entry},
+        "library_interior": {**pair, **machine},
+        "library_parallel": {s1: root1**2, s2: root2**2, c: sign * root1 * root2, rho: sign,
+                             **machine},
+        "library_rounding_strip": {s1: 1.0, s2: 1.0, c: sign * strip, **machine},
+        "library_zero_variance": {s1: zero[0], s2: zero[1], c: 0.0},
+        "library_recursion": {X: inputs, L: trial % 5, **weights, **entry},
+    }
+
+
+# -- false statements the proof must reject --------------------------------------------------------
+def _with_definition(theorem: Theorem, head, layer, body) -> Theorem:
+    """``theorem`` with the definition of head at ``layer`` replaced by ``body``."""
+    definitions = tuple(equation(defn.lhs, body)
+                        if isinstance(defn.lhs, AppliedUndef) and defn.lhs.func == head
+                        and defn.lhs.args[0] == layer else defn
+                        for defn in theorem.definitions)
+    return theorem.replace(definitions=definitions)
+
+
+def false_variants() -> dict[str, Theorem]:
+    """Each a false statement (one field of ``THEOREM`` changed) that ``check`` must reject."""
+    t = THEOREM
+    closed_1 = t.claim("relu_product").conclusion
+    closed_0 = t.claim("relu_step_product").conclusion
+    angle = sp.pi - sp.acos(rho)
+    sw2, sb2 = sigma_w**2, sigma_b**2
+    moved = sp.MatrixSymbol("P", n, n)
+    hidden = t.claim("hidden_layer")
+    tangent_claim = t.claim("tangent_layer")
+    return {
+        # the old MUTANTS, as statements
+        "arccos_without_pi": t.with_claim("relu_product", conclusion=equation(
+            closed_1.lhs, sp.sqrt(s1 * s2) / (2 * sp.pi) * (sp.sqrt(1 - rho**2)
+                                                            + sp.acos(rho) * rho))),
+        "drop_sqrt_term": t.with_claim("relu_product", conclusion=equation(
+            closed_1.lhs, sp.sqrt(s1 * s2) / (2 * sp.pi) * angle * rho)),
+        "derivative_kernel_over_pi": t.with_claim("relu_step_product", conclusion=equation(
+            closed_0.lhs, angle / sp.pi)),
+        "arc_starts_at_theta_minus_pi": t.with_claim("relu_step_product", conclusion=equation(
+            closed_0.lhs, (angle + sp.pi / 2) / (2 * sp.pi))),
+        "permute_samples": t.with_claim("orthogonal_invariance", conclusion=sp.And(
+            equation(_layer(Sigma, L, moved * X), _layer(Sigma, L)),
+            equation(_layer(Theta, L, moved * X), _layer(Theta, L))),
+            hypotheses=(L >= 1, equation(moved * moved.T, sp.Identity(n)))),
+        "sigma1_drops_bias": _with_definition(
+            t, Sigma, 1, sw2 * MatrixElement(Zd * Zd.T, i, j) / d),
+        "sigma1_drops_1_over_d": _with_definition(
+            t, Sigma, 1, sw2 * MatrixElement(Zd * Zd.T, i, j) + sb2),
+        "sigma_next_drops_bias": _with_definition(
+            t, Sigma, l + 1, sw2 * kappa_1(_layer(Sigma, l, Zd, i, i), _layer(Sigma, l, Zd, j, j),
+                                           _layer(Sigma, l, Zd))),
+        "first_layer_with_an_extra_weight": t.with_claim("input_layer", definitions=(equation(
+            y[i], FIRST_LAYER.rhs + W[0]),)),
+        "first_layer_quadratic_in_the_weights": t.with_claim("input_layer", definitions=(
+            equation(y[i], _defs.dense_preactivation(W, W[a] * X[i, a], a, d, beta, sigma_w,
+                                                     sigma_b)),)),
+        "tangent_without_bias_coordinate": t.with_claim("tangent_layer", hypotheses=tuple(
+            h for h in tangent_claim.hypotheses if h != COORDINATES[2])),
+        "pair_covariance_without_positive_variance": t.with_claim(
+            "pair_covariance", hypotheses=t.claim("pair_covariance").hypotheses[1:]),
+        "relu_product_over_half_the_plane": t.replace(definitions=tuple(
+            equation(defn.lhs, sp.Integral(defn.rhs.function, (g1, 0, sp.oo), (g2, -sp.oo, sp.oo)))
+            if defn.lhs == kappa_1(s1, s2, c) else defn for defn in t.definitions)),
+        # class A: the orthogonality hypothesis dropped, the input scaled
+        "invariance_without_orthogonality": t.with_claim(
+            "orthogonal_invariance", hypotheses=(L >= 1,)),
+        "invariance_of_scaled_inputs": t.with_claim("orthogonal_invariance", conclusion=sp.And(
+            equation(_layer(Sigma, L, 2 * X * Q), _layer(Sigma, L)),
+            equation(_layer(Theta, L, 2 * X * Q), _layer(Theta, L)))),
+        # class B: a definition changed, the claims that use it must fail
+        "theta_drops_sigma": _with_definition(
+            t, Theta, l + 1, _layer(Sigma_dot, l + 1, Zd) * _layer(Theta, l, Zd)),
+        "sigma_dot_with_relu_product": _with_definition(
+            t, Sigma_dot, l + 1, sw2 * kappa_1(_layer(Sigma, l, Zd, i, i),
+                                               _layer(Sigma, l, Zd, j, j), _layer(Sigma, l, Zd))),
+        "correlation_sign_flipped": t.replace(definitions=tuple(
+            equation(rho, -c / sp.sqrt(s1 * s2)) if defn.lhs == rho else defn
+            for defn in t.definitions)),
+        "step_activation_at_zero_is_one_everywhere": t.replace(definitions=tuple(
+            equation(phi_prime(zv), 1) if defn.lhs == phi_prime(zv) else defn
+            for defn in t.definitions)),
+        # class C: a claim at a depth the definitions do not reach
+        "invariance_from_depth_zero": t.with_claim(
+            "orthogonal_invariance", hypotheses=(L >= 0, equation(Q * Q.T, sp.Identity(d)))),
+        "hidden_layer_from_depth_zero": t.with_claim(
+            "hidden_layer", hypotheses=(l >= 0, *hidden.hypotheses[1:])),
+        "library_recursion_from_depth_minus_one": t.with_claim(
+            "library_recursion", hypotheses=(L >= -1,)),
+        # weakened hypotheses, wrong constants and moments
+        "relu_product_without_positive_variance": t.with_claim(
+            "relu_product", hypotheses=(s2 > 0, c**2 <= s1 * s2)),
+        "pair_covariance_without_real_root": t.with_claim(
+            "pair_covariance", hypotheses=(s1 > 0, *t.claim("pair_covariance").hypotheses[2:])),
+        "bias_moment_two": t.with_claim("input_layer", hypotheses=(
+            *MOMENTS[:2], equation(expect(beta, beta), 2))),
+        "tangent_with_previous_covariance": t.with_claim("tangent_layer", hypotheses=tuple(
+            equation(h.lhs, sp.KroneckerDelta(a, b) * _layer(Sigma, l)) if h == PREVIOUS_TANGENT
+            else h for h in tangent_claim.hypotheses)),
+        "tangent_without_derivative_average": t.with_claim(
+            "tangent_layer", hypotheses=tuple(h for h in tangent_claim.hypotheses
+                                              if h != AVERAGE_0)),
+        # class G: the library's conditions
+        "library_guard_without_margin": t.with_claim("library_interior", hypotheses=(
+            s1 > 0, s2 > 0, EPS_VALUE, SPREAD > 0)),
+        "library_strip_with_exact_values": t.with_claim(
+            "library_rounding_strip", conclusion=KERNEL_CLOSED_FORMS),
+        "library_zero_variance_half": t.with_claim("library_zero_variance", conclusion=sp.And(
+            equation(lib_kappa_1(s1, s2, c), 0),
+            equation(lib_kappa_0(s1, s2, c), sp.Rational(1, 2)))),
+        "library_ntk_is_nngp": t.with_claim("library_recursion", conclusion=sp.And(
+            equation(lib_nngp(X, L, sigma_w, sigma_b, i, j), _layer(Sigma, L + 1)),
+            equation(lib_ntk(X, L, sigma_w, sigma_b, i, j), _layer(Sigma, L + 1)))),
+    }

@@ -1,474 +1,564 @@
 r"""T8 — ε-rank conditions for training the linearized network with mse and gradient descent.
 
-Statement (THEORY.md, corrected conditions)
--------------------------------------------
-GD with step η on ``L = (1/2n)‖r‖²`` for the linearized model (residual r = f_lin(X) − Y,
-Jacobian J, K = JJᵀ ≽ 0 with eigenpairs (λ_j, u_j), c_j = u_jᵀr_0):
-``r_t = (I − (η/n)K)^t r_0`` and ``L_t = (1/2n) Σ_j (1 − ηλ_j/n)^{2t} c_j²``. With
-``m_ε = Σ_{λ_j ≤ ε} c_j²/‖r_0‖²`` and ``ρ_ε(T) = (1 − ηε/n)^{2T}`` (ε ≥ 0, every integer T ≥ 1):
+Statement (THEORY.md, with every condition the proof uses)
+----------------------------------------------------------
+GD with step η on ``L = (1/2n)‖r‖²`` for the linearized model (residual r = Jθ + o, K = JJᵀ ≽ 0
+with eigenpairs (λ_j, u_j), c_j = u_jᵀ r_0, ‖r_0‖ > 0): one step maps r to ``(I − (η/n)K) r``, so
+each eigendirection evolves as ``c_j(t) = (1 − ηλ_j/n)^t c_j(0)`` and
+``L_T/L_0 = R := Σ_j (1 − ηλ_j/n)^{2T} c_j² / Σ_j c_j²`` (spectral theorem and Parseval). With
+``m_ε = Σ_{λ_j ≤ ε} c_j² / Σ_j c_j²`` and ``ρ_ε = (1 − ηε/n)^{2T}`` (η, n > 0, ε ≥ 0, T ≥ 1):
 
-    lower:  ρ_ε(T) m_ε ≤ L_T/L_0                 whenever 0 ≤ ηε ≤ n,
-    upper:  L_T/L_0 ≤ m_ε + ρ_ε(T)(1 − m_ε)      whenever ηλ_max + ηε ≤ 2n
-            (in particular for every ε ≥ 0 when ηλ_max ≤ n).
+    lower:  ρ_ε m_ε ≤ R                   whenever ηε ≤ n,
+    upper:  R ≤ m_ε + ρ_ε (1 − m_ε)       whenever ηλ_max + ηε ≤ 2n, and also whenever ηλ_max ≤ n.
 
-Both conditions are needed. Lower without ηε ≤ n: K = [1], n = η = T = 1, ε = 2 gives
-L_1/L_0 = 0 < ρ_ε m_ε = 1 (``lower_bound_counterexample``). Upper with only ηλ_max ≤ 2n:
-K = [3/2], n = η = T = 1, ε = 1 gives m_ε = 0, ρ_ε = 0, bound 0 < L_1/L_0 = ¼
-(``upper_bound_counterexample``). Consequences: τ-trainable ⇒ m_ε ≤ τ/ρ_ε(T) (ηε ≤ n);
-m_ε ≤ (τ − ρ_ε)/(1 − ρ_ε) for some ε with ρ_ε < τ (and ηλ_max + ηε ≤ 2n) ⇒ τ-trainable. For
-isotropic r_0, in expectation over r_0: E[L_T/L_0] = (1/N)Σ_j(1 − ηλ_j/n)^{2T},
-E[m_ε] = 1 − rank_ε(K)/N. Gradient flow: r(t) = e^{−tK/n} r_0, ρ → e^{−2εt/n}.
+Consequences: R ≤ τ and ηε < n ⇒ m_ε ≤ τ/ρ_ε (necessary; ηε < n, not ≤, so that ρ_ε > 0);
+m_ε ≤ (τ − ρ_ε)/(1 − ρ_ε) with ρ_ε < τ ≤ 1 and ηλ_max + ηε ≤ 2n ⇒ R ≤ τ (sufficient). For an
+isotropic r_0 (expectations over r_0): E[q_j] = 1/N, ``E[m_ε] = 1 − rank_ε(K)/N``,
+``E[R] = (1/N) Σ_j (1 − ηλ_j/n)^{2T}``; E[R] ≤ τ and ηε < n ⇒ rank_ε(K) ≥ N(1 − τ/ρ_ε)
+(THEORY.md printed this without ηε ≤ n: K = [1], n = η = T = 1, ε = 2, τ = ½ gives E[R] = 0 ≤ τ
+and rank_ε(K) = 0 < ½); rank_ε(K) ≥ N(1 − (τ − ρ_ε)/(1 − ρ_ε)) with ρ_ε < τ ≤ 1 and
+ηλ_max + ηε ≤ 2n ⇒ E[R] ≤ τ. Gradient flow: c_j(s) = e^{−λ_j s/n} c_j(0), and the two bounds hold
+with ρ_ε replaced by e^{−2εs/n} (s ≥ 0) and no step-size condition.
 
 Proof
 -----
-*Closed form.* ∇_θL = (1/n)Jᵀr, so r_{t+1} = r_t + J(θ_{t+1} − θ_t) = (I − (η/n)K)r_t, and by
-induction r_t = B^t r_0 (B = I − (η/n)K). By the spectral theorem B^t = U diag(y_j^t) Uᵀ with
-y_j = 1 − ηλ_j/n, so ‖r_t‖² = Σ_j y_j^{2t} c_j².
-*Coefficients.* Let q_j = c_j²/‖r_0‖² ≥ 0 (Σ q_j = 1), w_j = y_j^{2T}, y_ε = 1 − ηε/n, ρ = y_ε^{2T}.
-Then L_T/L_0 = Σ_j w_j q_j, m = Σ_{flat} q_j (flat: λ_j ≤ ε, steep: λ_j > ε), and for any bound
-affine in m, using Σ q_j = 1,
-    L_T/L_0 − ρm = Σ_flat (w_j − ρ) q_j + Σ_steep w_j q_j,
-    m + ρ(1 − m) − L_T/L_0 = Σ_flat (1 − w_j) q_j + Σ_steep (ρ − w_j) q_j.
-Each bound holds once every coefficient is ≥ 0.
-*Signs (telescoping lemma (a − b)Σ_{i<M}a^i b^{M−1−i} = a^M − b^M).*
-Lower, flat: w_j − ρ = (y_j − y_ε) Σ_{i<2T} y_j^i y_ε^{2T−1−i} with n(y_j − y_ε) = η(ε − λ_j) ≥ 0,
-n·y_ε = n − ηε ≥ 0 (the condition), n·y_j = (n − ηε) + η(ε − λ_j) ≥ 0: every factor ≥ 0.
-Lower, steep: w_j = (y_j)^{2T} ≥ 0 (even power).
-Upper, flat: 1 − w_j = (1 − y_j²) Σ_{i<T} 1^i (y_j²)^{T−1−i}, 1 − y_j² = (1 − y_j)(1 + y_j) with
-n(1 − y_j) = ηλ_j ≥ 0 and n(1 + y_j) = 2n − ηλ_j = s + η(λ_max − λ_j) + ηε ≥ 0, where
-s = 2n − ηλ_max − ηε ≥ 0 is the condition.
-Upper, steep: ρ − w_j = (y_ε² − y_j²) Σ_{i<T}(y_ε²)^i (y_j²)^{T−1−i}, with n(y_ε − y_j) = η(λ_j − ε)
-≥ 0 and n(y_ε + y_j) = 2n − ηε − ηλ_j = s + η(λ_max − λ_j) ≥ 0. (Here the ηε in the condition is
-used; without it the factor y_ε + y_j can be negative — the second counterexample.)
-If ηλ_max ≤ n: a steep j has ε < λ_j ≤ λ_max, so s = 2(n − ηλ_max) + η(λ_max − λ_j) + η(λ_j − ε)
-≥ 0; with no steep j only the flat factor 2n − ηλ_j = 2(n − ηλ_max) + η(λ_max − λ_j) + ηλ_max ≥ 0
-is used. *Consequences* are one-line algebra. *Isotropy:* the law of r_0 is invariant under
-rotations, so the q_j are exchangeable: E[q_j] = 1/N. ∎
+*Step.* ∇_θL = (1/n)Jᵀr, so r' = J(θ − η∇L) + o = (I − (η/n)K) r. Projecting on u_j
+(u_jᵀK = λ_j u_jᵀ) gives c_j(t+1) = y_j c_j(t), y_j = 1 − ηλ_j/n, hence c_j(t) = y_j^t c_j(0)
+(induction on t), and by Parseval ‖r_T‖² = Σ_j y_j^{2T} c_j².
+*Coefficients.* With q_j = c_j²/Σ c² ≥ 0, Σ q_j = 1, both sides of each bound are sums over j;
+multiplying the gap by Σ c² > 0 gives Σ_j c_j² · coef(λ_j), where coef depends on whether λ_j is
+flat (≤ ε) or steep (> ε). Each bound holds once every coefficient is ≥ 0:
+lower, flat: y_j^{2T} − y_ε^{2T}; lower, steep: y_j^{2T}; upper, flat: 1 − y_j^{2T}; upper,
+steep: y_ε^{2T} − y_j^{2T}.
+*Signs.* An even power is ≥ 0. A difference A^T − B^T = (A − B) Σ_{i<T} A^i B^{T−1−i} (telescoping
+lemma) is ≥ 0 when A − B ≥ 0, A ≥ 0 and B ≥ 0; here A, B ∈ {1, y_j², y_ε²} and each of these three
+sign facts is a real polynomial inequality in η, n, ε, λ_j, λ_max implied by the hypotheses and
+the case (decided by the solver). E.g. lower, flat: y_j − y_ε = η(ε − λ_j)/n ≥ 0 and
+y_ε = 1 − ηε/n ≥ 0 (needs ηε ≤ n); upper, steep: y_ε² − y_j² = (y_ε − y_j)(y_ε + y_j) with
+n(y_ε + y_j) = 2n − ηε − ηλ_j ≥ 0 (needs ηλ_max + ηε ≤ 2n, or ηλ_max ≤ n together with ε < λ_j).
+*Consequences* are real arithmetic from the bounds, with ρ_ε > 0 from y_ε > 0 (a positive number's
+power is positive) and ρ_ε ≥ 0 (an even power). *Isotropy:* the law of r_0 is rotation
+invariant, so the q_j are exchangeable and E[q_j] = e with N·e = E[Σ q_j] = 1; linearity of E
+turns each bound into the same sum with weights 1/N. *Flow:* dc/ds = −(λ/n)c gives
+c(s) = e^{−λs/n}c(0); e^{a} − e^{b} ≥ 0 iff a ≥ b (exp is increasing), decided on the exponents. ∎
 
-What ``check()`` proves at general size
----------------------------------------
-With MatrixSymbols J (N × p), θ, r of symbolic N, p: the GD step r_{t+1} = (I − (η/n)JJᵀ)r_t
-(sympy's matrix derivative of ‖Jθ + o‖²/2n), and the induction step B·B^t r_0 = B^{t+1} r_0.
-``rsolve``/``dsolve`` give the per-eigendirection solutions. The two coefficient formulas are
-extracted by differentiating ``L_T/L_0 − bound`` with respect to the weight q of a generic flat and
-a generic steep eigenvalue (any N). Each coefficient is certified ≥ 0 with *symbolic* T: it must
-equal A^M − B^M for the stated A, B (sympy identity with symbolic exponent), the telescoping lemma
-is proved by induction on M (``_sym.check_telescoping_lemma``), n·(A − B) factors into products of
-quantities that are sums of hypothesis slacks (n − ηε, s, η, ε − λ_j, λ_j − ε, λ_max − λ_j, λ_j)
-— exactly the stated conditions, nothing else — and the summands A^iB^j are powers of numbers
-certified ≥ 0. The ηλ_max ≤ n special case, the consequence algebra and both counterexamples are
-checked exactly. Isotropic r_0: Parseval Σ_j c_j² = ‖r_0‖² (MatrixSymbol U, UUᵀ = I); with
-exchangeability (cited) E[q_j] = e for all j and Σ_j E[q_j] = 1 solve to e = 1/N (symbolic N); the
-N − rank_ε(K) flat eigenvalues give E[m_ε] = 1 − rank_ε(K)/N (rank_ε/N is rejected), linearity
-gives E[L_T/L_0] = (1/N)Σ_j w_j, and the necessary/sufficient ε-rank conditions follow from the
-claimed E[m_ε]. The conditions are sympy relations; their slacks are the only atoms of the sign
-certificates, and the printed statement is generated from them. A grid of exact rational instances
-satisfying the stated conditions is also
-checked (a falsifier, not part of the proof).
-Named lemmas (prose): spectral theorem (B^t = U diag(y^t)Uᵀ, ‖Ux‖ = ‖x‖); exchangeability of the
-coordinates of an isotropic vector (E[q_j] = 1/N); a sum of nonnegative terms is nonnegative.
+What ``check()`` proves
+-----------------------
+Symbolic: the GD step for MatrixSymbols J (N × p), θ, o (sympy's matrix gradient of the defined
+loss); the per-direction closed form by induction on t against the claim's own conclusion; the
+flow solution by ``dsolve``; Parseval (UUᵀ = I). For every bound claim the check reads the claim's
+conclusion, expands the theorem's definitions of R, m_ε, ρ_ε (and their flow and expectation
+versions), reduces the gap to one sum over j (the sums' limits must agree), splits each Piecewise
+by its own condition (the solver decides which branch the case takes), and proves every case's
+coefficient ≥ 0: by the solver at T = 1 and T = 2 (fixed exponents, full polynomial), and for
+symbolic T by the telescoping lemma (induction on the exponent) with the factor signs A − B,
+A, B decided by the solver from the claim's hypotheses. Consequences: the solver decides them
+from the bound claims' conclusions, after deciding that the consequence's hypotheses imply each
+hypothesis of the bound it uses. Isotropic: E[q_j] solved from Σ_j E[q_j] = 1 (symbolic N), the
+flat-mass and rank identity summand by summand by the solver, the ratio identity symbolically.
+Named lemmas (prose): spectral theorem; exchangeability of an isotropic vector's coordinates;
+a positive number's powers are positive; the exponential is increasing and positive.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
-from itertools import product
-
 import sympy as sp
 
-from proofs._sym import (
-    assert_identity,
-    assert_matrix_expr_identity,
-    assert_nonneg_certificate,
-    assert_true,
-    check_telescoping_lemma,
-    choose_variant,
-    fmt,
-    matmul_replace_adjacent,
+from proofs import _defs as D
+from proofs._render import render
+from proofs._statement import Claim, ProofError, Report, Theorem
+from proofs._sym import check_telescoping_lemma
+
+# -- symbols -------------------------------------------------------------------------------------
+n, eta, eps, tau, lam_max, T, t, j, N = D.n, D.eta, D.eps, D.tau, D.lam_max, D.T, D.t, D.j, D.N
+p = D.p
+s_time = sp.Symbol("s", real=True)  # gradient-flow time
+lam = sp.IndexedBase("lambda", real=True)
+c = sp.IndexedBase("c", real=True)
+R, m, rho = sp.symbols("R m_epsilon rho_epsilon", real=True)
+R_flow, rho_flow = sp.symbols("R_flow rho_flow", real=True)
+E_q, E_m, E_R, rank = sp.symbols("E_q E_m E_R rank_epsilon", real=True)
+J = sp.MatrixSymbol("J", N, p)
+theta = sp.MatrixSymbol("theta", p, 1)
+o = sp.MatrixSymbol("o", N, 1)
+r = sp.MatrixSymbol("r", N, 1)
+r_next = sp.MatrixSymbol("r_next", N, 1)
+grad = sp.MatrixSymbol("grad_L", p, 1)
+U = sp.MatrixSymbol("U", N, N)
+coord = sp.Function("c")  # one eigendirection's coordinate c(t)
+lam_1 = sp.Symbol("lambda", real=True)  # one eigendirection's eigenvalue
+
+K = D.ntk_gram(J)
+y = D.gd_factor
+
+# -- the statement -----------------------------------------------------------------------------
+BASE = (sp.Gt(eta, 0), sp.Gt(n, 0), sp.Ge(eps, 0), sp.Ge(T, 1), sp.Ge(N, 1),
+        sp.Ge(lam[j], 0), sp.Le(lam[j], lam_max), sp.Gt(sp.Sum(c[j] ** 2, (j, 1, N)), 0))
+LOWER_CONDITION = sp.Le(eta * eps, n)
+UPPER_CONDITION = sp.Le(eta * lam_max + eta * eps, 2 * n)
+SMALL_STEP = sp.Le(eta * lam_max, n)
+NECESSARY_CONDITION = sp.Lt(eta * eps, n)
+TAU_RANGE = (sp.Lt(rho, tau), sp.Le(tau, 1))
+rank_definition = sp.Sum(sp.Piecewise((1, sp.Abs(lam[j]) > eps), (0, True)), (j, 1, N))
+
+THEOREM = Theorem(
+    id="T8",
+    variables=(eta, n, eps, tau, lam_max, s_time, T, N, p, lam, c, J, theta, o, U),
+    hypotheses=BASE,
+    definitions=(
+        D.equation(r, J * theta + o),
+        D.equation(grad, sp.Derivative(D.mse_loss(r, n), theta)),
+        D.equation(r_next, J * (theta - eta * grad) + o),
+        D.equation(rho, D.rho_eps(eta, eps, n, T)),
+        D.equation(R, D.loss_ratio(c, lam, eta, n, T, j, N)),
+        D.equation(m, D.flat_mass(c, lam, eps, j, N)),
+        D.equation(rank, rank_definition),
+    ),
+    claims=(
+        Claim("gd_step", D.equation(r_next, (sp.Identity(N) - eta * K / n) * r)),
+        Claim("closed_form", sp.Eq(coord(t), y(eta, lam_1, n) ** t * coord(0)),
+              hypotheses=(sp.Ge(t, 0),), variables=(t, lam_1),
+              definitions=(D.equation(coord(t + 1), y(eta, lam_1, n) * coord(t)),)),
+        Claim("parseval", D.equation((U.T * r).T * (U.T * r), r.T * r),
+              hypotheses=(D.equation(U * U.T, sp.Identity(N)),)),
+        Claim("lower", sp.Le(rho * m, R), hypotheses=(LOWER_CONDITION,)),
+        Claim("upper", sp.Le(R, m + rho * (1 - m)), hypotheses=(UPPER_CONDITION,)),
+        Claim("upper_small_step", sp.Le(R, m + rho * (1 - m)), hypotheses=(SMALL_STEP,)),
+        Claim("necessary", sp.Le(m, tau / rho),
+              hypotheses=(NECESSARY_CONDITION, sp.Le(R, tau))),
+        Claim("sufficient", sp.Le(R, tau),
+              hypotheses=(UPPER_CONDITION, *TAU_RANGE, sp.Le(m, (tau - rho) / (1 - rho)))),
+        Claim("isotropic_flat_mass", sp.Eq(E_m, 1 - rank / N),
+              definitions=(D.equation(E_m, sp.Sum(sp.Piecewise((E_q, lam[j] <= eps), (0, True)),
+                                                   (j, 1, N))),)),
+        Claim("isotropic_ratio", sp.Eq(E_R, sp.Sum(y(eta, lam[j], n) ** (2 * T), (j, 1, N)) / N),
+              definitions=(D.equation(E_R, sp.Sum(y(eta, lam[j], n) ** (2 * T) * E_q,
+                                                  (j, 1, N))),)),
+        Claim("isotropic_necessary", sp.Ge(rank, N * (1 - tau / rho)),
+              hypotheses=(NECESSARY_CONDITION, sp.Le(E_R, tau))),
+        Claim("isotropic_sufficient", sp.Le(E_R, tau),
+              hypotheses=(UPPER_CONDITION, *TAU_RANGE,
+                          sp.Ge(rank, N * (1 - (tau - rho) / (1 - rho))))),
+        Claim("flow_closed_form", sp.Eq(coord(s_time), sp.exp(-lam_1 * s_time / n) * coord(0)),
+              hypotheses=(sp.Ge(s_time, 0),), variables=(lam_1,),
+              definitions=(D.equation(sp.Derivative(coord(s_time), s_time),
+                                      -lam_1 * coord(s_time) / n),)),
+        Claim("flow_lower", sp.Le(rho_flow * m, R_flow), hypotheses=(sp.Ge(s_time, 0),),
+              definitions=(D.equation(rho_flow, sp.exp(-2 * eps * s_time / n)),
+                           D.equation(R_flow, sp.Sum(sp.exp(-2 * lam[j] * s_time / n)
+                                                     * c[j] ** 2, (j, 1, N))
+                                      / sp.Sum(c[j] ** 2, (j, 1, N))))),
+        Claim("flow_upper", sp.Le(R_flow, m + rho_flow * (1 - m)), hypotheses=(sp.Ge(s_time, 0),),
+              definitions=(D.equation(rho_flow, sp.exp(-2 * eps * s_time / n)),
+                           D.equation(R_flow, sp.Sum(sp.exp(-2 * lam[j] * s_time / n)
+                                                     * c[j] ** 2, (j, 1, N))
+                                      / sp.Sum(c[j] ** 2, (j, 1, N))))),
+    ),
+    lemmas=("spectral theorem", "exchangeability of the coordinates of an isotropic vector",
+            "powers of a positive number are positive", "the exponential is increasing"),
 )
 
-ID = "T8"
-CHECKED = (
-    "GD step & induction (symbolic N, p); sign certificates of every bound coefficient, "
-    "symbolic T; both counterexamples"
-)
-GENERAL = (
-    "GD step r_{t+1} = (I − ηK/n)r_t for MatrixSymbol J (N×p); coefficient formulas for any N; "
-    "sign of every coefficient for symbolic integer T under exactly ηε ≤ n (lower) and "
-    "ηλ_max + ηε ≤ 2n (upper), and the ηλ_max ≤ n special case; trainability algebra; "
-    "isotropic r_0: Σ q_j = 1 (Parseval), E[q_j] = 1/N, E[m_ε] = 1 − rank_ε(K)/N and the "
-    "ε-rank conditions for symbolic N"
-)
-INDUCTION = (
-    "r_t = (I − ηK/n)^t r_0 (step t → t+1 with MatPow); telescoping lemma "
-    "(a−b)Σ_{i<M}a^ib^{M−1−i} = a^M − b^M (step M → M+1)"
-)
-LEMMAS = (
-    "spectral theorem (B^t = U diag(y_j^t) Uᵀ)",
-    "exchangeability of an isotropic vector's coordinates (E[q_j] = 1/N)",
-)
-MUTANTS = {
-    "step_missing_1_over_n": "claims r_{t+1} = (I − ηK) r_t",
-    "loss_exponent_t": "claims L_t uses (1 − ηλ/n)^t instead of ^{2t}",
-    "upper_drops_rho_term": "claims L_T/L_0 ≤ m_ε",
-    "lower_bound_doubled": "claims 2ρ_ε(T) m_ε ≤ L_T/L_0 (false: λ = ε gives w − 2ρ = −ρ)",
-    "upper_rho_squared": "claims L_T/L_0 ≤ m_ε + ρ_ε(T)²(1 − m_ε)",
-    "lower_without_condition": "claims the lower bound for every ε ≥ 0 (drops ηε ≤ n)",
-    "upper_condition_without_eps": "claims the upper bound under ηλ_max ≤ 2n alone",
-    "telescoping_wrong_recursion": "uses S_{M+1} = 2a·S_M + b^M in the telescoping induction",
-    "lower_condition_2n": "claims the lower bound whenever ηε ≤ 2n",
-    "isotropic_rank_over_N": "claims E[m_ε] = rank_ε(K)/N for isotropic r_0",
-}
+BOUND_CLAIMS = ("lower", "upper", "upper_small_step", "flow_lower", "flow_upper")
+FIXED_EXPONENTS = (1,)
 
 
-def lower_bound_counterexample():
-    """(ρ_ε m_ε, L_1/L_0) for K = [1], n = η = T = 1, ε = 2 (ηε > n): 1 > 0, the bound fails."""
-    n = eta = T = 1
-    lam, eps = sp.Integer(1), sp.Integer(2)
-    rho = (1 - eta * eps / n) ** (2 * T)
-    m = 1  # the only eigenvalue 1 ≤ ε is flat
-    return rho * m, (1 - eta * lam / n) ** (2 * T)
+# -- the proof -----------------------------------------------------------------------------------
+def _expand(expr):
+    """``sp.expand`` that keeps every power with a symbolic exponent and every exponential
+    whole (their bases are what the sign proofs read)."""
+    protected = {e: sp.Dummy() for e in expr.atoms(sp.Pow, sp.exp)
+                 if isinstance(e, sp.exp) or e.exp.free_symbols}
+    back = {v: k for k, v in protected.items()}
+    return sp.expand(expr.xreplace(protected)).xreplace(back)
 
 
-def upper_bound_counterexample():
-    """(m_ε + ρ_ε(1 − m_ε), L_1/L_0) for K = [3/2], n = η = T = 1, ε = 1: ηλ_max = 3/2 ≤ 2n but
-    ηλ_max + ηε = 5/2 > 2n, and the bound 0 is below L_1/L_0 = ¼."""
-    n = eta = T = 1
-    lam, eps = sp.Rational(3, 2), sp.Integer(1)
-    rho = (1 - eta * eps / n) ** (2 * T)
-    m = 0  # λ = 3/2 > ε is steep
-    return m + rho * (1 - m), (1 - eta * lam / n) ** (2 * T)
+def _single_sum(expr, what: str, report: Report):
+    """Write ``expr`` (a linear combination of sums over j) as one sum's summand: every term
+    must be (factor free of j) · Σ_{j=1}^{N}; the limits must be those of the definitions."""
+    summand = sp.Integer(0)
+    for term in sp.Add.make_args(_expand(expr)):
+        sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
+        if len(sums) != 1:
+            raise ProofError(f"{report.theorem.id} {what}: a term is not one sum over the "
+                             f"eigenvalues: {term}")
+        (total,) = sums
+        factor = term / total
+        (index, lo, hi), = total.limits
+        if index != j or lo != 1 or hi != N or j in factor.free_symbols:
+            raise ProofError(f"{report.theorem.id} {what}: sums over different ranges "
+                             f"{total.limits}")
+        summand += factor * total.function
+    return summand
 
 
-def gd_step_scale(n, variant=None):
-    """The factor c of r_{t+1} = (I − η·c·K) r_t."""
-    return 1 if variant == "step_missing_1_over_n" else 1 / n
+def _cases(coefficient, hypotheses, report: Report, what: str):
+    """The coefficient in each case flat / steep: every Piecewise is resolved by its own
+    conditions, the branch being the one the solver proves taken under the case."""
+    cases = {"flat": sp.Le(lam[j], eps), "steep": sp.Gt(lam[j], eps)}
+    out = {}
+    for case, condition in cases.items():
+        def resolve(pw, condition=condition, case=case):
+            for value, cond in pw.args:
+                taken = report_try(hypotheses, condition, cond)
+                if taken:
+                    report.implies(f"{what}, {case} case, branch condition",
+                                   (*hypotheses, condition), cond)
+                    return value
+            raise ProofError(f"{report.theorem.id} {what}: no branch is taken in the {case} case")
+
+        out[case] = (condition, coefficient.replace(lambda e: isinstance(e, sp.Piecewise),
+                                                    resolve))
+    return out
 
 
-def loss_power(t, variant=None):
-    """The exponent of (1 − ηλ_j/n) in L_t."""
-    return t if variant == "loss_exponent_t" else 2 * t
+def report_try(hypotheses, condition, cond) -> bool:
+    """Whether the solver proves ``cond`` under the hypotheses and the case (no record)."""
+    from proofs._smt import decide
+
+    return decide((*hypotheses, condition), cond).verdict == "proved"
 
 
-def rho_eps(eta, eps, n, T):
-    """ρ_ε(T) = (1 − ηε/n)^{2T}."""
-    return (1 - eta * eps / n) ** (2 * T)
+def _power_terms(coefficient):
+    """``coefficient`` as a list of (sign, kind, payload) terms, each ± A^T (kind "power",
+    payload A), ± 1 (kind "power", payload 1) or ± e^a (kind "exp", payload a)."""
+    terms = []
+    for term in sp.Add.make_args(_expand(coefficient)):
+        sign = -1 if term.could_extract_minus_sign() else 1
+        body = -term if sign < 0 else term
+        if body == 1:
+            terms.append((sign, "one", sp.Integer(1)))
+        elif isinstance(body, sp.exp):
+            terms.append((sign, "exp", body.args[0]))
+        elif isinstance(body, sp.Pow) and T in body.exp.free_symbols:
+            per_t = sp.simplify(body.exp / T)
+            if not (per_t.is_Integer and per_t > 0) or T in body.base.free_symbols:
+                return None
+            terms.append((sign, "power", body.base ** per_t))
+        else:
+            return None
+    return terms
 
 
-def lower_condition(eta, eps, n, variant=None):
-    """The lower bound's hypothesis as a relation lhs ≤ rhs (None: no hypothesis)."""
-    if variant == "lower_without_condition":
-        return None
-    return sp.Le(eta * eps, 2 * n if variant == "lower_condition_2n" else n)
+def _nonnegative_coefficient(coefficient, hypotheses, report: Report, what: str) -> None:
+    """coefficient ≥ 0 under ``hypotheses``: the solver on the full polynomial at fixed T, and
+    for symbolic T the telescoping lemma with the factor signs decided by the solver."""
+    if T in coefficient.free_symbols:
+        for fixed in FIXED_EXPONENTS:
+            report.implies(f"{what} at exponent {fixed}",
+                           (*[h.subs(T, fixed) for h in hypotheses],),
+                           sp.Ge(coefficient.subs(T, fixed), 0))
+    terms = _power_terms(coefficient)
+    if terms is None or not terms or len(terms) > 2:
+        raise ProofError(f"{report.theorem.id} {what}: the coefficient is not a difference of "
+                         f"two powers or exponentials: {coefficient}")
+    positive = [term for term in terms if term[0] > 0]
+    negative = [term for term in terms if term[0] < 0]
+    if len(positive) != 1 or len(negative) > 1:
+        raise ProofError(f"{report.theorem.id} {what}: the coefficient has no nonnegative form: "
+                         f"{coefficient}")
+    (_, kind_a, a), = positive
+    if not negative:
+        if kind_a == "power" and not (a.is_Pow and a.exp % 2 == 0):
+            report.implies(f"{what}, base sign", hypotheses, sp.Ge(a, 0))
+        report.holds(f"{what}, single term", kind_a in ("power", "exp", "one"))
+        return
+    (_, kind_b, b), = negative
+    kinds = {kind_a, kind_b}
+    if kinds <= {"exp", "one"}:  # e^a − e^b ≥ 0 ⇔ a ≥ b (1 = e^0)
+        exponent = {"exp": lambda v: v, "one": lambda v: sp.Integer(0)}
+        report.implies(f"{what}, exponents ordered", hypotheses,
+                       sp.Ge(exponent[kind_a](a), exponent[kind_b](b)))
+        return
+    if not kinds <= {"power", "one"}:
+        raise ProofError(f"{report.theorem.id} {what}: mixed powers and exponentials")
+    # A^T − B^T = (A − B)·Σ_{i<T} A^i B^(T−1−i): telescoping lemma, then three sign facts
+    report.identity(f"{what}, difference of powers", coefficient, a**T - b**T)
+    check_telescoping_lemma()
+    report.implies(f"{what}, first factor", hypotheses, sp.Ge(a - b, 0))
+    report.implies(f"{what}, larger base", hypotheses, sp.Ge(a, 0))
+    report.implies(f"{what}, smaller base", hypotheses, sp.Ge(b, 0))
 
 
-def upper_condition(eta, eps, lam_max, n, variant=None):
-    """The upper bound's hypothesis as a relation lhs ≤ rhs."""
-    lhs = eta * lam_max + (0 if variant == "upper_condition_without_eps" else eta * eps)
-    return sp.Le(lhs, 2 * n)
+def _prove_bound(report: Report, name: str, weight) -> None:
+    """A bound claim (lhs ≤ rhs) whose sides are sums over j with weights ``weight`` ≥ 0."""
+    thm = report.theorem
+    claim = thm.claim(name)
+    if not isinstance(claim.conclusion, sp.LessThan):
+        raise ProofError(f"{thm.id} {name}: the conclusion is not an inequality")
+    gap = thm.expand(claim.conclusion.rhs - claim.conclusion.lhs, name)
+    normalizer = sp.Sum(weight, (j, 1, N))
+    summand = _single_sum(_as_sums(_expand(gap * normalizer), normalizer), name,
+                          report)
+    coefficient = sp.piecewise_fold(_expand(summand / weight))
+    if weight.atoms(sp.Indexed) & coefficient.atoms(sp.Indexed):
+        raise ProofError(f"{thm.id} {name}: the gap is not weighted by the eigen weights")
+    hypotheses = thm.hypotheses_of(name)
+    for case, (condition, value) in _cases(coefficient, hypotheses, report, name).items():
+        _nonnegative_coefficient(value, (*hypotheses, condition), report, f"{name}, {case} case")
 
 
-def slack(condition):
-    """rhs − lhs of a hypothesis lhs ≤ rhs: the quantity the hypothesis makes ≥ 0."""
-    return condition.rhs - condition.lhs
+def _as_sums(expr, normalizer):
+    """Every term of ``expr`` free of sums multiplied into the normalizer's sum (Σ_j w_j = the
+    normalizer), so that the whole expression is a combination of sums over j."""
+    out = sp.Integer(0)
+    for term in sp.Add.make_args(expr):
+        if term.atoms(sp.Sum):
+            out += term
+        else:
+            out += sp.Sum(term * normalizer.function, *normalizer.limits)
+    return out
 
 
-def expected_flat_mass(N, rank, variant=None):
-    """E[m_ε] over an isotropic r_0, N = nk, rank = rank_ε(K)."""
-    return rank / N if variant == "isotropic_rank_over_N" else 1 - rank / N
+def _check_gd_step(report: Report) -> None:
+    thm = report.theorem
+    claim = thm.claim("gd_step")
+    report.matrix_identity("gradient step", thm.expand(claim.conclusion.lhs),
+                           thm.expand(claim.conclusion.rhs))
+    # iterating the step: B·(B^t r_0) = B^(t+1) r_0, so r_t = B^t r_0 (induction on t)
+    r0, powers = sp.MatrixSymbol("r_0", N, 1), sp.MatrixSymbol("B", N, N)
+    report.matrix_identity("matrix power step", powers * (powers**t * r0),
+                           powers ** (t + 1) * r0)
 
 
-def necessary_rank(N, tau, rho, variant=None):
-    """τ-trainable in expectation ⇒ rank_ε(K) ≥ this (from ρ·E[m_ε] ≤ E[L_T/L_0] ≤ τ)."""
-    return N * (1 - tau / rho)
+def _check_closed_form(report: Report) -> None:
+    thm = report.theorem
+    claim = thm.claim("closed_form")
+    (recursion,) = claim.definitions
+    factor = recursion.rhs / coord(t)
+
+    def sides(value):
+        return (claim.conclusion.lhs.xreplace({t: value}),
+                claim.conclusion.rhs.xreplace({t: value}))
+
+    base_lhs, base_rhs = sides(0)
+    report.identity("closed form, base", base_lhs, base_rhs)
+    # step: c(t + 1) is the recursion's left side; it equals factor·c(t), and by the induction
+    # hypothesis factor times the closed form at t; that must be the closed form at t + 1
+    now_lhs, now_rhs = sides(t)
+    next_lhs, next_rhs = sides(t + 1)
+    report.holds("closed form, the recursion defines the next term", next_lhs == recursion.lhs)
+    report.holds("closed form, the hypothesis is about the current term",
+                 now_lhs == coord(t) and factor.free_symbols.isdisjoint({t}))
+    report.identity("closed form, induction step", factor * now_rhs, next_rhs)
+    report.inductions.append(f"closed_form (on t, from 0): {render(claim.conclusion)}")
+    # the same recurrence solved by sympy's rsolve
+    solved = sp.rsolve(coord(t + 1) - recursion.rhs, coord(t), {coord(0): coord(0)})
+    report.identity("closed form, recurrence solver", solved, claim.conclusion.rhs)
 
 
-def sufficient_rank(N, tau, rho, variant=None):
-    """rank_ε(K) ≥ this ⇒ E[L_T/L_0] ≤ τ (from the upper bound with E[m_ε])."""
-    return N * (1 - (tau - rho) / (1 - rho))
+def _check_parseval(report: Report) -> None:
+    thm = report.theorem
+    claim = thm.claim("parseval")
+    (orthogonal,) = claim.hypotheses
+    lhs = sp.expand(claim.conclusion.lhs.doit())
+    rewritten = lhs.replace(lambda e: isinstance(e, sp.MatMul),
+                            lambda e: _replace_adjacent(e, orthogonal))
+    report.matrix_identity("Parseval", rewritten, claim.conclusion.rhs)
 
 
-def claimed_lower(m, one, rho, variant):
-    return (2 if variant == "lower_bound_doubled" else 1) * rho * m
+def _replace_adjacent(product, rule):
+    """Replace the adjacent factors of ``rule.lhs`` (a product) by ``rule.rhs`` in ``product``."""
+    pattern = list(rule.lhs.args)
+    args = list(product.args)
+    for i in range(len(args) - len(pattern) + 1):
+        if args[i:i + len(pattern)] == pattern:
+            return sp.MatMul(*args[:i], rule.rhs, *args[i + len(pattern):]).doit()
+    return product
 
 
-def claimed_upper(m, one, rho, variant):
-    if variant == "upper_drops_rho_term":
-        return m
-    if variant == "upper_rho_squared":
-        return m + rho**2 * (one - m)
-    return m + rho * (one - m)
+def _check_consequence(report: Report, name: str, source: str, facts=()) -> None:
+    used = report.use_claim(source, name)
+    sign = _rho_sign(report, name)
+    report.claim_follows(name, "from the bound", (used, sign, *facts))
 
 
-def _check_closed_form(variant) -> None:
-    N, p = sp.symbols("N p", integer=True, positive=True)
-    eta, n = sp.symbols("eta n", positive=True)
-    J = sp.MatrixSymbol("J", N, p)
-    theta, offset = sp.MatrixSymbol("theta", p, 1), sp.MatrixSymbol("o", N, 1)  # o = f0 − Jθ0 − Y
-    resid = J * theta + offset
-    grad = sp.diff(resid.T * resid, theta) / (2 * n)  # ∇_θ (1/2n)‖r‖²
-    B = sp.Identity(N) - eta * gd_step_scale(n, variant) * J * J.T
-    assert_matrix_expr_identity(
-        J * (theta - eta * grad) + offset,
-        B * resid,
-        "one GD step: r_{t+1} = (I − (η/n)K) r_t (symbolic N, p)",
-    )
-    t = sp.Symbol("t", integer=True, nonnegative=True)
-    r0 = sp.MatrixSymbol("r0", N, 1)
-    assert_matrix_expr_identity(
-        B * (B**t * r0), B ** (t + 1) * r0, "induction step: B·(B^t r_0) = B^{t+1} r_0"
-    )
-    lam, c0 = sp.Symbol("lambda"), sp.Symbol("c0")
-    c = sp.Function("c")
-    sol = sp.rsolve(c(t + 1) - (1 - eta * lam / n) * c(t), c(t), {c(0): c0})
-    assert_identity(sol, c0 * (1 - eta * lam / n) ** t, "rsolve: c_t = (1 − ηλ/n)^t c_0")
-    power = loss_power(t, variant)
-    assert_identity(
-        sp.expand_power_base(sol**2, force=True),
-        c0**2 * (1 - eta * lam / n) ** power,
-        "c_t² = (1 − ηλ/n)^{2t} c_0²",
-    )
-    s = sp.Symbol("s", nonnegative=True)
-    x = sp.Function("x")
-    flow = sp.dsolve(sp.Eq(x(s).diff(s), -lam / n * x(s)), x(s), ics={x(0): c0})
-    assert_identity(flow.rhs, c0 * sp.exp(-lam * s / n), "gradient flow: e^{−λt/n} c_0")
+def _rho_sign(report: Report, name: str):
+    """ρ_ε > 0 when the claim's hypotheses give 1 − ηε/n > 0 (powers of a positive number are
+    positive), otherwise ρ_ε ≥ 0 (an even power)."""
+    thm = report.theorem
+    base = D.gd_factor(eta, eps, n)
+    from proofs._smt import decide
+
+    if decide(thm.hypotheses_of(name), sp.Gt(base, 0)).verdict == "proved":
+        report.implies(f"{name}: positive base", thm.hypotheses_of(name), sp.Gt(base, 0))
+        return sp.Gt(rho, 0)
+    return sp.Ge(rho, 0)
 
 
-def bound_coefficients(bound, w_flat, w_steep, rho):
-    """Coefficients of q_flat and q_steep in L_T/L_0 − bound (any N): L_T/L_0 = Σ_j w_j q_j,
-    m = Σ_flat q_j, Σ_j q_j = 1; q_f, q_s are the weights of one generic flat / steep eigenvalue,
-    the other eigenvalues contribute the free symbols R (to L_T/L_0), m_rest and one_rest."""
-    q_f, q_s, R, m_rest, one_rest = sp.symbols("q_f q_s R m_rest one_rest")
-    ratio = w_flat * q_f + w_steep * q_s + R
-    diff = ratio - bound(q_f + m_rest, q_f + q_s + one_rest, rho)
-    return sp.expand(sp.diff(diff, q_f)), sp.expand(sp.diff(diff, q_s))
+def _check_isotropic(report: Report) -> None:
+    thm = report.theorem
+    # exchangeability: E[q_j] = e for every j, and Σ_j E[q_j] = E[Σ_j q_j] = 1
+    solutions = sp.solve(sp.Eq(sp.Sum(E_q, (j, 1, N)).doit(), 1), E_q)
+    report.holds("expected weight is determined", len(solutions) == 1)
+    expected_weight = solutions[0]
+    weight_rule = {E_q: expected_weight}
+
+    claim = thm.claim("isotropic_flat_mass")
+    lhs = thm.expand(claim.conclusion.lhs, "isotropic_flat_mass").xreplace(weight_rule)
+    rhs = thm.expand(claim.conclusion.rhs, "isotropic_flat_mass")
+    unit = sp.Sum(expected_weight, (j, 1, N))
+    difference = _single_sum(_as_sums(_expand(lhs - rhs), unit),
+                             "isotropic_flat_mass", report)
+    report.implies("isotropic_flat_mass, each summand", thm.hypotheses_of("isotropic_flat_mass"),
+                   sp.Eq(difference, 0))
+
+    claim = thm.claim("isotropic_ratio")
+    lhs = thm.expand(claim.conclusion.lhs, "isotropic_ratio").xreplace(weight_rule)
+    report.identity("isotropic_ratio", (lhs - claim.conclusion.rhs).doit(), 0)
+
+    # the bounds in expectation: the same coefficients with weights E[q_j]
+    for name, source, bound in (("isotropic_necessary", "lower", sp.Le(rho * E_m, E_R)),
+                                ("isotropic_sufficient", "upper",
+                                 sp.Le(E_R, E_m + rho * (1 - E_m)))):
+        for hypothesis in thm.hypotheses_of(source):
+            report.implies(f"{name}: conditions of {source}", thm.hypotheses_of(name),
+                           hypothesis)
+        gap = (bound.rhs - bound.lhs).xreplace({
+            E_m: thm.claim("isotropic_flat_mass").definitions[0].rhs,
+            E_R: thm.claim("isotropic_ratio").definitions[0].rhs, rho: D.rho_eps(eta, eps, n, T)})
+        summand = _single_sum(_as_sums(_expand(gap), sp.Sum(E_q, (j, 1, N))),
+                              name, report)
+        coefficient = sp.piecewise_fold(_expand(summand / E_q))
+        hypotheses = thm.hypotheses_of(name)
+        for case, (cond, value) in _cases(coefficient, hypotheses, report, name).items():
+            _nonnegative_coefficient(value, (*hypotheses, cond), report, f"{name}, {case} case")
+        mass = report.use_claim("isotropic_flat_mass", name)
+        report.claim_follows(name, "from the expected bound",
+                             (bound, mass, _rho_sign(report, name), sp.Ge(N, 1)))
 
 
-def _certify_power_gap(coef, A, B, M, factors, what, summand):
-    """coef ≥ 0 via coef = A^M − B^M = (A − B)·Σ_{i<M} A^i B^{M−1−i} (telescoping lemma).
-
-    ``factors``: (F1, F2, denominator, cert1, cert2) with A − B = F1·F2/denominator (denominator
-    a positive symbol power) and each certᵢ = (target = den_i·Fᵢ, terms, atoms) a nonnegativity
-    certificate of the numerator. ``summand``: (terms, atoms) certifying A^i B^j ≥ 0 for symbolic
-    i, j ≥ 0 (atoms: A and B once they are certified ≥ 0, or squares).
-    """
-    assert_identity(coef, A**M - B**M, f"{what}: coefficient = A^M − B^M")
-    F1, F2, den = factors[:3]
-    assert_identity(A - B, F1 * F2 / den, f"{what}: A − B factorization")
-    for target, terms, atoms in factors[3:]:
-        assert_nonneg_certificate(target, terms, atoms, f"{what}: factor of A − B is ≥ 0")
-    terms, atoms = summand
-    assert_nonneg_certificate(A**I_ * B**J_, terms, atoms, f"{what}: summand A^i B^j ≥ 0")
+def _check_flow(report: Report) -> None:
+    thm = report.theorem
+    claim = thm.claim("flow_closed_form")
+    (ode,) = claim.definitions
+    solved = sp.dsolve(sp.Eq(ode.lhs, ode.rhs), coord(s_time), ics={coord(0): coord(0)})
+    report.identity("flow closed form", solved.rhs, claim.conclusion.rhs)
 
 
-I_, J_ = sp.symbols("i j", integer=True, nonnegative=True)
+def check(theorem: Theorem = THEOREM) -> Report:
+    """Prove T8 (see the module docstring); raise ``ProofError`` on a failed step."""
+    report = Report(theorem)
+    check_telescoping_lemma(report)
+    _check_gd_step(report)
+    _check_closed_form(report)
+    _check_parseval(report)
+    for name in BOUND_CLAIMS:
+        _prove_bound(report, name, c[j] ** 2)
+    _check_consequence(report, "necessary", "lower")
+    _check_consequence(report, "sufficient", "upper", facts=(sp.Ge(m, 0),))
+    _check_isotropic(report)
+    _check_flow(report)
+    return report
 
 
-def _check_sign_certificates(variant) -> None:
-    eta, n = sp.symbols("eta n", positive=True)
-    lam, eps, lam_max = sp.symbols("lambda epsilon lambda_max", real=True)
-    T = sp.Symbol("T", integer=True, positive=True)
-    y = lambda v: 1 - eta * v / n  # noqa: E731
-    w_lam, rho = y(lam) ** (2 * T), rho_eps(eta, eps, n, T)
-
-    # Lower bound: hypothesis n − ηε ≥ 0 (dropped by a mutant: ε is only ≥ 0), as stated.
-    cond = lower_condition(eta, eps, n, variant)
-    lower_slack = slack(cond) if cond is not None else eps
-    c_flat, c_steep = bound_coefficients(
-        lambda m, one, r: claimed_lower(m, one, r, variant), w_lam, w_lam, rho
-    )
-    atoms = [eta, eps - lam, 1 / n, lower_slack]
-    base_atoms = atoms + [y(lam), y(eps)]
-    _certify_power_gap(
-        c_flat,
-        y(lam),
-        y(eps),
-        2 * T,
-        (eta, eps - lam, n, (n * (y(lam) - y(eps)), [(1, [eta, eps - lam], 1)], atoms)),
-        "lower bound, flat coefficient w_j − ρ",
-        ([(1, [y(lam) ** I_, y(eps) ** J_], 1)], base_atoms),
-    )
-    # the bases y_ε = (n − ηε)/n and y_j = (n − ηε)/n + η(ε − λ_j)/n are ≥ 0 under the condition
-    assert_nonneg_certificate(y(eps), [(1, [1 / n, n - eta * eps], 1)], atoms,
-                              "lower bound: y_ε = 1 − ηε/n ≥ 0")
-    assert_nonneg_certificate(
-        y(lam), [(1, [1 / n, n - eta * eps], 1), (1, [1 / n, eta, eps - lam], 1)], atoms,
-        "lower bound: y_j = 1 − ηλ_j/n ≥ 0")
-    assert_nonneg_certificate(c_steep, [(1, [], y(lam) ** T)], [],
-                              "lower bound, steep coefficient w_j = (y_j^T)² ≥ 0")
-
-    # Upper bound: hypothesis s = 2n − ηλ_max − ηε ≥ 0 (mutant: s = 2n − ηλ_max), K ≽ 0.
-    s = slack(upper_condition(eta, eps, lam_max, n, variant))
-    c_flat, c_steep = bound_coefficients(
-        lambda m, one, r: claimed_upper(m, one, r, variant), w_lam, w_lam, rho
-    )
-    flat_atoms = [s, eta, lam, lam_max - lam, eps]
-    _certify_power_gap(
-        -c_flat,
-        sp.Integer(1),
-        y(lam) ** 2,
-        T,
-        (
-            1 - y(lam),
-            1 + y(lam),
-            1,
-            (n * (1 - y(lam)), [(1, [eta, lam], 1)], flat_atoms),
-            (
-                n * (1 + y(lam)),
-                [(1, [s], 1), (1, [eta, lam_max - lam], 1), (1, [eta, eps], 1)],
-                flat_atoms,
-            ),
-        ),
-        "upper bound, flat coefficient 1 − w_j",
-        ([(1, [], y(lam) ** J_)], []),
-    )
-    steep_atoms = [s, eta, lam - eps, lam_max - lam]
-    _certify_power_gap(
-        -c_steep,
-        y(eps) ** 2,
-        y(lam) ** 2,
-        T,
-        (
-            y(eps) - y(lam),
-            y(eps) + y(lam),
-            1,
-            (n * (y(eps) - y(lam)), [(1, [eta, lam - eps], 1)], steep_atoms),
-            (n * (y(eps) + y(lam)), [(1, [s], 1), (1, [eta, lam_max - lam], 1)], steep_atoms),
-        ),
-        "upper bound, steep coefficient ρ − w_j",
-        ([(1, [], y(eps) ** I_ * y(lam) ** J_)], []),
-    )
-
-    # Special case ηλ_max ≤ n ⇒ the upper condition for every ε ≥ 0 (steep j exists: λ_j > ε),
-    # and the only factor used when no eigenvalue is steep.
-    special = [n - eta * lam_max, eta, lam_max - lam, lam - eps, lam_max]
-    assert_nonneg_certificate(
-        2 * n - eta * lam_max - eta * eps,
-        [(2, [n - eta * lam_max], 1), (1, [eta, lam_max - lam], 1), (1, [eta, lam - eps], 1)],
-        special,
-        "ηλ_max ≤ n and a steep λ_j > ε ⇒ ηλ_max + ηε ≤ 2n",
-    )
-    assert_nonneg_certificate(
-        2 * n - eta * lam,
-        [(2, [n - eta * lam_max], 1), (1, [eta, lam_max - lam], 1), (1, [eta, lam_max], 1)],
-        special,
-        "ηλ_max ≤ n ⇒ 2n − ηλ_j ≥ 0 (flat factor, no steep eigenvalue)",
-    )
+# -- the numeric falsifier -------------------------------------------------------------------------
+FALSIFIER_TRIALS = 60
 
 
-def _check_isotropic(variant) -> None:
-    """E over an isotropic r_0: q_j = c_j²/‖r_0‖² sum to 1 (Parseval, c = Uᵀr_0, UUᵀ = I) and are
-    exchangeable (cited), so E[q_j] = 1/N; the N − rank_ε(K) flat eigenvalues (K ≽ 0) give
-    E[m_ε], and linearity gives E[L_T/L_0] = (1/N)Σ_j w_j."""
-    N = sp.Symbol("N", integer=True, positive=True)
-    r = sp.Symbol("r", integer=True, nonnegative=True)  # rank_ε(K) ≤ N
-    U, r0 = sp.MatrixSymbol("U", N, N), sp.MatrixSymbol("r0", N, 1)
-    c = U.T * r0
-    assert_matrix_expr_identity(
-        matmul_replace_adjacent(c.T * c, (U, U.T), sp.Identity(N)), r0.T * r0,
-        "Parseval: Σ_j c_j² = ‖Uᵀr_0‖² = ‖r_0‖², so Σ_j q_j = 1",
-    )
-    e, j = sp.Symbol("e"), sp.Symbol("j", integer=True)
-    # exchangeability: E[q_j] = e for every j; linearity: Σ_j E[q_j] = E[Σ_j q_j] = 1.
-    solutions = sp.solve(sp.Eq(sp.Sum(e, (j, 1, N)).doit(), 1), e)
-    assert_true(len(solutions) == 1, "E[q_j] is determined by Σ_j E[q_j] = 1")
-    e_q = solutions[0]
-    # flat = λ_j ≤ ε; K ≽ 0 so the others are exactly the rank_ε(K) = r with |λ_j| > ε.
-    assert_identity(sp.Sum(e_q, (j, 1, N - r)).doit(), expected_flat_mass(N, r, variant),
-                    "isotropic r_0: E[m_ε] = Σ_{flat} E[q_j] = (N − rank_ε(K))/N")
-    w = sp.IndexedBase("w")
-    assert_identity(sp.simplify(sp.Sum(w[j] * e_q, (j, 1, N)) - sp.Sum(w[j], (j, 1, N)) / N), 0,
-                    "isotropic r_0: E[L_T/L_0] = Σ_j w_j E[q_j] = (1/N)Σ_j w_j")
-    rho, tau = sp.symbols("rho tau", positive=True)
-    E_m = expected_flat_mass(N, r, variant)
-    # necessary: ρE[m] ≤ E[L_T/L_0] ≤ τ  ⇔  rank ≥ N(1 − τ/ρ)   (N(τ − ρE[m])/ρ = rank − bound)
-    assert_identity(N * (tau - rho * E_m) / rho, r - necessary_rank(N, tau, rho, variant),
-                    "necessary ε-rank condition: ρE[m_ε] ≤ τ ⇔ rank_ε ≥ N(1 − τ/ρ)")
-    # sufficient: E[m] ≤ (τ−ρ)/(1−ρ) ⇔ rank ≥ N(1 − (τ−ρ)/(1−ρ)), and then the upper bound ≤ τ
-    bound = (tau - rho) / (1 - rho)
-    assert_identity(N * (bound - E_m), r - sufficient_rank(N, tau, rho, variant),
-                    "sufficient ε-rank condition: E[m_ε] ≤ (τ−ρ)/(1−ρ) ⇔ "
-                    "rank_ε ≥ N(1 − (τ−ρ)/(1−ρ))")
+def draw(rng, trial: int) -> dict:
+    """A random linearized least-squares problem trained by plain numpy GD on θ (gradient by
+    central differences of the loss, exact for a quadratic up to round-off), with ε, τ, η drawn
+    around the conditions' boundaries; values for the bound and consequence claims."""
+    import numpy as np
+
+    size, params = int(rng.integers(1, 7)), int(rng.integers(1, 8))
+    samples = float(rng.integers(1, 5))
+    jac = rng.normal(size=(size, params))
+    offset = rng.normal(size=size)
+    theta0 = rng.normal(size=params)
+    gram = jac @ jac.T
+    eigvals, eigvecs = np.linalg.eigh(gram)
+    eigvals = np.clip(eigvals, 0.0, None)
+    top = float(eigvals.max())
+    step = float(rng.uniform(0.05, 2.5)) * samples / max(top, 1e-3)
+    steps = int(rng.integers(1, 6))
+    epsilon = float(rng.uniform(0.0, 1.3)) * max(top, 1e-3)
+    tau_value = float(rng.uniform(0.05, 1.0))
+
+    def loss(th):
+        res = jac @ th + offset
+        return res @ res / (2 * samples)
+
+    def gradient(th, h=1e-2):
+        basis = np.eye(params)
+        return np.array([(loss(th + h * e) - loss(th - h * e)) / (2 * h) for e in basis])
+
+    th = theta0.copy()
+    for _ in range(steps):
+        th = th - step * gradient(th)
+    r0 = jac @ theta0 + offset
+    ratio = loss(th) / loss(theta0)
+    coords = eigvecs.T @ r0
+    flat = float(np.sum(coords[eigvals <= epsilon] ** 2) / np.sum(coords**2))
+    rho_value = (1 - step * epsilon / samples) ** (2 * steps)
+    flow_time = float(rng.uniform(0, 3))
+    flow_ratio = float(np.sum(np.exp(-2 * eigvals * flow_time / samples) * coords**2)
+                       / np.sum(coords**2))
+    common = {eta: step, n: samples, eps: epsilon, T: steps, N: size, tau: tau_value,
+              lam_max: top, lam[j]: eigvals, c[j]: coords, R: ratio, m: flat, rho: rho_value}
+    theta_next = theta0 - step * gradient(theta0)
+    step_values = {J: jac, theta: theta0.reshape(-1, 1), o: offset.reshape(-1, 1),
+                   r: r0.reshape(-1, 1), r_next: (jac @ theta_next + offset).reshape(-1, 1),
+                   eta: step, n: samples, N: size, p: params, eps: epsilon, T: steps,
+                   lam[j]: eigvals, lam_max: top, c[j]: coords}
+    flow = {**common, s_time: flow_time, R_flow: flow_ratio,
+            rho_flow: float(np.exp(-2 * epsilon * flow_time / samples))}
+    return {"gd_step": step_values, "lower": common, "upper": common,
+            "upper_small_step": common, "necessary": common, "sufficient": common,
+            "flow_lower": flow, "flow_upper": flow}
 
 
-def _check_consequences(variant) -> None:
-    rho, tau, q, m = sp.symbols("rho tau q m", positive=True)
-    # sufficiency: the upper bound m + ρ(1 − m) is increasing in m (slope 1 − ρ) and equals τ at
-    # m = (τ − ρ)/(1 − ρ).
-    upper = claimed_upper(m, 1, rho, variant)
-    assert_identity(upper.subs(m, (tau - rho) / (1 - rho)), tau,
-                    "sufficiency: m = (τ−ρ)/(1−ρ) makes the upper bound equal τ")
-    # necessity: ρm ≤ L_T/L_0 ≤ τ ⇒ m ≤ τ/ρ: τ/ρ − m = (τ − L_T/L_0)/ρ + (L_T/L_0 − ρm)/ρ.
-    ratio = sp.Symbol("R")
-    lower_gap = ratio - claimed_lower(m, 1, rho, variant)
-    assert_nonneg_certificate(tau / rho - m, [(1, [1 / rho, tau - ratio], 1),
-                                             (1, [1 / rho, lower_gap], 1)],
-                              [1 / rho, tau - ratio, lower_gap],
-                              "necessity: ρ_ε m_ε ≤ L_T/L_0 ≤ τ ⇒ m_ε ≤ τ/ρ_ε")
-    bound_lo, ratio_lo = lower_bound_counterexample()
-    assert_true(bound_lo > ratio_lo, "K=[1], n=η=T=1, ε=2: lower bound fails (1 > 0)")
-    bound_up, ratio_up = upper_bound_counterexample()
-    assert_true(ratio_up > bound_up, "K=[3/2], n=η=T=1, ε=1: upper bound fails (¼ > 0)")
-
-
-def falsifier_grid(variant) -> None:
-    """Exact rational instances (n = 1, N = 2) satisfying the stated conditions: the claimed
-    bounds must hold on each. Not part of the proof; it rejects false bounds concretely."""
-    half = Fraction(1, 2)
-    lams = [Fraction(v) for v in (0, half, 1, Fraction(3, 2), 2, 3)]
-    for eta, T, eps, l1, l2, q1 in product(
-        (half, Fraction(1)),
-        (1, 2),
-        lams[:5],
-        lams,
-        lams,
-        (Fraction(0), Fraction(1, 3), Fraction(1)),
-    ):
-        w = [(1 - eta * lv) ** (2 * T) for lv in (l1, l2)]
-        q = [q1, 1 - q1]
-        ratio = w[0] * q[0] + w[1] * q[1]
-        m = sum(qq for lv, qq in zip((l1, l2), q, strict=True) if lv <= eps)
-        rho = (1 - eta * eps) ** (2 * T)
-        lower_ok = eta * eps <= 1 or variant == "lower_without_condition"
-        if lower_ok and not claimed_lower(m, 1, rho, variant) <= ratio:
-            raise AssertionError(
-                f"lower bound violated at η={eta}, T={T}, ε={eps}, λ=({l1}, {l2}), q₁={q1}"
-            )
-        extra = 0 if variant == "upper_condition_without_eps" else eta * eps
-        if eta * max(l1, l2) + extra <= 2 and not ratio <= claimed_upper(m, 1, rho, variant):
-            raise AssertionError(
-                f"upper bound violated at η={eta}, T={T}, ε={eps}, λ=({l1}, {l2}), q₁={q1}"
-            )
-
-
-def check(variant: str | None = None) -> None:
-    """Verify T8 symbolically; raise AssertionError if any fact fails."""
-    variant = choose_variant(variant, MUTANTS)
-    check_telescoping_lemma(2 if variant == "telescoping_wrong_recursion" else 1)
-    _check_closed_form(variant)
-    _check_sign_certificates(variant)
-    _check_consequences(variant)
-    _check_isotropic(variant)
-    falsifier_grid(variant)
-
-
-def statement(variant: str | None = None) -> str:
-    """The printed statement, generated from the claim functions the check verifies."""
-    eta, eps, n, lam_max, N, tau, t, T = sp.symbols("eta epsilon n lambda_max N tau t T")
-    rho, m, rank, lam = sp.symbols("rho_epsilon m_epsilon rank_epsilon(K) lambda_j")
-    lo = lower_condition(eta, eps, n, variant)
-    return (
-        f"r_t = (I − η·{fmt(gd_step_scale(n, variant))}·K)^t r_0; "
-        f"L_t = (1/2n)Σ_j (1 − ηλ_j/n)^({fmt(loss_power(t, variant))}) c_j²; "
-        f"ρ_ε = {fmt(rho_eps(eta, eps, n, T))}; "
-        f"{fmt(claimed_lower(m, 1, rho, variant))} ≤ L_T/L_0 if "
-        f"{fmt(lo) if lo is not None else 'ε ≥ 0'}; "
-        f"L_T/L_0 ≤ {fmt(claimed_upper(m, 1, rho, variant))} if "
-        f"{fmt(upper_condition(eta, eps, lam_max, n, variant))}; isotropic r_0 (N = nk): "
-        f"E[m_ε] = {fmt(expected_flat_mass(N, rank, variant))}, necessary rank_ε(K) ≥ "
-        f"{fmt(necessary_rank(N, tau, rho, variant))}, sufficient rank_ε(K) ≥ "
-        f"{fmt(sufficient_rank(N, tau, rho, variant))}"
-    )
-
-
-STATEMENT = statement()
+# -- false variants ------------------------------------------------------------------------------
+def false_variants() -> dict[str, Theorem]:
+    """False statements the check must reject (one field of ``THEOREM`` changed each)."""
+    upper = THEOREM.claim("upper")
+    iso_mass = THEOREM.claim("isotropic_flat_mass")
+    return {
+        "step_missing_one_over_n": THEOREM.with_claim(
+            "gd_step", conclusion=D.equation(r_next, (sp.Identity(N) - eta * K) * r)),
+        "loss_exponent_t": THEOREM.replace(definitions=tuple(
+            D.equation(R, sp.Sum(y(eta, lam[j], n) ** T * c[j] ** 2, (j, 1, N))
+                       / sp.Sum(c[j] ** 2, (j, 1, N))) if d.lhs == R else d
+            for d in THEOREM.definitions)),
+        "closed_form_exponent_plus_one": THEOREM.with_claim(
+            "closed_form", conclusion=sp.Eq(coord(t), y(eta, lam_1, n) ** (t + 1) * coord(0))),
+        "upper_drops_rho_term": THEOREM.with_claim("upper", conclusion=sp.Le(R, m)),
+        "lower_bound_doubled": THEOREM.with_claim("lower", conclusion=sp.Le(2 * rho * m, R)),
+        "upper_rho_squared": THEOREM.with_claim(
+            "upper", conclusion=sp.Le(R, m + rho**2 * (1 - m))),
+        "lower_without_condition": THEOREM.with_claim("lower", hypotheses=()),
+        "lower_condition_two_n": THEOREM.with_claim(
+            "lower", hypotheses=(sp.Le(eta * eps, 2 * n),)),
+        "lower_condition_three_halves_n": THEOREM.with_claim(
+            "lower", hypotheses=(sp.Le(eta * eps, 3 * n / 2),)),
+        "upper_condition_without_eps": THEOREM.with_claim(
+            "upper", hypotheses=(sp.Le(eta * lam_max, 2 * n),)),
+        "upper_condition_half_eps": THEOREM.with_claim(
+            "upper", hypotheses=(sp.Le(eta * lam_max + eta * eps / 2, 2 * n),)),
+        "upper_small_step_two_n": THEOREM.with_claim(
+            "upper_small_step", hypotheses=(sp.Le(eta * lam_max, 2 * n),)),
+        "necessary_without_condition": THEOREM.with_claim(
+            "necessary", hypotheses=(sp.Le(R, tau),)),
+        "sufficient_without_upper_condition": THEOREM.with_claim(
+            "sufficient", hypotheses=upper.hypotheses[:0] + THEOREM.claim(
+                "sufficient").hypotheses[1:]),
+        "isotropic_rank_over_n": THEOREM.with_claim(
+            "isotropic_flat_mass", conclusion=sp.Eq(E_m, rank / N)),
+        "isotropic_flat_count_plus_one": THEOREM.with_claim(
+            "isotropic_flat_mass", conclusion=sp.Eq(E_m, 1 - (rank - 1) / N)),
+        "isotropic_necessary_without_condition": THEOREM.with_claim(
+            "isotropic_necessary", hypotheses=(sp.Le(E_R, tau),)),
+        "isotropic_ratio_twice": THEOREM.with_claim(
+            "isotropic_ratio",
+            conclusion=sp.Eq(E_R, 2 * sp.Sum(y(eta, lam[j], n) ** (2 * T), (j, 1, N)) / N)),
+        "isotropic_flat_mass_strict": THEOREM.with_claim(
+            "isotropic_flat_mass", definitions=(D.equation(E_m, sp.Sum(sp.Piecewise(
+                (E_q, lam[j] < eps), (0, True)), (j, 1, N))),) + iso_mass.definitions[1:]),
+        "flow_exponent_sign": THEOREM.with_claim(
+            "flow_closed_form",
+            conclusion=sp.Eq(coord(s_time), sp.exp(lam_1 * s_time / n) * coord(0))),
+        "flow_lower_doubled": THEOREM.with_claim(
+            "flow_lower", conclusion=sp.Le(2 * rho_flow * m, R_flow)),
+        "theorem_drops_nonnegative_spectrum": THEOREM.replace(
+            hypotheses=tuple(h for h in BASE if h != sp.Ge(lam[j], 0))),
+    }
