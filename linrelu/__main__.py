@@ -1,10 +1,13 @@
-"""Command line: ``python -m linrelu diagnose (--params P.npz | --model FILE.py:FACTORY)
---data D.npz [--loss ce] [--json] …``.
+"""Command line: ``python -m linrelu diagnose (--params P.npz | --model FILE.py:FACTORY |
+--model MODULE:ATTR) --data D.npz [--loss ce] [--json] …``.
 
 Prints the :func:`linrelu.diagnose` table (or, with ``--json``, its report as JSON on stdout) for
 a saved MLP (``--params``, layout: ``linrelu.checkpoint``) or for any JAX model from the user's
-own file (``--model``): ``FACTORY()`` returns ``(f, params)`` or ``(f, params, features)`` with
-``f(params, X) -> (n, k)`` logits and ``features(params, X)`` the hidden activations.
+own code (``--model``: a factory in a Python file, ``FILE.py:FACTORY``, or in an importable
+module, ``MODULE:ATTR`` with ``ATTR`` possibly dotted, ``pkg.models:Zoo.make``, found on
+``sys.path``, which starts with the current directory): ``FACTORY()`` returns ``(f, params)`` or
+``(f, params, features)`` with ``f(params, X) -> (n, k)`` logits and ``features(params, X)`` the
+hidden activations.
 Bad input (missing or malformed file, wrong shapes, bad numbers) exits with status 2 and one line
 ``linrelu diagnose: error: <argument>: <what was expected, what was received>`` on stderr.
 """
@@ -60,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "predicted τ-trainability of the task (T8 for mse, T9 for ce).")
     which = d.add_mutually_exclusive_group(required=True)
     which.add_argument("--params", help="MLP .npz (linrelu.checkpoint layout)")
-    which.add_argument("--model", metavar="FILE.py:FACTORY",
-                       help="any JAX model: FACTORY() in FILE.py returns (f, params) or "
-                            "(f, params, features)")
+    which.add_argument("--model", metavar="FILE.py:FACTORY|MODULE:ATTR",
+                       help="any JAX model: FACTORY() in FILE.py (or ATTR() in the importable "
+                            "MODULE) returns (f, params) or (f, params, features)")
     d.add_argument("--data", required=True, help="data .npz with X (n, ...) and y")
     d.add_argument("--json", action="store_true", help="print the report as JSON")
     d.add_argument("--loss", choices=("mse", "ce"), default=None,
@@ -98,14 +101,13 @@ def _flag_for(message: str) -> str:
     return _FLAG_OF.get(name, "--params/--data")
 
 
-def load_model(spec: str):
-    """(f, params, features) from ``FILE.py:FACTORY`` (features None when not returned)."""
+_EXPECTED = "FILE.py:FACTORY or MODULE:ATTR"
+
+
+def _import_file(path: str):
     import importlib.util
     import os
 
-    path, sep, name = spec.rpartition(":")
-    if not sep or not path or not name.isidentifier():
-        raise _UsageError(f"--model: expected FILE.py:FACTORY, received {spec!r}")
     if not os.path.isfile(path):
         raise _UsageError(f"--model: expected an existing Python file, received {path!r}")
     try:
@@ -115,10 +117,48 @@ def load_model(spec: str):
     except Exception as err:  # the user's file: report it in one line
         raise _UsageError(f"--model: importing {path!r} raised {type(err).__name__}: "
                           f"{err}") from None
-    factory = getattr(module, name, None)
+    return module
+
+
+def _import_module(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name is not None and (name == err.name or name.startswith(err.name + ".")):
+            raise _UsageError(f"--model: expected {_EXPECTED} with an importable MODULE, "
+                              f"received {name!r}, which is neither a .py file nor a module "
+                              f"on sys.path") from None
+        raise _UsageError(f"--model: importing {name!r} raised ModuleNotFoundError: "
+                          f"{err}") from None
+    except Exception as err:  # the user's module: report it in one line
+        raise _UsageError(f"--model: importing {name!r} raised {type(err).__name__}: "
+                          f"{err}") from None
+
+
+def load_model(spec: str):
+    """(f, params, features) from ``FILE.py:FACTORY`` or ``MODULE:ATTR`` (module docstring;
+    features None when not returned). A spec whose left part ends in ``.py`` or names an existing
+    file is a file; otherwise it is a module imported from ``sys.path``."""
+    import os
+    import re
+
+    where, sep, name = spec.rpartition(":")
+    parts = name.split(".")
+    if not sep or not where or not all(p.isidentifier() for p in parts):
+        raise _UsageError(f"--model: expected {_EXPECTED}, received {spec!r}")
+    is_file = where.endswith(".py") or os.path.isfile(where)
+    if not is_file and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", where):
+        raise _UsageError(f"--model: expected {_EXPECTED} (MODULE a dotted Python name), "
+                          f"received {spec!r}")
+    module = _import_file(where) if is_file else _import_module(where)
+    factory = module
+    for part in parts:
+        factory = getattr(factory, part, None)
     if not callable(factory):
         got = "nothing by that name" if factory is None else type(factory).__name__
-        raise _UsageError(f"--model: expected a callable {name!r} in {path!r}, received {got}")
+        raise _UsageError(f"--model: expected a callable {name!r} in {where!r}, received {got}")
     try:
         made = factory()
     except Exception as err:  # the user's factory: report it in one line

@@ -16,16 +16,28 @@ float64 whatever the source dtype. Parameter order: linrelu's flat order is W_1,
 *flat* vectors of the two routes (HVP, ``hessian_matrix``) index parameters differently.
 :func:`source_order` gives the permutation between them.
 
-Self-check: pass the source model's ``apply`` and a sample ``X``; the adapter then evaluates both
-in float64 and raises a ValueError naming what differs (e.g. an activation on the output layer)
-unless they agree to float64 precision.
+Self-check, on by default wherever the source model can be run: given the source model's
+``apply`` (``X`` optional: default :data:`CHECK_SAMPLES` standard-normal rows, seed 0), the adapter
+evaluates both in float64 and raises a ValueError naming what differs (e.g. an activation on the
+output layer) unless they agree to float64 precision. Without ``apply`` the source model cannot
+be run: the adapter then warns (:class:`UncheckedAdapterWarning`) that nothing was checked and how
+to enable the check.
+
+Layer order: :func:`mlp_from_flax` orders a dict's layers by the model's call order, read from the
+trace of ``apply`` (the order in which the computation first uses each kernel). Without ``apply``
+it falls back to the index at the end of each name, which is Flax's *construction* order; when the
+layers do not chain in that order (a model written with nested calls,
+``nn.Dense(3)(nn.relu(nn.Dense(8)(x)))``, names its outer layer ``Dense_0``) it refuses with a
+ValueError naming the ambiguity.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -37,7 +49,32 @@ from linrelu.validation import check_inputs, describe
 #: float64 agreement required by the self-check (relative to the output scale)
 CHECK_RTOL = 1e-9
 
+#: rows of the default self-check sample (standard normal, seed 0) when ``apply`` comes without X
+CHECK_SAMPLES = 8
+
 LAYOUTS = ("in_out", "out_in")
+
+
+class UncheckedAdapterWarning(UserWarning):
+    """An adapter built an MLP without running the source model (no ``apply`` given): nothing
+    checked that the MLP computes the source model's function."""
+
+
+def _warn_unchecked(fn: str, order: str) -> None:
+    warnings.warn(
+        f"apply: no self-check was done ({fn} received apply=None, so the source model could not "
+        f"be run); the adapted MLP assumes its activation between the dense layers, none after "
+        f"the last, and the layers in {order}, and a model that differs (an activation on the "
+        f"output, another layer order, a non-dense layer) gives wrong results without an error. "
+        f"Enable the check: {fn}(..., apply=<the source model's apply>) (X= optional)",
+        UncheckedAdapterWarning, stacklevel=3)
+
+
+def _default_sample(X, in_dim: int):
+    """The user's X, or :data:`CHECK_SAMPLES` standard-normal rows (seed 0)."""
+    if X is not None:
+        return X
+    return np.random.default_rng(0).normal(size=(CHECK_SAMPLES, in_dim))
 
 
 def _layer_index(name: str):
@@ -60,10 +97,6 @@ def _weight_and_bias(layer, l: int):
 
 def _verify(net: MLP, params, apply, X, call):
     """Compare the adapter's MLP with the source model in float64 (module docstring)."""
-    import warnings
-
-    import jax
-
     if X is None:
         raise ValueError("X: expected a sample input (n, d) to check the adapter against apply, "
                          "received None")
@@ -97,17 +130,45 @@ def _verify(net: MLP, params, apply, X, call):
                      f"differ by {err:.3g} relative; likely cause: {what}")
 
 
-def source_order(params) -> np.ndarray:
-    """Index map ``perm`` with ``flat_linrelu = flat_flax[perm]`` for an adapter-made
-    ``params`` from a Flax dict (bias before kernel in each layer, layers in the dict's sorted key
-    order, which is the index order for up to 10 layers) — the two flat orders of issue 20."""
+def source_order(params, names=None) -> np.ndarray:
+    """Index map ``perm`` with ``flat_linrelu = flat_source[perm]`` between linrelu's flat order
+    (``ravel_pytree`` of the list of (W, b): W_1, b_1, W_2, …) and a Flax / Haiku params dict's
+    (``ravel_pytree`` of the dict: layers in the *string* order of their names, bias before
+    kernel in each, as ``{"bias", "kernel"}`` and ``{"b", "w"}`` sort).
+
+    ``params``: the layers as a list of (W, b) in the MLP's layer (call) order, e.g.
+    ``net.layers_of(params)`` for an adapter-made ``(net, params)``. ``names``: the dict keys of
+    those layers, in the same order; or the adapter-made MLP itself, whose ``source`` holds them;
+    default: layer l named with the index l at its end under a common prefix (Flax ``Dense_l``,
+    Haiku ``linear_l``), sorted as strings like the dict is (``Dense_10`` before ``Dense_2``), so
+    the map is right at any depth. Pass ``names`` when the names do not follow the call order
+    (a Flax model written with nested calls names its outer layer ``Dense_0``).
+    """
+    if not isinstance(params, (list, tuple)) or not params:
+        raise ValueError(f"params: expected a non-empty list of (W, b) layers, received "
+                         f"{describe(params)}")
     sizes = [(int(np.size(W)), int(np.size(b))) for W, b in params]
-    flax_offsets, off = [], 0
-    for w, b in sizes:  # flax: b then W per layer
-        flax_offsets.append((off + b, off))
+    if isinstance(names, MLP):
+        if names.source is None:
+            raise ValueError("names: expected the layer names or an MLP made by mlp_from_flax "
+                             "(with a source), received an MLP without a source")
+        names = [s[0] for s in names.source]
+    if names is None:
+        keys = [f"{l}" for l in range(len(sizes))]  # the common prefix does not change the sort
+    else:
+        keys = list(names) if isinstance(names, (list, tuple)) else None
+        if keys is None or len(keys) != len(sizes) or len(set(keys)) != len(keys) \
+                or not all(isinstance(k, str) for k in keys):
+            raise ValueError(f"names: expected {len(sizes)} distinct layer names (str), one per "
+                             f"layer of params in its order, received {describe(names)}")
+    offsets, off = {}, 0
+    for l in sorted(range(len(sizes)), key=lambda l: keys[l]):  # the dict's flat order
+        w, b = sizes[l]
+        offsets[l] = (off + b, off)  # (kernel offset, bias offset): bias first
         off += w + b
     perm = []
-    for (w, b), (w_off, b_off) in zip(sizes, flax_offsets, strict=True):
+    for l, (w, b) in enumerate(sizes):
+        w_off, b_off = offsets[l]
         perm += list(range(w_off, w_off + w)) + list(range(b_off, b_off + b))
     return np.asarray(perm)
 
@@ -119,9 +180,21 @@ def mlp_from_dense_layers(layers, *, activation="relu", layout: str = "in_out", 
     ``layers``: a sequence of dense layers (first to last), each a (W, b) pair, a dict
     (``{"kernel", "bias"}``, ``{"w", "b"}``, ``{"weight", "bias"}``) or an object with
     ``.weight``/``.bias`` (Equinox ``Linear``). ``layout`` is the weight layout (module docstring).
-    ``apply`` (optional, with ``X``): the source model as a function of a batch X, checked against
-    the result in float64 (module docstring).
+    ``apply``: the source model as a function of a batch X; the result is checked against it in
+    float64 on ``X`` (default: :data:`CHECK_SAMPLES` standard-normal rows), a ValueError naming
+    the difference when they disagree. Without ``apply`` nothing can be checked: an
+    :class:`UncheckedAdapterWarning` says so.
     """
+    net, params = _dense_stack(layers, activation, layout)
+    if apply is None:
+        _warn_unchecked("mlp_from_dense_layers", "the order given")
+    else:
+        _verify(net, params, apply, _default_sample(X, net.in_dim), apply)
+    return net, params
+
+
+def _dense_stack(layers, activation, layout: str) -> tuple[MLP, list]:
+    """The unchecked ``(MLP, params)`` of :func:`mlp_from_dense_layers`."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout: expected one of {LAYOUTS}, received {layout!r}")
     if not isinstance(layers, (list, tuple)) or not layers:
@@ -152,18 +225,82 @@ def mlp_from_dense_layers(layers, *, activation="relu", layout: str = "in_out", 
     net = MLP(tuple(sizes), parameterization="standard", activation=activation)
     with float64():
         params = [tuple(to_float64(p)) for p in params]
-    if apply is not None:
-        _verify(net, params, apply, X, apply)
     return net, params
+
+
+def _call_order(call, tree, weight_keys: dict, X):
+    """The layer names of ``tree`` in the order in which ``call(params, X)`` first uses each
+    one's weight (its call order), read from the jaxpr (sub-jaxprs of jit, custom_jvp, … are
+    followed); None when that order is undetermined (the model cannot be traced at X's shape, a
+    weight is unused, or two are first used by one operation)."""
+    from jax.extend.core import ClosedJaxpr, Jaxpr, Literal
+
+    with float64():
+        p64 = to_float64(dict(tree))
+        leaves = jax.tree_util.tree_flatten_with_path(p64)[0]
+        owner = {}
+        for i, (path, _) in enumerate(leaves):
+            keys = [getattr(k, "key", None) for k in path]
+            if len(keys) == 2 and keys[0] in weight_keys and keys[1] == weight_keys[keys[0]]:
+                owner[i] = keys[0]
+        try:
+            closed = jax.make_jaxpr(lambda p: call(p, jnp.asarray(X, jnp.float64)))(p64)
+        except Exception:  # noqa: BLE001 - the user's model: tracing fails at a wrong in-dim
+            return None
+    order, tied = [], []
+
+    def walk(jaxpr, watched):
+        for eqn in jaxpr.eqns:
+            hits = [watched[v] for v in eqn.invars
+                    if not isinstance(v, Literal) and v in watched]
+            hits = [h for h in dict.fromkeys(hits) if h not in order]
+            if not hits:
+                continue
+            subs = [q.jaxpr if isinstance(q, ClosedJaxpr) else q
+                    for val in eqn.params.values()
+                    for q in (val if isinstance(val, (tuple, list)) else (val,))
+                    if isinstance(q, (ClosedJaxpr, Jaxpr))]
+            inner = [q for q in subs if len(q.invars) == len(eqn.invars)]
+            if inner:
+                walk(inner[0], {iv: watched[ov] for iv, ov in zip(inner[0].invars, eqn.invars)
+                                if not isinstance(ov, Literal) and ov in watched})
+            missed = [h for h in hits if h not in order]
+            if len(missed) > 1:
+                tied.append(missed)
+            order.extend(missed)
+
+    walk(closed.jaxpr, {v: owner[i] for i, v in enumerate(closed.jaxpr.invars) if i in owner})
+    if tied or sorted(order) != sorted(weight_keys):
+        return None
+    return order
+
+
+def _ambiguous_order(names, tree, keys, err: ValueError) -> ValueError:
+    shapes = ", ".join(f"{k} {tuple(np.shape(tree[k][w]))}" for k, (w, _) in zip(names, keys))
+    return ValueError(
+        f"variables: expected dense layers whose name order is their call order, received "
+        f"layers that do not chain in name order ({shapes}; {err}). Flax numbers layers in the "
+        f"order they are constructed, so a model written with nested calls "
+        f"(nn.Dense(3)(nn.relu(nn.Dense(8)(x)))) names its outer layer Dense_0; pass "
+        f"apply=<the model's apply> so the adapter follows the call order")
 
 
 def mlp_from_flax(variables, *, activation="relu", apply=None, X=None) -> tuple[MLP, object]:
     """``(MLP, params)`` for a Flax (or Haiku) MLP of dense layers with ``activation`` between.
 
     ``variables``: the model's ``variables`` (with a ``"params"`` entry) or its ``params`` dict,
-    whose entries are the dense layers (Flax ``Dense_0``, ``Dense_1``, …; Haiku ``mlp/~/linear_0``,
-    …; names ending in their index are ordered by it, others keep their insertion order), each
-    ``{"kernel", "bias"}`` (Flax) or ``{"w", "b"}`` (Haiku), weights (in, out) as linrelu's.
+    whose entries are the dense layers, each ``{"kernel", "bias"}`` (Flax) or ``{"w", "b"}``
+    (Haiku), weights (in, out) as linrelu's.
+
+    ``apply``: the Flax ``model.apply`` (Haiku: ``transformed.apply`` with ``rng=None`` bound),
+    called as ``apply({"params": params}, X)`` (Flax) / ``apply(params, X)`` (Haiku-style dicts)
+    with float64 params. With it, the layers are ordered by the model's call order (module
+    docstring) and the MLP is checked against the model in float64 on ``X`` (default:
+    :data:`CHECK_SAMPLES` standard-normal rows), a ValueError naming the difference when they
+    disagree. Without it, layers are ordered by the index at the end of their names (Flax
+    ``Dense_0``, ``Dense_1``, …; Haiku ``mlp/~/linear_0``, …; others keep their insertion order),
+    a ValueError when they do not chain in that order, and an :class:`UncheckedAdapterWarning`
+    says that nothing was checked.
 
     One parameter order, the user's: the returned ``params`` is the user's own params dict in
     float64, which the returned MLP accepts everywhere (its ``source`` field maps it to the
@@ -171,37 +308,52 @@ def mlp_from_flax(variables, *, activation="relu", apply=None, X=None) -> tuple[
     params=params)``, ``jacobian``) then indexes parameters in ``ravel_pytree(params)`` order —
     the Flax model's own. (If a layer has no bias, the list of (W, b) is returned instead, with
     zero biases, in linrelu's order W_1, b_1, …; see :func:`source_order`.)
-
-    ``apply`` (optional, with ``X``): the Flax ``model.apply`` (Haiku: ``transformed.apply``
-    with ``rng=None`` bound), called as ``apply({"params": params}, X)`` (Flax) /
-    ``apply(params, X)`` (Haiku-style dicts) with float64 params and checked against the MLP.
     """
     tree = variables.get("params", variables) if hasattr(variables, "get") else None
     if not hasattr(tree, "items") or not tree:
         raise ValueError(f"variables: expected a Flax variables/params dict of nn.Dense layers, "
                          f"received {describe(variables)}")
     names = list(tree.keys())
-    if all(_layer_index(k) is not None for k in names):
-        names.sort(key=_layer_index)
-    layers, source, haiku = [], [], False
+    keys = {}
     for k in names:
         layer = tree[k]
-        keys = next(((w, b) for w, b in (("kernel", "bias"), ("w", "b"))
+        pair = next(((w, b) for w, b in (("kernel", "bias"), ("w", "b"))
                      if hasattr(layer, "get") and w in layer), None)
-        if keys is None:
+        if pair is None:
             raise ValueError(f"variables: expected every entry to be a dense layer with a "
                              f"'kernel' (Flax) or 'w' (Haiku), received {k!r}: {describe(layer)}")
-        haiku = haiku or keys[0] == "w"
-        layers.append(layer)
-        source.append((k, keys[0], keys[1]) if keys[1] in layer else None)
-    net, params = mlp_from_dense_layers(layers, activation=activation, layout="in_out")
+        keys[k] = pair
+    haiku = any(w == "w" for w, _ in keys.values())
+    if all(_layer_index(k) is not None for k in names):
+        names.sort(key=_layer_index)
+    call = None
+    if apply is not None:
+        call = (lambda p, x: apply(p, x)) if haiku else (lambda p, x: apply({"params": p}, x))
+        candidates = [X] if X is not None else [
+            _default_sample(None, d)
+            for d in dict.fromkeys(int(np.shape(tree[k][keys[k][0]])[0]) for k in names)]
+        for sample in candidates:
+            traced = _call_order(call, tree, {k: keys[k][0] for k in names}, sample)
+            if traced is not None:
+                names, X = traced, sample
+                break
+    try:
+        net, params = _dense_stack([tree[k] for k in names], activation, "in_out")
+    except ValueError as err:
+        if apply is None and err.args[0].startswith("layers[") and "previous layer" in \
+                err.args[0]:
+            raise _ambiguous_order(names, tree, [keys[k] for k in names], err) from None
+        raise
+    source = [(k, *keys[k]) if keys[k][1] in tree[k] else None for k in names]
     if all(s is not None for s in source):
         net = dataclasses.replace(net, source=tuple(source))
         with float64():
             params = to_float64({k: dict(tree[k]) for k in names})
-    if apply is not None:
+    if apply is None:
+        _warn_unchecked("mlp_from_flax", "the index order of their names")
+    else:
         with float64():
             p64 = to_float64(dict(tree))
-        call = (lambda x: apply(p64, x)) if haiku else (lambda x: apply({"params": p64}, x))
-        _verify(net, net.layers_of(params), apply, X, call)
+        _verify(net, net.layers_of(params), apply, _default_sample(X, net.in_dim),
+                lambda x: call(p64, x))
     return net, params

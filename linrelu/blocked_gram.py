@@ -58,26 +58,52 @@ def block_size(n: int, r: int, p: int, memory_budget: int) -> int:
     return int(max(1, min(n, memory_budget // max(per_sample, 1))))
 
 
-def check_separable(apply, params, X) -> None:
-    """ValueError unless f(params, X[:2]) equals the rows of f on X[0] and X[1] separately.
+def _one_by_one(apply, params, X):
+    """Every row of ``apply`` evaluated on its sample alone: one vmapped pass of the one-sample
+    model (inside, each call sees a batch of 1); a model that vmap cannot batch is evaluated by
+    ``lax.map``, the loop the Gram itself runs."""
+    one = lambda x: apply(params, x[None])[0]
+    try:
+        return np.asarray(jax.vmap(one)(X))
+    except Exception:  # noqa: BLE001 - e.g. a callback without a vmap rule: loop instead
+        pass
+    try:
+        return np.asarray(jax.lax.map(one, X))
+    except Exception as err:  # the user's model: report it as the input it cannot take
+        msg = " ".join(str(err).split())[:300]
+        raise ValueError(f"net: expected a model that can be evaluated on one sample at a time "
+                         f"(per-sample Jacobians), received one for which net(params, "
+                         f"X[i:i + 1]) raised {type(err).__name__}: {msg}") from err
+
+
+def check_separable(apply, params, X, batch=None) -> None:
+    """ValueError unless every row i of f(params, X) equals f evaluated on X[i] alone.
 
     The block Gram needs per-sample Jacobians, which are the rows of J only if sample i's output
-    depends on X[i] alone (it does not for, e.g., BatchNorm in training mode). Relative
-    tolerance (to the largest output) 1e-9 for a model that computes in float64: evaluations of
-    the same sample in a batch of 1 or 2 differ by round-off (~1e-15 relative), a real coupling
-    by far more. A model that computes in float32 inside (:func:`linrelu.network.precision_inside`)
-    gets 1e3 × its ε (1.2e-4 for float32): XLA may reduce a batch of 2 in another order than a
-    batch of 1, and float32 outputs then differ by a few ulps (1.25e-7 measured on a
-    two-layer Flax model with XLA's optimizations on, the default), while a batch coupling
-    such as BatchNorm in training mode changes outputs by O(1). For float16 / bfloat16 models
-    (1e3 ε ≈ 1 to 8) the check can only catch couplings of that size.
+    depends on X[i] alone (it does not for, e.g., BatchNorm in training mode). All n rows are
+    compared, so a coupling that shows in any row is found. ``batch``: f(params, X) when the
+    caller has it already (a generic model's logits, evaluated by
+    :func:`linrelu.network.resolve`). Cost: at most two forward passes over the n samples (the
+    batch one, unless given, and one vmapped pass of the one-sample model), against the n·k
+    per-sample backward passes of the Gram it guards; memory that of one forward pass over X.
+
+    Relative tolerance (to the largest output) 1e-9 for a model that computes in float64:
+    evaluations of the same sample in a batch of 1 or of n differ by round-off (~1e-15
+    relative), a real coupling by far more. A model that computes in float32 inside
+    (:func:`linrelu.network.precision_inside`) gets 1e3 × its ε (1.2e-4 for float32): XLA may
+    reduce a batch in another order than a single sample, and float32 outputs then differ by a
+    few ulps (1.25e-7 measured on a two-layer Flax model with XLA's optimizations on, the
+    default), while a batch coupling such as BatchNorm in training mode changes outputs by O(1).
+    For float16 / bfloat16 models (1e3 ε ≈ 1 to 8) the check can only catch couplings of that
+    size.
     """
     if X.shape[0] < 2:
         return
-    both = np.asarray(apply(params, X[:2]))
-    each = np.concatenate([np.asarray(apply(params, X[i:i + 1])) for i in range(2)])
+    both = np.asarray(apply(params, X) if batch is None else batch)
+    each = _one_by_one(apply, params, X)
     scale = max(float(np.abs(both).max()), 1e-300)
-    err = float(np.abs(both - each).max())
+    diff = np.abs(both - each).reshape(both.shape[0], -1).max(axis=1)
+    err = float(diff.max())
     if err <= 1e-9 * scale:
         return
     # trace the model for its precision only here: a separable float64 model never needs it
@@ -86,8 +112,9 @@ def check_separable(apply, params, X) -> None:
         raise ValueError(
             "net: expected a model whose output row i depends on X[i] only (per-sample "
             f"Jacobians), received one whose outputs change with the batch (relative "
-            f"difference {err / scale:.2e} between batch and one-by-one evaluation); evaluate "
-            "the model in inference mode (e.g. BatchNorm with running statistics)")
+            f"difference {err / scale:.2e} between batch and one-by-one evaluation, largest in "
+            f"row {int(diff.argmax())} of {both.shape[0]}); evaluate the model in inference "
+            "mode (e.g. BatchNorm with running statistics)")
 
 
 def blocked_mixed_gram(apply, params, X, Q=None, *, memory_budget=DEFAULT_MEMORY_BUDGET):

@@ -48,7 +48,7 @@ def network_mixed_gram(nw: Network, Q=None, memory_budget=None):
     """Qᵀ K Q of a resolved network: T5 for an MLP, per-sample Jacobian blocks otherwise."""
     if nw.mlp is not None:
         return mixed_gram(nw.mlp, nw.mlp.layers_of(nw.params), nw.X, Q)
-    check_separable(nw.apply, nw.params, nw.X)
+    check_separable(nw.apply, nw.params, nw.X, nw.logits)
     return blocked_mixed_gram(nw.apply, nw.params, nw.X, Q, memory_budget=_budget(memory_budget))
 
 

@@ -123,11 +123,17 @@ def low_precision_inside(net, params, X) -> str | None:
     params and X, or None. Looks at the arrays the model closes over (e.g. linen
     ``batch_stats``) and at the dtypes of every operation in its jaxpr (e.g. a model built with
     ``dtype=jnp.float32``). Tracing only: nothing is computed."""
-    found = captured_low_precision(net)
+    return _low_inside(net, params, X)[0]
+
+
+def _low_inside(net, params, X) -> tuple[str | None, set]:
+    """(:func:`low_precision_inside`'s description, the names of the dtypes below float64)."""
+    captured = _captured_low(net)
+    found = [what for what, _ in captured]
     low = _low_dtypes_in_jaxpr(net, params, X)
     if low:
         found.append(f"operations in {', '.join(sorted(low))}")
-    return "; ".join(found[:3]) if found else None
+    return ("; ".join(found[:3]) if found else None), low | {d for _, d in captured}
 
 
 def _low_dtypes_in_jaxpr(net, params, X) -> set:
@@ -150,21 +156,49 @@ def precision_inside(net, params, X) -> float:
                + [float(np.finfo(np.float64).eps)])
 
 
+#: Relative error max|K − K_ref| / max|K_ref| of the Gram (``jacobian_gram``) of a model that
+#: computes in each dtype inside a float64 evaluation, against the same model in float64:
+#: (median, maximum) over Flax ReLU MLPs 8-16-3, 8-64-64-3 and 8-256-256-10 on n = 16 inputs, 10
+#: seeds each. Measured with ``python -m benchmarks.low_precision`` (jax 0.10.2, CPU backend,
+#: 2-core AMD EPYC, at commit edbc857). Unit roundoff u = ε/2: float32 6.0e-8, float16 4.9e-4,
+#: bfloat16 3.9e-3. The maxima exceed u by 2× (float32) to 58× (float16): a ReLU whose
+#: pre-activation rounds across 0 changes a whole Jacobian row. Not measured on an accelerator,
+#: where XLA may multiply float32 in TensorFloat-32 (10-bit significand) by default. The
+#: float32-inside warning quotes these numbers for the least precise dtype it finds.
+LOW_PRECISION_GRAM_ERROR = {"float32": (5.1e-8, 9.3e-8), "float16": (4.2e-4, 2.8e-2),
+                            "bfloat16": (7.4e-3, 1.0e-1)}
+
+
+def accuracy_statement(dtype: str) -> str:
+    """What a float64 evaluation of a model that computes in ``dtype`` inside can promise: the
+    dtype's unit roundoff and the Gram error measured for it (:data:`LOW_PRECISION_GRAM_ERROR`)."""
+    u = float(jnp.finfo(jnp.dtype(dtype)).eps) / 2
+    measured = ""
+    if dtype in LOW_PRECISION_GRAM_ERROR:
+        median, worst = LOW_PRECISION_GRAM_ERROR[dtype]
+        measured = (f"; Gram relative error measured on CPU {median:.1e} median, up to "
+                    f"{worst:.1e}, on small {dtype} ReLU MLPs")
+    return f"{dtype} round-off (unit roundoff {u:.1e}{measured})"
+
+
 def warn_low_precision(net, params, X, owner=None) -> None:
-    """Warn once per model (``owner``, default ``net``) when ``net(params, X)`` computes in
-    float32 inside (issue 20, item 3)."""
+    """Warn once per model (``owner``, default ``net``) when ``net(params, X)`` computes below
+    float64 inside, stating the accuracy of the least precise dtype found
+    (:func:`accuracy_statement`) and a fix that works with or without ``jax_enable_x64``."""
     import warnings
 
-    what = low_precision_inside(net, params, X)
+    what, low = _low_inside(net, params, X)
     key = (id(net if owner is None else owner), what)
     if what is None or key in _WARNED:
         return
     _WARNED.add(key)
+    worst = max(low, key=lambda d: float(jnp.finfo(jnp.dtype(d)).eps))
     warnings.warn(f"net: the model computes below float64 inside a float64 evaluation ({what});"
-                  f" results are accurate to about 1e-7, not float64. Fix: upcast captured state "
-                  f"(e.g. batch_stats = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), "
-                  f"batch_stats)) or build the model with dtype=jnp.float64, "
-                  f"param_dtype=jnp.float64", UserWarning, stacklevel=4)
+                  f" results carry {accuracy_statement(worst)}, not float64's. "
+                  f"Fix: upcast captured state with numpy, which keeps float64 without "
+                  f"jax_enable_x64 (e.g. batch_stats = jax.tree_util.tree_map(lambda a: "
+                  f"np.asarray(a, np.float64), batch_stats)), and build the model with "
+                  f"dtype=jnp.float64, param_dtype=jnp.float64", UserWarning, stacklevel=4)
 
 
 def check_model_params(params, name: str = "params"):
@@ -210,8 +244,15 @@ def call_model(f, params, X):
 def check_logits_of(logits, n: int):
     """The model's output must be a finite (n, k) array."""
     if not hasattr(logits, "shape") or len(logits.shape) != 2 or logits.shape[0] != n:
+        hint = ""
+        if isinstance(logits, (tuple, list, dict)):
+            pick = ("out[0]" if not isinstance(logits, dict)
+                    else f"out[KEY] (KEY one of {list(logits)[:6]})")
+            hint = (f"; for a model whose output holds more than the logits (e.g. (logits, "
+                    f"activations)), pass lr.wrap_model(f, output=lambda out: {pick}) instead of "
+                    f"f (features=lambda out: ... selects the hidden activations too)")
         raise ValueError(f"net: expected a callable returning (n, k) logits with n = {n} rows, "
-                         f"received output {describe(logits)}")
+                         f"received output {describe(logits)}{hint}")
     if not is_traced(logits) and not np.all(np.isfinite(np.asarray(logits))):
         raise ValueError("net: expected finite logits, received NaN/Inf in net(params, X)")
     return logits
