@@ -3,8 +3,9 @@
 
     python paper_repro.py            # quick mode (minutes on a laptop CPU)
     python paper_repro.py --full     # paper-scale settings
+    python paper_repro.py --long --verify 3   # recompute 3 stored cells and compare them
     python paper_repro.py --help     # --only, --list, --out, --fresh, --shard, --merge, --quiet,
-                                     # --workers, --scheduler, --verbose
+                                     # --workers, --scheduler, --verbose, --verify
 
 Results are cached per cell under results/ (resumable after a kill); figures and
 figures/CLAIMS.md are regenerated. Exit code 0 = every check passes (paper findings are reported

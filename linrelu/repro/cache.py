@@ -1,7 +1,9 @@
 """Cell cache: content-addressed, atomically written, corruption-detecting JSON files.
 
 A cell's key is sha256 of (run function, cell configuration, code version): the same cell under
-the same code is computed once, whichever experiment asks for it, and any code change recomputes.
+the same code is computed once, whichever experiment asks for it, and any change to the code it
+runs recomputes it (the code version, :func:`linrelu.repro.provenance.code_version`, hashes
+syntax trees: comments and docstrings do not enter it).
 Each file stores the sha256 of its own payload, so a truncated or edited file is detected.
 """
 

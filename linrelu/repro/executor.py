@@ -1,9 +1,12 @@
 """Where cells are computed: in this process (``--workers 1``) or on a Dask cluster.
 
-The runner hands :func:`open_executor` the cells still to compute and iterates over what comes
-back; it, the driver, builds every record and writes it (:func:`linrelu.repro.cache.write_cell`)
-the moment a cell completes. Workers only compute: :func:`compute_cell` is the one function that
-computes a cell, on every path (single process, local cluster, remote cluster, shards).
+The runner hands :func:`open_executor` its experiment registry (a function returning
+{id: Experiment}) and the cells still to compute, and iterates over what comes back; it, the
+driver, builds every record and writes it (:func:`linrelu.repro.cache.write_cell`) the moment a
+cell completes. Workers only compute: :func:`compute_cell` is the one function that computes a
+cell, on every path (single process, local cluster, remote cluster, shards). This module imports
+nothing of the runner: the registry arrives as an argument (on a Dask worker, pickled by
+reference: the worker imports the module that defines it).
 
 - ``--workers 1``: no Dask; cells run one after another in this process (``paper_repro.py``
   gives it :data:`THREAD_ENV` before numpy and JAX load, so its cells compute with the same
@@ -79,21 +82,21 @@ CONNECT_TIMEOUT_S = 5
 ALLOWED_FAILURES = 3
 
 
-def compute_cell(experiment_id: str, mode: str, cell: dict) -> tuple:
+def compute_cell(experiments, experiment_id: str, mode: str, cell: dict) -> tuple:
     """Compute one cell: ``(to_jsonable(run_cell(cell)), seconds)``. The only place a cell runs.
 
     Top-level and importable, so a Dask worker (a fresh spawned process) can run it: it looks the
-    experiment up by id in :func:`linrelu.repro.runner.all_experiments` and enables float64 as
-    ``runner.main`` does. ``mode`` is the run's mode ("quick", "full", ...), passed so that a
-    worker knows which tier it is computing; the cell itself determines the result.
+    experiment up by id in ``experiments()`` (the runner's registry function, {id: Experiment})
+    and enables float64 as ``runner.main`` does. ``mode`` is the run's mode ("quick", "full",
+    ...), passed so that a worker knows which tier it is computing; the cell itself determines
+    the result.
     """
     import jax
 
     jax.config.update("jax_enable_x64", True)
     from linrelu.experiments.base import to_jsonable
-    from linrelu.repro.runner import all_experiments
 
-    exp = all_experiments()[experiment_id]
+    exp = experiments()[experiment_id]
     t0 = time.perf_counter()
     result = to_jsonable(exp.run_cell(cell))
     return result, time.perf_counter() - t0
@@ -109,9 +112,10 @@ class Outcome:
     error: str | None = None
 
 
-# Both executors: ``run(tasks)`` takes a list of (experiment id, mode, cell, cache key) and yields
-# one Outcome per task, ``Outcome.index`` being the task's position in that list; ``slots()`` is
-# how many cells can run at once; ``description`` and ``dashboard`` are for the driver's log.
+# Both executors hold the registry function ``experiments`` they were opened with; ``run(tasks)``
+# takes a list of (experiment id, mode, cell, cache key) and yields one Outcome per task,
+# ``Outcome.index`` being the task's position in that list; ``slots()`` is how many cells can run
+# at once; ``description`` and ``dashboard`` are for the driver's log.
 
 
 class SerialExecutor:
@@ -120,13 +124,16 @@ class SerialExecutor:
     description = "1 process"
     dashboard = None
 
+    def __init__(self, experiments):
+        self.experiments = experiments
+
     def slots(self) -> int:
         return 1
 
     def run(self, tasks: list) -> Iterator[Outcome]:
         for index, (eid, mode, cell, _) in enumerate(tasks):
             try:
-                result, seconds = compute_cell(eid, mode, cell)
+                result, seconds = compute_cell(self.experiments, eid, mode, cell)
             except Exception:  # reported by the driver; the other cells still run
                 yield Outcome(index, error=traceback.format_exc())
                 continue
@@ -136,8 +143,9 @@ class SerialExecutor:
 class DaskExecutor:
     """Cells as Dask futures; outcomes in completion order."""
 
-    def __init__(self, client, description: str):
+    def __init__(self, client, description: str, experiments):
         self.client = client
+        self.experiments = experiments
         self.description = description
         self.dashboard = _dashboard_link(client)
 
@@ -155,7 +163,7 @@ class DaskExecutor:
             # A Dask key unique to this task, including the cell's content hash (which includes
             # the code version): drivers sharing a cluster never receive each other's results.
             # No retries on an exception (a deterministic cell would raise again).
-            fut = self.client.submit(compute_cell, eid, mode, cell,
+            fut = self.client.submit(compute_cell, self.experiments, eid, mode, cell,
                                      key=f"cell-{eid}-{index}-{key}", pure=False, retries=0)
             futures[fut.key] = (index, fut)
         for fut in as_completed([f for _, f in futures.values()]):
@@ -216,9 +224,11 @@ def pre_spawn_environ() -> dict:
 
 
 @contextmanager
-def open_executor(workers: int = 1, scheduler: str | None = None):
-    """The executor for ``--workers``/``--scheduler``; a local cluster lives as long as the
-    ``with`` block (started on entry, shut down on exit)."""
+def open_executor(experiments, workers: int = 1, scheduler: str | None = None):
+    """The executor for ``--workers``/``--scheduler`` that computes cells of the experiments
+    ``experiments()`` returns ({id: Experiment}; on a Dask worker it must be importable by
+    name); a local cluster lives as long as the ``with`` block (started on entry, shut down on
+    exit)."""
     if scheduler is not None:
         import dask
         from distributed import Client
@@ -231,12 +241,12 @@ def open_executor(workers: int = 1, scheduler: str | None = None):
                 raise SchedulerUnreachable(f"no Dask scheduler answered: "
                                            f"{type(err).__name__} {why}".strip()) from err
         try:
-            yield DaskExecutor(client, f"Dask cluster at {scheduler}")
+            yield DaskExecutor(client, f"Dask cluster at {scheduler}", experiments)
         finally:
             client.close()
         return
     if workers <= 1:
-        yield SerialExecutor()
+        yield SerialExecutor(experiments)
         return
     import dask
     import jax
@@ -257,7 +267,8 @@ def open_executor(workers: int = 1, scheduler: str | None = None):
                                    silence_logs=40)  # errors only: cell failures are our report
             client = Client(cluster)
             try:
-                yield DaskExecutor(client, f"local Dask cluster, {workers} worker processes")
+                yield DaskExecutor(client, f"local Dask cluster, {workers} worker processes",
+                                   experiments)
             finally:
                 client.close()
                 cluster.close()
