@@ -5,6 +5,11 @@ Params file (``--params P.npz``):
     sigma_w      float scalar            sigma_b  float scalar
     parameterization, activation   optional strings ("ntk", "relu" when absent)
     W_1, b_1, …, W_{L+1}, b_{L+1}        W_l of shape (m_{l−1}, m_l), b_l of shape (m_l,)
+Any model's params (:func:`save_pytree`, e.g. the continual engine's checkpoints of a model
+that is not an MLP):
+    pytree_paths   str array: the key path of each leaf (``jax.tree_util.keystr``), in
+                   ``tree_leaves`` order
+    leaf_0, leaf_1, …                        the leaves, float64
 Data file (``--data D.npz``):
     X  float array (n, d) (an MLP's inputs) or (n, ...) (whatever a --model expects)
     y  int labels (n,) in [0, k) for loss "ce", or float targets (n, k) for loss "mse"
@@ -78,6 +83,52 @@ def load_params(path) -> tuple[MLP, list]:
             params.append((np.asarray(z[f"W_{l}"], np.float64),
                            np.asarray(z[f"b_{l}"], np.float64)))
     return net, net.check_params(params)  # float64 numpy: no dtype depends on jax_enable_x64
+
+
+def _paths_and_leaves(tree):
+    import jax
+
+    pairs = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return [jax.tree_util.keystr(p) for p, _ in pairs], [leaf for _, leaf in pairs]
+
+
+def save_pytree(path, params) -> None:
+    """Write any params pytree to ``path`` (.npz, layout in the module docstring): each leaf as
+    float64 under its key path. Read it back with :func:`load_pytree`."""
+    from linrelu.network import check_model_params
+
+    paths, leaves = _paths_and_leaves(check_model_params(params, "params"))
+    arrays = {f"leaf_{i}": np.asarray(leaf, dtype=np.float64) for i, leaf in enumerate(leaves)}
+    _atomic_savez(path, pytree_paths=np.asarray(paths, dtype=np.str_), **arrays)
+
+
+def load_pytree(path, like):
+    """The params written by :func:`save_pytree`, as float64 numpy arrays in the pytree
+    structure of ``like`` (a template with the same structure and shapes, e.g. ``net.init(key)``
+    or the params training started from). ValueError naming ``params`` when the file is not
+    such a file, and naming ``like`` when its key paths or shapes differ from the file's."""
+    import jax
+
+    paths, leaves = _paths_and_leaves(like)
+    with _open_npz(path, "params") as z:
+        if "pytree_paths" not in z:
+            raise ValueError(f"params: expected a file written by save_pytree (key "
+                             f"'pytree_paths') in {str(path)!r}, received keys "
+                             f"{sorted(z.files)}")
+        saved = [str(p) for p in z["pytree_paths"]]
+        if saved != paths:
+            raise ValueError(f"like: expected a template with the saved key paths {saved[:6]}"
+                             f"{' …' if len(saved) > 6 else ''} ({len(saved)} leaves), received "
+                             f"{paths[:6]}{' …' if len(paths) > 6 else ''} ({len(paths)} "
+                             f"leaves)")
+        arrays = []
+        for i, (p, leaf) in enumerate(zip(paths, leaves)):
+            a = np.asarray(z[f"leaf_{i}"], np.float64)
+            if a.shape != np.shape(leaf):
+                raise ValueError(f"like: expected the shape {a.shape} saved at {p}, received "
+                                 f"{np.shape(leaf)}")
+            arrays.append(a)
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), arrays)
 
 
 def save_data(path, X, y) -> None:

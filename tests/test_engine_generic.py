@@ -169,4 +169,4 @@ def test_run_continual_convnet_carries_params_and_state_across_tasks():
                           epochs=1, batch_size=8, seed=0)  # (a cheap net suffices here)
     assert reset[1]["start"]["weight_norm"] != pytest.approx(reset[0]["end"]["weight_norm"])
     with pytest.raises(ValueError, match="checkpoint_dir"):
-        run_continual(net, stream, agent, epochs=1, batch_size=8, seed=0, checkpoint_dir="x")
+        run_continual(net, stream, agent, epochs=1, batch_size=8, seed=0, checkpoint_dir=3)

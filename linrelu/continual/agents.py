@@ -148,6 +148,13 @@ def make_agent(name: str, *, lr: float, l2: float = DEFAULT_L2, er: float = DEFA
     is used by "momentum" only), ``clip_norm`` (None: no clipping) and ``er_mode`` in
     :data:`ER_MODES` (``er_lr`` and ``er_every`` are used by "separate" only) apply to every
     agent. Defaults: the authors' (module docstring).
+
+    Returns a frozen, hashable :class:`AgentConfig` (training programs are cached per agent),
+    for :func:`linrelu.continual.run_continual` and
+    :func:`linrelu.continual.train_task_with_state`. What an agent needs of the model beyond
+    ``apply``: ``er``, ``l2_er`` and ``cbp`` need ``features(params, X)``; ``reset`` and
+    ``cbp`` need ``init(key)`` (:mod:`linrelu.continual.model`). Bad input: ValueError naming
+    the argument.
     """
     if name not in AGENTS:
         raise ValueError(f"name: expected one of {AGENTS}, received {name!r}")

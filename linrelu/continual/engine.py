@@ -1,14 +1,16 @@
 """The continual-learning loop: for each task, (reset,) measure at the start, train, measure at
 the end, and every ``slq_every`` tasks estimate the true Hessian's density by SLQ at task start.
 
-Any model (:mod:`linrelu.continual.model`): an MLP, or e.g. :class:`linrelu.convnet.ConvNet`.
-The agent's state (optimizer momentum, continual-backprop utilities and ages) is carried from
-task to task like the network and its output head (the authors' protocol); ``reset`` starts
-both afresh at every task.
+Any model of the one protocol (:mod:`linrelu.continual.model`): an MLP,
+:class:`linrelu.convnet.ConvNet`, a :func:`linrelu.wrap_model` object, the user's own. The run
+returns its records and the trained parameters (:class:`ContinualRun`). The agent's state
+(optimizer momentum, continual-backprop utilities and ages) is carried from task to task like the
+network and its output head (the authors' protocol); ``reset`` starts both afresh at every task.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jax
@@ -16,10 +18,11 @@ import numpy as np
 
 from linrelu.continual.agents import AgentConfig
 from linrelu.continual.metrics import DEFAULT_EPS_LADDER, task_start_metrics
-from linrelu.continual.model import as_model
+from linrelu.continual.model import as_model, require_init
 from linrelu.continual.streams import Stream, Task
 from linrelu.continual.train import (
     as_float64,
+    check_agent_model,
     check_model_task,
     init_agent_state,
     start_task,
@@ -61,46 +64,104 @@ def hessian_density(net, params, task: Task, *, order: int = 60, num_runs: int =
     }
 
 
-def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch_size: int,
-                  seed: int, eps_ladder=DEFAULT_EPS_LADDER, slq_every: int | None = None,
-                  slq_tasks=(), slq_options: dict | None = None, checkpoint_dir=None,
-                  checkpoint_tasks=(), on_record=None, end_metrics: bool = True,
-                  spectrum_every: int = 1, census="train",
-                  evaluate_train: bool = True) -> list:
-    """Run ``agent`` on every task of ``stream``; return one record per task.
+class ContinualRun(list):
+    """What :func:`run_continual` returns: the list of per-task records (a ``list``: index it,
+    iterate it, ``len`` it), with the end state of the run as attributes.
 
-    Record of task i: {"task": i, "start": metrics at task start (after a reset, before
-    training), "end": metrics after the budget, "train": train_task's info, and, when
+    ``params``: the model's parameters after the last task's training, float64, in the pytree
+    structure the model's ``init`` (or the ``params=`` given) has (an MLP's: a list of (W, b)
+    tuples); pass them with the model to :func:`linrelu.diagnose` or any spectral function.
+    ``state``: the :class:`linrelu.continual.AgentState` after the last step (optimizer state,
+    CBP state), to continue training with :func:`linrelu.continual.train_task_with_state`."""
+
+    def __init__(self, records=(), *, params=None, state=None):
+        super().__init__(records)
+        self.params, self.state = params, state
+
+
+def checkpoint_name(task_index: int) -> str:
+    """The file :func:`run_continual` writes for the start of task ``task_index``."""
+    return f"task{int(task_index):04d}_start.npz"
+
+
+def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch_size: int,
+                  seed: int, params=None, eps_ladder=DEFAULT_EPS_LADDER,
+                  slq_every: int | None = None, slq_tasks=(), slq_options: dict | None = None,
+                  checkpoint_dir=None, checkpoint_tasks=(), on_record=None,
+                  end_metrics: bool = True, spectrum_every: int = 1, census="train",
+                  evaluate_train: bool = True) -> ContinualRun:
+    """Run ``agent`` on every task of ``stream`` in order, carrying the network (and the agent's
+    state) from task to task; return the per-task records and the trained parameters.
+
+    Arguments:
+
+    - ``net``: any model of the one protocol (:mod:`linrelu.continual.model`): a
+      :class:`linrelu.MLP`, :class:`linrelu.convnet.ConvNet`, a :func:`linrelu.wrap_model`
+      object, your own object with ``apply(params, X) -> (n, k)`` logits (plus ``init(key)``
+      and ``features(params, X)`` where needed), or a function ``f(params, X)``. Its inputs
+      are the stream's ``X`` rows, shaped ``(n, *stream.input_shape)``, and it has
+      ``stream.out_dim`` outputs. A model need not be hashable (the module docstring of
+      :mod:`linrelu.continual.model`).
+    - ``params``: the parameters the first task starts from (any pytree ``net.apply`` takes, any
+      float dtype). None (default): ``net.init(key)`` with a key drawn from ``seed``; a model
+      without ``init`` (e.g. ``wrap_model``) needs ``params``. The ``reset`` agent draws fresh
+      parameters with ``init`` at every later task, and ``cbp`` re-initializes units with it,
+      so both need ``init``; ``er``, ``l2_er`` and ``cbp`` need ``features``.
+    - ``stream`` from :func:`linrelu.continual.make_stream`; ``agent`` from
+      :func:`linrelu.continual.make_agent`; ``epochs`` ≥ 1 and ``1 ≤ batch_size ≤ n_train``
+      per task (:func:`linrelu.continual.train_task_with_state`); ``seed``: the PRNG seed of
+      the init, the resets and the minibatch order (the stream has its own seed).
+
+    Per task i: (``reset`` agent, i > 0: fresh params and agent state,
+    :func:`linrelu.continual.start_task`), the task-start metrics, training
+    (:func:`linrelu.continual.train_task_with_state`, float32), the end metrics. Record of
+    task i: {"task": i, "start": metrics at task start (after a reset, before training), "end":
+    metrics after the budget, "train": train_task_with_state's info, and, when
     i % slq_every == 0 or i in slq_tasks, "slq": :func:`hessian_density` at task start}.
-    ``checkpoint_dir``: the params at the start of each task in ``checkpoint_tasks`` are saved
-    with :func:`linrelu.checkpoint.save_params` as ``task{i:04d}_start.npz``.
+
+    Options: ``eps_ladder`` the ε of the ε-ranks; ``slq_every``/``slq_tasks``/``slq_options``
+    (:func:`hessian_density`'s keywords) select the SLQ densities. ``checkpoint_dir``: the
+    params at the start of each task i in ``checkpoint_tasks`` are saved there as
+    ``task{i:04d}_start.npz`` (:func:`checkpoint_name`): an MLP with
+    :func:`linrelu.checkpoint.save_params` (the layout ``python -m linrelu diagnose --params``
+    reads), any other model with :func:`linrelu.checkpoint.save_pytree` (read it back with
+    :func:`linrelu.checkpoint.load_pytree` and the model's params as template).
     ``on_record(record)`` is called after each task (e.g. to write progress).
     ``end_metrics=False`` leaves "end" out (it costs as much as "start": half the metric time).
     ``spectrum_every`` K: the exact GGN spectrum (and its summaries) is part of the start metrics
     of tasks i with i % K == 0 and of the last task; the census (dead units, effective rank on
-    ``census`` inputs, norms, accuracies) is taken at every task start
-    (:func:`linrelu.continual.metrics.task_start_metrics`). ``evaluate_train=False``: the
-    training-set loss/accuracy after training are left out of "train" (online and held-out
+    ``census`` inputs, for models with ``features``), norms and accuracies are taken at every
+    task start (:func:`linrelu.continual.metrics.task_start_metrics`). ``evaluate_train=False``:
+    the training-set loss/accuracy after training are left out of "train" (online and held-out
     accuracy stay).
-    ``net``: a :class:`linrelu.MLP` or any model (:mod:`linrelu.continual.model`); checkpoints
-    are written for MLPs only (the .npz layout of :mod:`linrelu.checkpoint`).
+
+    Returns a :class:`ContinualRun`: the list of records, with ``.params`` (float64, after the
+    last task's training) and ``.state`` (the agent state after the last step). Bad input:
+    ValueError naming the argument, before any training.
     """
     model = as_model(net)
     if not isinstance(stream, Stream):
         raise ValueError(f"stream: expected a Stream from make_stream, received "
                          f"{describe(stream)}")
+    check_agent_model(model, agent)
+    if params is None:
+        init = require_init(model, "run_continual draws the first parameters with it when "
+                                   "params is None (or pass params=)")
     if slq_every is not None:
         check_positive_int(slq_every, "slq_every")
     check_positive_int(spectrum_every, "spectrum_every")
     slq_tasks = {int(t) for t in slq_tasks}
     slq_options = dict(slq_options or {})
-    if checkpoint_dir is not None and not isinstance(model, MLP):
-        raise ValueError(f"checkpoint_dir: expected None for a non-MLP model (checkpoints store "
-                         f"MLPs), received {checkpoint_dir!r}")
+    if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
+        raise ValueError(f"checkpoint_dir: expected a directory path (str or Path) or None, "
+                         f"received {describe(checkpoint_dir)}")
     key = jax.random.PRNGKey(seed)
     key, init_key = jax.random.split(key)
-    with float64():  # MLP.init draws float64; the ConvNet's float32 init is upcast exactly
-        params = as_float64(model.init(init_key))
+    if params is None:
+        with float64():  # MLP.init draws float64; the ConvNet's float32 init is upcast exactly
+            params = as_float64(init(init_key))
+    else:
+        params = as_float64(_start_params(model, params))
     state = init_agent_state(model, params, agent)
     records = []
     for task in stream:
@@ -109,12 +170,17 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
             with float64():
                 params = as_float64(start_task(model, params, agent, reset_key))
             state = init_agent_state(model, params, agent)
+        if task.index == 0 and not isinstance(model, MLP):  # an MLP checks its own sizes
+            _check_fits(model, params, task)
         if checkpoint_dir is not None and task.index in set(checkpoint_tasks):
-            from linrelu.checkpoint import save_params
+            from linrelu.checkpoint import save_params, save_pytree
 
             Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-            save_params(Path(checkpoint_dir) / f"task{task.index:04d}_start.npz", model,
-                        params)
+            path = Path(checkpoint_dir) / checkpoint_name(task.index)
+            if isinstance(model, MLP):
+                save_params(path, model, params)
+            else:
+                save_pytree(path, params)
         with_spectrum = task.index % spectrum_every == 0 or task.index == len(stream) - 1
         record = {"task": task.index,
                   "start": task_start_metrics(model, params, task, eps_ladder,
@@ -134,4 +200,34 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
         records.append(record)
         if on_record is not None:
             on_record(record)
-    return records
+    return ContinualRun(records, params=params, state=state)
+
+
+def _check_fits(model, params, task: Task) -> None:
+    """``model.apply(params, X)`` on the task's inputs gives (n, out_dim) logits (shapes only:
+    nothing is computed); ValueError naming ``params`` or ``net`` otherwise."""
+    X = jax.ShapeDtypeStruct((2, *task.X.shape[1:]), np.float64)
+    try:
+        with float64():
+            out = jax.eval_shape(model.apply, params, X)
+    except Exception as err:  # the user's model: any failure means params/X do not fit it
+        msg = " ".join(str(err).split())[:300]
+        raise ValueError(f"params: expected parameters that net.apply(params, X) takes on the "
+                         f"stream's inputs X of shape (n, {', '.join(map(str, X.shape[1:]))}), "
+                         f"received params for which it raised {type(err).__name__}: "
+                         f"{msg}") from err
+    if not hasattr(out, "shape") or tuple(out.shape) != (2, task.out_dim):
+        raise ValueError(f"net: expected apply(params, X) to return (n, {task.out_dim}) logits "
+                         f"for the stream's {task.out_dim} outputs, received "
+                         f"{describe(out)} for n = 2 (a model whose output holds more than "
+                         f"the logits: lr.wrap_model(f, output=..., features=...))")
+
+
+def _start_params(model, params):
+    """``params=`` of :func:`run_continual` checked: a pytree of float arrays that ``model``
+    accepts (an MLP's through its own check)."""
+    from linrelu.network import check_model_params
+
+    if isinstance(model, MLP):
+        return model.check_params(params)
+    return check_model_params(params, "params")

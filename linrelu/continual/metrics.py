@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from linrelu.continual.model import model_features
 from linrelu.continual.streams import Task
 from linrelu.continual.train import as_float64, check_model_task, evaluate
 from linrelu.equivalence import ggn_eigenvalues
@@ -93,10 +94,11 @@ def spectrum_summary(ev, attainable: int, eps_ladder=DEFAULT_EPS_LADDER,
 @lru_cache(maxsize=64)
 def _compiled(model, loss: str):
     """(features, gradient) of a model, jit-compiled once per (model, loss): the census runs at
-    every task start on thousands of inputs."""
+    every task start on thousands of inputs. features is None for a model without them."""
     from linrelu.losses import mean_loss
 
-    features = jax.jit(model.features)
+    features = model_features(model)
+    features = None if features is None else jax.jit(features)
     grad = jax.jit(jax.grad(lambda p, X, y: mean_loss(model.apply(p, X), y, loss)))
     return features, grad
 
@@ -106,8 +108,10 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
                        predict: bool = True, accuracies: bool = True) -> dict:
     """The metrics of the module docstring at ``params`` for ``task`` (JSON-able dict).
 
-    Always: erank [per layer], dead_fraction [per layer], census_inputs, weight_norm, grad_norm,
-    num_params; with ``accuracies`` loss, accuracy, test_loss, test_accuracy at ``params``
+    Always: weight_norm, grad_norm, num_params, and, for a model with ``features``
+    (:mod:`linrelu.continual.model`; all but a :func:`linrelu.wrap_model` object without a
+    selector and a bare function), erank [per layer], dead_fraction [per layer],
+    census_inputs; with ``accuracies`` loss, accuracy, test_loss, test_accuracy at ``params``
     (:func:`linrelu.continual.run_continual` leaves them out at a task start: a fresh
     permutation's accuracy is chance, and the task's accuracies are recorded after training).
     With ``spectrum``: also ggn_eigenvalues (list, largest first), :func:`spectrum_summary`'s
@@ -131,12 +135,17 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
     y_probe = task.y_probe.astype(np.int32) if task.loss == "ce" else task.y_probe
     out = {}
     features_fn, grad_fn = _compiled(model, task.loss)
+    census_out = {}
     with float64():
         params = as_float64(params)
-        hidden = [np.asarray(h, np.float64) for h in features_fn(
-            params, jnp.asarray(X_census, jnp.float64))]  # one compiled forward
-        erank = hidden_effective_ranks(model, params, X_census, features=hidden)
-        dead = dead_unit_fractions(model, params, X_census, features=hidden)
+        if features_fn is not None:
+            hidden = [np.asarray(h, np.float64) for h in features_fn(
+                params, jnp.asarray(X_census, jnp.float64))]  # one compiled forward
+            erank = hidden_effective_ranks(model, params, X_census, features=hidden)
+            dead = dead_unit_fractions(model, params, X_census, features=hidden)
+            census_out = {"erank": [float(e) for e in erank],
+                          "dead_fraction": [float(d) for d in dead],
+                          "census_inputs": int(X_census.shape[0])}
         num_params = sum(int(np.size(a)) for a in jax.tree_util.tree_leaves(params))
         out["grad_norm"] = weight_norm(grad_fn(params, jnp.asarray(task.X_probe, jnp.float64),
                                                jnp.asarray(y_probe)))
@@ -159,9 +168,7 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
     return {
         **out,
         "num_params": int(num_params),
-        "erank": [float(e) for e in erank],
-        "dead_fraction": [float(d) for d in dead],
-        "census_inputs": int(X_census.shape[0]),
+        **census_out,
         "weight_norm": weight_norm(params),
     }
 

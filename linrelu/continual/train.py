@@ -47,7 +47,7 @@ from linrelu.continual.cbp import (
     init_cbp_state,
     replacement_possible,
 )
-from linrelu.continual.model import as_model
+from linrelu.continual.model import as_model, require_features, require_init
 from linrelu.continual.streams import Task
 from linrelu.losses import mean_loss
 from linrelu.mlp import (
@@ -93,6 +93,21 @@ def _check_agent(agent):
     if not isinstance(agent, AgentConfig):
         raise ValueError(f"agent: expected an AgentConfig from make_agent, received "
                          f"{describe(agent)}")
+
+
+def check_agent_model(model, agent: AgentConfig) -> None:
+    """What ``agent`` needs of ``model`` beyond ``apply`` (:mod:`linrelu.continual.model`):
+    ``features`` for ER (either mode) and continual backprop, ``init`` for continual backprop
+    and ``reset``. ValueError naming ``net`` and the agent when the model lacks it."""
+    _check_agent(agent)
+    if agent.er_in_objective or agent.er_separate:
+        require_features(model, f"agent {agent.name!r} regularizes the effective rank of the "
+                                f"hidden units")
+    if agent.cbp:
+        require_features(model, f"agent {agent.name!r} ranks hidden units by their utility")
+        require_init(model, f"agent {agent.name!r} re-initializes hidden units from init(key)")
+    if agent.reset:
+        require_init(model, f"agent {agent.name!r} draws fresh parameters at every task start")
 
 
 def _cast(params, dtype):
@@ -557,17 +572,33 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
                           evaluate_train: bool = True):
     """Train on ``task`` for ``epochs`` epochs from ``state`` (None: :func:`init_agent_state`).
 
-    Returns ``(params, state, info)``: float64 params, the agent state after the last step and
+    One task of :func:`linrelu.continual.run_continual`, for writing a task loop by hand:
+    ``start_task`` → ``train_task_with_state`` → (diagnose) → next task, passing the returned
+    params and state on.
+
+    Arguments: ``net`` any model (:mod:`linrelu.continual.model`: ``apply``; ``features`` for
+    ER and cbp; ``init`` for cbp) whose inputs and outputs fit ``task`` (an MLP's ``in_dim`` and
+    ``out_dim`` are checked); ``params`` its parameters (any pytree ``net.apply`` takes, any
+    float dtype; an MLP's list of (W, b)); ``state`` an :class:`AgentState` from an earlier call
+    or :func:`init_agent_state` with the same agent and params structure, or None; ``task`` a
+    :class:`linrelu.continual.Task`; ``agent`` from :func:`linrelu.continual.make_agent`;
+    ``epochs`` ≥ 1; ``1 ≤ batch_size ≤ n`` (each epoch is ``n // batch_size`` steps over a fresh
+    permutation, the remainder dropped); ``key`` a JAX PRNG key (epoch permutations, CBP).
+    Training runs in float32, in full float32 products (:func:`float32_matmuls`).
+
+    Returns ``(params, state, info)``: the trained params as float64 (same pytree structure; an
+    MLP's as a list of (W, b) tuples), the agent state after the last step and
     info = {"loss", "accuracy"} on the training set after training, "test_loss",
     "test_accuracy" on the task's test set, "steps" (optimizer steps taken), "online_loss" and
     (ce) "online_accuracy": the mean over the task's steps of the loss / accuracy of each
     minibatch's prediction made *before* that step's update (Dohare et al.'s online accuracy).
     For mse, "accuracy" is R² (see :func:`evaluate`). ``evaluate_train=False`` leaves out
     "loss" and "accuracy" (a forward pass over the whole training set; the online accuracy
-    already measures the training set as it is learned).
+    already measures the training set as it is learned). Bad input: ValueError naming the
+    argument.
     """
     model = check_model_task(net, task)
-    _check_agent(agent)
+    check_agent_model(model, agent)
     params = _canonical(_check_params(model, params))
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
@@ -630,7 +661,7 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     caches); the experiments keep one run per process there (:func:`population_pays`).
     """
     model = as_model(net)
-    _check_agent(agent)
+    check_agent_model(model, agent)
     P = len(params)
     if P < 1 or not (len(states) == len(tasks) == len(keys) == P) or np.size(lrs) != P:
         raise ValueError(f"params, states, tasks, lrs, keys: expected P ≥ 1 members each, "
@@ -689,7 +720,16 @@ def train_task(net, params, task: Task, agent: AgentConfig, *, epochs: int,
 
 
 def start_task(net, params, agent: AgentConfig, key):
-    """The params a task starts from: a fresh ``init(key)`` for ``reset``, else ``params``."""
+    """The params a task starts from, given the params the previous task ended with.
+
+    For the ``reset`` agent a fresh draw ``net.init(key)`` (the model must have ``init``:
+    ValueError naming ``net`` otherwise); for every other agent ``params`` itself, unchanged
+    (the network is carried from task to task). ``key``: a JAX PRNG key, used by ``reset``
+    only. The caller starts a fresh :func:`init_agent_state` after a reset, as
+    :func:`linrelu.continual.run_continual` does."""
+    _check_agent(agent)
     if agent.reset:
-        return as_model(net).init(key)
+        model = as_model(net)
+        return require_init(model, f"agent {agent.name!r} draws fresh parameters at every "
+                                   f"task start")(key)
     return params
