@@ -1,6 +1,6 @@
 """linrelu: exact Gram / GGN / Hessian spectra of any JAX model (closed forms for MLPs) and the
-spectral-collapse theory of loss of plasticity (arXiv:2509.22335). See THEORY conventions in the
-README.
+spectral-collapse theory of loss of plasticity (arXiv:2509.22335). Conventions (layer sizes,
+flat parameter order, Gram rows): docs/models.md.
 
 Importing linrelu changes no JAX setting. Every spectral function computes in float64 inside a
 scoped ``jax.enable_x64(True)`` (:mod:`linrelu.precision`), whatever the caller's setting; the
@@ -53,6 +53,8 @@ from linrelu.losses import (
 )
 from linrelu.mlp import MLP, Trace, ravel_params, unravel_params
 from linrelu.network import wrap_model
+from linrelu.plasticity import PlasticityRecorder, plasticity_metrics
+from linrelu.plotting import plot_plasticity
 from linrelu.precision import float64
 from linrelu.spectra import density_mass_outside, eps_rank, eps_rank_ladder
 from linrelu.trainability import (
@@ -85,4 +87,5 @@ __all__ = [
     "mse_loss_curve", "mse_loss_bounds", "flat_mass", "tau_conditions", "rank_conditions",
     "quadratic_decrease", "quadratic_decrease_bound", "quadratic_decrease_curve",
     "ntk_analytic", "nngp_analytic",
+    "plasticity_metrics", "PlasticityRecorder", "plot_plasticity",
 ]

@@ -176,6 +176,8 @@ def _run_diagnose(args) -> int:
 
     from linrelu.checkpoint import load_data, load_params
     from linrelu.diagnose import diagnose
+    from linrelu.network import model_features
+    from linrelu.plasticity import plasticity_metrics
 
     for flag, path in (("--params", args.params), ("--data", args.data)):
         if path is not None and not os.path.isfile(path):
@@ -196,13 +198,36 @@ def _run_diagnose(args) -> int:
     try:
         report = diagnose(net, params, X, y, loss, lr=args.lr, steps=args.steps, tau=args.tau,
                           features=features)
+        plastic = None
+        if features is not None or model_features(net) is not None:
+            plastic = plasticity_metrics(net, params, X, targets=y, loss=loss, features=features)
     except ValueError as err:
         flag = _flag_for(str(err))
         if flag == "--params" and args.model is not None:
             flag = "--model"
         raise _UsageError(f"{flag}: {err}") from None
-    print(json.dumps(report.to_dict(), indent=1) if args.json else report)
+    if args.json:
+        print(json.dumps({**report.to_dict(), "plasticity": plastic}, indent=1))
+    else:
+        print(report)
+        print(_plasticity_text(plastic))
     return 0
+
+
+def _plasticity_text(m) -> str:
+    """The :func:`linrelu.plasticity_metrics` block of the text report."""
+    if m is None:
+        return "plasticity metrics: none (the model does not say what its hidden units are)"
+    per = m["per_layer"]
+    lines = [f"plasticity metrics on the {m['inputs']} --data inputs (linrelu.plasticity_metrics;"
+             f" all layers, then per layer):"]
+    for key in [k for k in per if k != "units"]:
+        vals = "  ".join(f"{v:.4g}" for v in per[key])
+        lines.append(f"  {key:<22} {m[key]:<10.4g} [{vals}]")
+    for key in ("weight_mean_abs", "grad_norm"):
+        if key in m:
+            lines.append(f"  {key:<22} {m[key]:.4g}")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

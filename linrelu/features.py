@@ -93,13 +93,23 @@ def hidden_features(net, params, X, features=None) -> list:
             for l, h in enumerate(features)]
 
 
+def dead_mask(h) -> np.ndarray:
+    """Boolean (m,) mask of the dead units of one layer's (rows, m) activations: h_u(x_i) = 0 for
+    every row i. The one definition of "dead": :func:`dead_units`, :func:`dead_unit_fractions`
+    (the continual engine's census, :func:`linrelu.continual.metrics.task_start_metrics`) and
+    :func:`linrelu.plasticity_metrics` use it."""
+    return np.all(np.asarray(h) == 0.0, axis=0)
+
+
 def dead_units(net, params, X, *, features=None) -> list:
     """Per hidden layer, a boolean mask of units with h_{l,u}(x_i) = 0 for every probe input."""
-    return [np.all(h == 0.0, axis=0) for h in hidden_features(net, params, X, features)]
+    return [dead_mask(h) for h in hidden_features(net, params, X, features)]
 
 
 def dead_unit_fractions(net, params, X, *, features=None) -> list:
-    """Fraction of dead units per hidden layer."""
+    """Fraction of dead units per hidden layer: for layer l, (1/m_l) #{u : h_{l,u}(x_i) = 0 for
+    every row x_i of ``X``} (:func:`dead_mask`); a list of Python floats in [0, 1], one per hidden
+    layer (``features=`` as in :func:`dead_units`)."""
     return [float(m.mean()) for m in dead_units(net, params, X, features=features)]
 
 
