@@ -20,6 +20,8 @@ OWNED = (
      "<!-- MATFREE:END -->"),
     ("<!-- POPULATION-GPU:BEGIN (python -m benchmarks.population on an accelerator) -->",
      "<!-- POPULATION-GPU:END -->"),
+    ("<!-- HISTORY:BEGIN (measured by hand; moved from README.md and docstrings, issue 37) -->",
+     "<!-- HISTORY:END -->"),
 )
 
 

@@ -22,7 +22,8 @@ def eps_rank(eigenvalues, eps: float, normalized: bool = False):
 
 
 def eps_rank_ladder(eigenvalues, eps_values, normalized: bool = False) -> dict:
-    """{eps: eps_rank(eigenvalues, eps)} for each eps of a ladder."""
+    """``{eps: eps_rank(eigenvalues, eps, normalized)}`` for each eps of ``eps_values`` (keys as
+    Python floats): #{i : |λ_i| > ε}, divided by the number of eigenvalues when ``normalized``."""
     return {float(e): eps_rank(eigenvalues, e, normalized) for e in eps_values}
 
 

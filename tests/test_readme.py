@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
+MODELS = ROOT / "docs" / "models.md"
 
 
 def python_blocks(path: Path = README) -> list:
@@ -67,10 +68,55 @@ def test_continual_guide_trains_a_flax_model_through_the_engine_and_diagnoses_it
         assert f"`{name}" in text, name
 
 
-def test_readme_has_the_own_network_examples():
+def test_readme_and_models_guide_have_the_own_network_examples():
+    """Issue 37: the README's first example is a plain JAX function of a dict; the Flax CNN
+    example moved to docs/models.md, "Your own network"."""
+    assert "lambda p, x: jnp.tanh" in _blocks()[0]
+    own = MODELS.read_text(encoding="utf-8").split("## Your own network", 1)[1]
+    own = own.split("\n## ", 1)[0]
+    assert "flax.linen" in own
+
+
+def test_readme_is_short_and_in_order():
+    """Issue 37: README.md ≤ 300 lines, sections in the order a newcomer reads them, links to
+    every guide, and nothing stale (the retired "Out of date" table, clipping as the paper's
+    protocol)."""
     text = README.read_text(encoding="utf-8")
-    own = text.split("## Your own network", 1)[1].split("\n## ", 1)[0]
-    assert "flax.linen" in own and "lambda p, x: jnp.tanh" in own
+    assert len(text.splitlines()) <= 300
+    heads = [line for line in text.splitlines() if line.startswith("## ")]
+    assert heads == ["## Quickstart", "## Three examples", "## What we found", "## Guides",
+                     "## Layout"]
+    for page in ("docs/README.md", "docs/models.md", "docs/continual.md",
+                 "docs/reproducing.md", "docs/performance.md", "docs/theory-corrections.md",
+                 "benchmarks/RESULTS.md"):
+        assert f"]({page}" in text, page
+        assert (ROOT / page).exists(), page
+    for path in [README, *DOCS]:
+        page = path.read_text(encoding="utf-8")
+        assert "Out of date" not in page, path.name
+        assert "clip_norm=0.5" not in page, path.name
+
+
+def test_readme_claims_block_is_the_generated_claims_table():
+    """The README's CLAIMS block is what paper_repro.py writes into figures/CLAIMS.md (less its
+    heading), so it cannot drift from the committed claims."""
+    from linrelu.repro.runner import README_BEGIN, README_END
+
+    text = README.read_text(encoding="utf-8")
+    block = text.split(README_BEGIN + "\n", 1)[1].split(README_END, 1)[0]
+    claims = (ROOT / "figures" / "CLAIMS.md").read_text(encoding="utf-8")
+    assert block == claims.removeprefix("# Claims\n\n")
+
+
+def test_docs_links_resolve():
+    """Every relative link of README.md and docs/*.md points to a file of the repository."""
+    for path in [README, *DOCS]:
+        text = re.sub(r"```.*?```", "", path.read_text("utf-8"), flags=re.S)  # code blocks
+        text = re.sub(r"`[^`\n]*`", "", text)                                   # inline code
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target:
+                continue
+            assert (path.parent / target).exists(), f"{path.name}: {target}"
 
 
 def test_readme_quickstart_has_exactly_the_two_commands():
@@ -81,14 +127,15 @@ def test_readme_quickstart_has_exactly_the_two_commands():
                      'pip install -e ".[dev]" && pytest']
 
 
-def test_readme_has_the_user_models_section():
-    """Issue 20: the section exists and its example (run verbatim by
-    test_readme_python_examples_run) covers Flax, Haiku, Equinox and the authors' ConvNet."""
-    text = README.read_text(encoding="utf-8")
+def test_models_guide_has_the_user_models_section():
+    """Issue 20: the section exists (docs/models.md since issue 37) and its example (run
+    verbatim by test_docs_python_examples_run) covers Flax, Haiku, Equinox and the authors'
+    ConvNet."""
+    text = MODELS.read_text(encoding="utf-8")
     sec = text.split("## Models from Flax, Equinox, Haiku and the paper's code", 1)[1]
     sec = sec.split("\n## ", 1)[0]
     code = re.findall(r"```python\n(.*?)```", sec, re.S)
-    assert len(code) == 1 and code[0] in _blocks()
+    assert len(code) == 1 and code[0] in python_blocks(MODELS)
     for needle in ("mlp_from_flax(variables, apply=", "hk.transform", "eqx.nn.Linear",
                    "wrap_model", "nn.LayerNorm", "acts[\"pool1\"] = None", "lr.diagnose("):
         assert needle in code[0], needle

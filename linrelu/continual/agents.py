@@ -23,8 +23,9 @@ Optimizer (``optimizer``, through optax; θ ← θ + u with g = ∇J_B(θ)):
 - ``"momentum"``: v ← μ v + g, u = −η v (``optax.sgd(η, momentum=μ)``, heavy ball, v₀ = 0).
 ``clip_norm`` c (optional) first rescales g ← g · min(1, c/‖g‖₂) (``optax.clip_by_global_norm``,
 the global norm over all parameters). The paper's protocols: Permuted MNIST = sgd, η = 0.01,
-minibatch 1, c = 0.5; Continual ImageNet = momentum 0.9, minibatch 100 (the minibatch is
-:func:`linrelu.continual.run_continual`'s ``batch_size``).
+minibatch 1, no clipping (the authors' config names ``max_grad_norm = 0.5``; their training
+code never applies it, so their step is plain SGD); Continual ImageNet = momentum 0.9,
+minibatch 100 (the minibatch is :func:`linrelu.continual.run_continual`'s ``batch_size``).
 
 How our ER differs from the authors'. ``er_mode="objective"`` (default, ours) adds
 −β Σ_l erank_δ(h_l)/m_l to every minibatch's objective, so the ER gradient goes through the same

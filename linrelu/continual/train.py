@@ -121,10 +121,10 @@ def float32_matmuls():
     JAX's default precision lets an accelerator round float32 operands of a product to
     TensorFloat-32 (a 10-bit mantissa, relative rounding ≈ 5e-4): on an H200 the ConvNet's lone
     run and the same run as a population member, which cuDNN computes with other algorithms,
-    then differed after 4 steps by up to 1.5e-4 on weights of size ≈ 0.2 (2026-11-26,
-    tests/test_population.py), where float32 round-off gives ≈ 1e-6. XLA:CPU computes float32
-    products in float32 either way (quick mode's results were byte-identical with and without
-    this scope, 2026-11-26)."""
+    then differed after 4 steps by up to 1.5e-4 on weights of size ≈ 0.2
+    (tests/test_population.py on an H200), where float32 round-off gives ≈ 1e-6. XLA:CPU computes
+    float32 products in float32 either way (quick mode's results are byte-identical with and
+    without this scope)."""
     return jax.default_matmul_precision("float32")
 
 
@@ -387,9 +387,8 @@ def _scanned_program(model, agent, loss, n, batch_size, epochs, sparse=None):
         with CBP, steps that only keep its books when no unit can come due in the block (its
         schedule depends on ages and counts only), else steps that may replace units: one
         ``lax.cond`` per block instead of one per step, and in those blocks ages and counts moved
-        once (:func:`linrelu.continual.cbp.advance_schedule`): a 4000-step MNIST task of the
-        width-100 MLP 330 → 194 ms on XLA:CPU (bp: 139 ms; separate processes on a loaded
-        machine, a rough ratio; README, "Performance")."""
+        once (:func:`linrelu.continual.cbp.advance_schedule`). Measured gain: benchmarks/RESULTS.md,
+        "Timing history"."""
         if agent.er_separate:
             carry = (er_step(carry[0], data[0], jnp.asarray(first, jnp.int32)), *carry[1:])
         if not agent.cbp:
@@ -647,7 +646,7 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     tasks' sizes) is shared. Returns ``(params, states, infos)``, lists of P, each member as
     :func:`train_task_with_state` with ``agent`` at step ``lrs[p]`` would return it, up to
     float32 rounding (a batched matmul may sum in another order; tests/test_population.py, run
-    on the CPU and, 2026-11-26, on an H200, where it needed :func:`float32_matmuls`).
+    on the CPU and on an H200, where it needed :func:`float32_matmuls`).
 
     When it pays (``python -m benchmarks.population``, benchmarks/RESULTS.md): on an H200, per
     run-step against a lone run, P = 8 / 64 ran at 2.25× / 2.9× (MLP 784-100-100-100-10,
@@ -655,10 +654,10 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
     minibatch 100, stepped from Python; all in full float32, :func:`float32_matmuls`); far from
     P× because a minibatch-1 step is latency-bound on the device, lone or batched. On XLA:CPU
     (``python -m benchmarks.population``, width-100 minibatch-1 runs, 2-core AMD EPYC) P = 2–8
-    ran at 0.80–0.89× a lone run's rate per run-step and P = 64 at 0.48× (2026-11-26 22:34 UTC,
-    both with the sparse first-layer step; three earlier runs, with the dense step: 0.92–1.37×,
-    rounds scattered by 50–70 %, and 0.42–0.61×): no gain (64 parameter sets overflow the
-    caches); the experiments keep one run per process there (:func:`population_pays`).
+    ran at 0.80–0.89× a lone run's rate per run-step and P = 64 at 0.48× (with the sparse
+    first-layer step; the earlier runs are in benchmarks/RESULTS.md): no gain (64 parameter sets
+    overflow the caches); the experiments keep one run per process there
+    (:func:`population_pays`).
     """
     model = as_model(net)
     check_agent_model(model, agent)

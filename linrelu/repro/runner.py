@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="paper_repro.py", description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--full", action="store_true",
-                   help="paper-scale settings (hours on a CPU; see README) instead of quick")
+                   help="paper-scale settings (hours on a CPU; see docs/reproducing.md) instead "
+                   "of quick")
     p.add_argument("--long", action="store_true",
                    help="the tier where E5–E7 and E10 are decided: ≥ 3 M SGD steps per "
                         "Permuted-MNIST run (≤ 45 min on 2 CPU cores, a worker per core; figures "
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    f"(default: {DEFAULT_WORKERS} in quick mode, one per CPU core with --long "
                    f"or --full)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="compute cells on the running Dask "
-                   "cluster at ADDRESS (e.g. tcp://10.0.0.1:8786; see README)")
+                   "cluster at ADDRESS (e.g. tcp://10.0.0.1:8786; see docs/reproducing.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--verbose", action="store_true", help="one line per finished cell "
                    "(experiment, cell index, seconds)")
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR",
                    help="with --full: the folder holding the paper's data (MNIST IDX files for "
                         "Permuted MNIST; per-class arrays for Continual ImageNet; layouts in the "
-                        "README). Nothing is downloaded")
+                        "docs/reproducing.md). Nothing is downloaded")
     return p
 
 
@@ -100,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 DATA_EXPERIMENTS = ("E5", "E6", "E7")
 DATA_DIR_ENV = "LINRELU_DATA_DIR"
 #: Worker processes when --workers is not given in quick mode (1: quick mode measured no faster
-#: with 2 workers on the idle 2-core machine, 795 s vs 829 s; see README, "Cells in parallel").
+#: with 2 workers on the idle 2-core machine, 795 s vs 829 s; see docs/reproducing.md,
+#: "Cells in parallel").
 #: --long and --full: one per usable CPU core (:func:`default_workers`).
 DEFAULT_WORKERS = 1
 
