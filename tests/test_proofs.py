@@ -190,3 +190,47 @@ def test_run_module_fails_on_a_false_variant_and_on_an_empty_falsifier():
                            "draw": staticmethod(lambda rng, trial: {}), "FALSIFIER_TRIALS": 2})
     row = proofs.run_module(empty)
     assert not row["passed"] and "no instance" in row["error"]
+
+
+def test_format_table_marks_failures_and_shortens_long_step_lists():
+    row = {"id": "T0", "statement": "T0. statement", "passed": False, "seconds": 0.5,
+           "error": "ProofError: step", "solver": [f"step {i}" for i in range(9)],
+           "inductions": [], "identities": ["one"], "instances": [], "lemmas": ("a lemma",),
+           "falsifier": {"checked": 3, "skipped": 1, "violations": {"c": [0, 2]}}}
+    table = proofs.format_table([row])
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["T0", "FAIL"]
+    assert "9: step 0; step 1; step 2; step 3; step 4; step 5; and 3 more" in table
+    assert "induction            : none" in table
+    assert "3 instances checked, 1 skipped, 2 violations" in table
+    assert "T0 FAILED: ProofError: step" in table and lines[-1].startswith("0/1 passed")
+
+
+def test_a_failed_identity_names_the_step_and_renders_the_relation():
+    import sympy as sp
+
+    from proofs._statement import ProofError, Report
+
+    x = sp.Symbol("x", real=True)
+    report = Report(MODULES[0].THEOREM)
+    with pytest.raises(ProofError) as info:
+        report.identity("probe step", x + 1, x)
+    assert str(info.value) == f"{MODULES[0].THEOREM.id} probe step: identity fails: x + 1 = x"
+    with pytest.raises(ProofError, match="counterexample x = "):
+        report.implies("probe implication", [sp.Ge(x, 0)], sp.Ge(x, 1))
+
+
+def test_a_falsifier_violation_fails_the_row_even_when_the_proof_passes():
+    """A check that (wrongly) passes must not hide a numeric violation: the row fails."""
+    from proofs import t8_trainability as t8
+
+    def draw(rng, trial):
+        values = t8.draw(rng, trial)["lower"]
+        return {"lower": {**values, t8.R: -1.0}}  # a loss ratio below every lower bound
+
+    fake = type("M", (), {"THEOREM": t8.THEOREM, "check": staticmethod(t8.check),
+                          "draw": staticmethod(draw), "FALSIFIER_TRIALS": 3})
+    row = proofs.run_module(fake)
+    assert not row["passed"] and list(row["falsifier"]["violations"]) == ["lower"]
+    assert row["error"] == "falsifier: violations on claims ['lower']"
+    assert "proof_seconds" in row and row["proof_seconds"] <= row["seconds"]
