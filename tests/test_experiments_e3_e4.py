@@ -46,12 +46,14 @@ def test_e3_summary_claims_can_fail(tmp_path):
     assert (tmp_path / "fig_trainability_bounds.png").exists() and len(files) == 2
 
 
-def _e4_records(pairs, t9=None):
-    return [{"agent": "bp", "task": i, "L0": 1.0, "predicted_ratio": pr,
+def _e4_records(pairs, t9=None, agent="bp"):
+    """Records whose verdict is the model's answer (as if the linearization check held)."""
+    return [{"agent": agent, "task": i, "L0": 1.0, "predicted_ratio": pr,
              "predicted_trainable": pr <= 0.5, "decided_by": "linearized-network GD",
              "t9_decrease_fraction": (1 - pr) if t9 is None else t9, "t9_overshoot": False,
              "dead_fraction": 0.0, "realized_ratio": rr, "realized_trainable": rr <= 0.5,
-             "final_loss": rr} for i, (pr, rr) in enumerate(pairs)]
+             "final_loss": rr, "verdict": "yes" if pr <= 0.5 else "no"}
+            for i, (pr, rr) in enumerate(pairs)]
 
 
 def _claims(claims):
@@ -67,7 +69,7 @@ def test_e4_summary_scores_and_claims(tmp_path):
     assert summary["by_loss"]["ce"]["balanced_accuracy"] == 1.0
     assert summary["by_loss"]["ce"]["auc"] == 1.0
     assert all(c.passed for c in claims) and {c.id for c in claims} == {
-        "E4.ce.balanced_accuracy", "E4.ce.auc", "E4.ce.t9_auc"}
+        "E4.ce.balanced_accuracy", "E4.ce.auc", "E4.ce.t9_auc", "E4.verdict.mlp"}
     wrong = [dict(cell, records=_e4_records([(0.9, 0.2), (0.1, 0.8), (0.8, 0.4), (0.2, 0.9)]))]
     summary, claims = E4.summarize([cell], wrong)
     assert summary["by_loss"]["ce"]["balanced_accuracy"] == 0.0 and not any(c.passed
@@ -75,7 +77,7 @@ def test_e4_summary_scores_and_claims(tmp_path):
     one_class = [dict(cell, records=_e4_records([(0.1, 0.2), (0.2, 0.3)]))]
     summary, claims = E4.summarize([cell], one_class)
     assert summary["by_loss"]["ce"]["balanced_accuracy"] is None
-    assert not any(c.passed for c in claims)
+    assert not any(c.passed for c in claims if c.id.startswith("E4.ce"))
     assert len(E4.plot(summary, tmp_path)) == 2
 
 
@@ -96,6 +98,7 @@ def test_e4_per_loss_claim_fails_where_the_pooled_score_passes(tmp_path):
     assert summary["by_loss"]["ce"]["auc"] == 0.5 and summary["by_loss"]["ce"]["t9_auc"] == 0.5
     for cid in ("E4.ce.balanced_accuracy", "E4.ce.auc", "E4.ce.t9_auc"):
         assert not c[cid].passed and "NOT a PASS" in c[cid].measured
+    assert not c["E4.verdict.mlp"].passed  # the constant ce prediction's definite verdicts
     lo, hi = summary["by_loss"]["ce"]["auc_ci"]
     assert lo <= 0.5 <= hi
     assert len(E4.plot(summary, tmp_path)) == 2
@@ -147,3 +150,57 @@ def test_e4_one_real_cell_predicts_before_training():
     (rec,) = r["records"]
     assert rec["decided_by"].startswith("T8")
     assert 0 < rec["predicted_ratio"] < 1 and 0 < rec["realized_ratio"] < 1
+
+
+def test_e4_verdict_claims_count_only_definite_plain_gd_verdicts(tmp_path):
+    """A confidently wrong verdict fails E4.verdict.mlp; the same record undetermined, or made by
+    l2_er (trained with penalties the verdict does not model), does not count; no definite
+    verdict at all fails too (the claim is not vacuous)."""
+    cell = {"stream": "teacher_regression", "width": 32, "depth": 1, "agents": ["bp"],
+            "seed": 0, "num_tasks": 4}
+    good = _e4_records([(0.1, 0.2), (0.9, 0.8), (0.2, 0.3), (0.8, 0.9)])
+    bad = good + _e4_records([(0.1, 0.9)])  # says yes, training does not reach τ
+    claims = {c.id: c for c in E4.summarize([cell], [dict(cell, records=good)])[1]}
+    assert claims["E4.verdict.mlp"].passed
+    claims = {c.id: c for c in E4.summarize([cell], [dict(cell, records=bad)])[1]}
+    assert not claims["E4.verdict.mlp"].passed and "FAILS" in claims["E4.verdict.mlp"].measured
+    undetermined = good + [dict(_e4_records([(0.1, 0.9)])[0], verdict="undetermined")]
+    l2 = dict(cell, agents=["bp", "l2_er"])
+    for recs, c in ((undetermined, cell), (good + _e4_records([(0.1, 0.9)], agent="l2_er"), l2)):
+        summary, claims = E4.summarize([c], [dict(c, records=recs)])
+        assert {x.id: x for x in claims}["E4.verdict.mlp"].passed
+    none = [dict(x, verdict="undetermined") for x in good]
+    claims = {c.id: c for c in E4.summarize([cell], [dict(cell, records=none)])[1]}
+    assert not claims["E4.verdict.mlp"].passed
+
+
+def test_e4_design_has_non_mlp_rows_and_balancing_taus():
+    """The design fixed before the run: τ per stream from the pilot's medians, and the non-MLP
+    rows for every architecture and both losses."""
+    from linrelu.experiments import e4_trainability_grid as e4
+
+    assert {s: v[3] for s, v in e4.STREAMS.items()} == {
+        "teacher_regression": 0.04, "random_label_digits": 0.8, "dead_unit_digits": 0.85}
+    for mode, names in (("quick", e4.ARCH_NAMES_QUICK), ("full", e4.ARCH_NAMES)):
+        arch = [c for c in E4.cells(mode) if c["stream"] == e4.ARCH_STREAM]
+        assert {(c["arch"], c["loss"]) for c in arch} == {
+            (a, loss) for a in names for loss in ("ce", "mse")}
+        assert all(e4.loss_of(c) == c["loss"] for c in arch)
+    assert set(e4.ARCH_NAMES) - set(e4.ARCH_NAMES_QUICK) == {"convnet"}
+
+
+def test_e4_one_real_architecture_cell(tmp_path):
+    """A non-MLP row end to end: the verdict, where definite, agrees with float32 GD."""
+    cell = {"stream": "architectures", "arch": "resmlp", "loss": "mse", "n": 16,
+            "multipliers": [1.0], "seed": 0}
+    r = E4.run_cell(cell)
+    json.dumps(r)
+    (rec,) = r["records"]
+    assert rec["verdict"] in ("yes", "no", "undetermined") and rec["drift"] is not None
+    if rec["verdict"] != "undetermined":
+        assert (rec["verdict"] == "yes") == rec["realized_trainable"]
+    # the check's float64 GD and the row's float32 GD are the same dynamics
+    assert abs(np.log(rec["check_real_ratio"] / rec["realized_ratio"])) <= 1e-3
+    summary, claims = E4.summarize([cell], [r])
+    assert {c.id for c in claims} >= {"E4.verdict.arch", "E4.arch.model_balanced_accuracy"}
+    assert len(E4.plot(summary, tmp_path)) == 2

@@ -159,7 +159,7 @@ def task_start_metrics(net, params, task: Task, eps_ladder=DEFAULT_EPS_LADDER, *
                 pred = predict_trainability(model, params, task.X_probe, task.y_probe,
                                             task.loss)
                 out["predicted_ratio"] = float(pred.predicted_ratio)
-                out["predicted_trainable"] = bool(pred.trainable)
+                out["predicted_trainable"] = bool(pred.model_trainable)
     if accuracies:
         train = evaluate(model, params, task.X, task.y, task.loss)
         test = evaluate(model, params, task.X_test, task.y_test, task.loss)
