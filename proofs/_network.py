@@ -601,7 +601,6 @@ class SymbolicNet:
     sigma_b: sp.Symbol
     weights: tuple[sp.Matrix, ...]  # W_l (m_{l-1} × m_l)
     biases: tuple[sp.Matrix, ...]  # b_l (m_l × 1)
-    quadratic_bend: bool = False  # mutation hook: φ(z) = D(z + z²/2), not piecewise linear
 
     @property
     def n(self) -> int:
@@ -640,8 +639,6 @@ class SymbolicNet:
             z = self.sigma_w / sp.sqrt(self.widths[r - 1]) * Wr.T * h + self.sigma_b * br
             preacts.append(z)
             if r <= self.depth:
-                if self.quadratic_bend:
-                    z = z + z.applyfunc(lambda t: t**2 / 2)
                 h = sp.diag(*self.masks[r - 1][i]) * z
                 acts.append(h)
         return preacts, acts
@@ -656,8 +653,7 @@ class SymbolicNet:
         return f.jacobian(self.params())
 
 
-def make_net(widths: tuple[int, ...], masks, prefix: str = "",
-             quadratic_bend: bool = False) -> SymbolicNet:
+def make_net(widths: tuple[int, ...], masks, prefix: str = "") -> SymbolicNet:
     """Symbolic masked MLP with the given sizes and activation masks (one per hidden layer)."""
     n = len(masks[0])
     X = sp.Matrix(n, widths[0], lambda i, q: sp.Symbol(f"{prefix}x{i}{q}", real=True))
@@ -669,8 +665,7 @@ def make_net(widths: tuple[int, ...], masks, prefix: str = "",
                                 lambda p, _, r=r: sp.Symbol(f"{prefix}b{r}_{p}", real=True)))
     masks = tuple(tuple(tuple(int(t) for t in row) for row in layer) for layer in masks)
     return SymbolicNet(tuple(widths), masks, X, sp.Symbol("sigma_w", positive=True),
-                       sp.Symbol("sigma_b", positive=True), tuple(weights), tuple(biases),
-                       quadratic_bend)
+                       sp.Symbol("sigma_b", positive=True), tuple(weights), tuple(biases))
 
 
 def realizing_witness(net: SymbolicNet, seed: int = 0, tries: int = 20000):

@@ -1,24 +1,14 @@
-"""Shared sympy helpers for the proof checks.
-
-Every check in ``proofs/`` reduces a statement to one of three kinds of fact:
-
-1. a polynomial / rational identity ``lhs == rhs`` (verified by ``cancel(expand(lhs − rhs)) == 0``);
-2. a nonnegativity claim ``target ≥ 0`` certified by an explicit decomposition
-   ``target = Σ_t coeff_t · Π(nonnegative atoms) · base_t²`` (verified term by term: the
-   coefficient is a nonnegative number, every atom is on the declared list of quantities known to
-   be ≥ 0 under the hypotheses, and the sum is identical to the target);
-3. a factorization by distributivity of a double index sum (``assert_double_sum_factorizes``).
-
-Nonnegativity is never read off a symbol's declared assumptions: a symbol declared ≥ 0 makes any
-such query pass, so every sign fact is a certificate over the hypotheses' slack quantities.
+"""Shared sympy helpers for the proof checks: rational identities (``assert_identity``), the
+factorization of a double index sum by distributivity (``assert_double_sum_factorizes``), the
+telescoping lemma proved by induction (``check_telescoping_lemma``) and a matrix-product
+rewriter (``matmul_replace_adjacent``). Sign facts are decided by the solver
+(``proofs._smt``), never read off a symbol's declared assumptions.
 
 A failed fact raises ``AssertionError`` whose message says which fact failed, so a check is
 "passed" exactly when it returns without raising.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Mapping, Sequence
 
 import sympy as sp
 
@@ -35,92 +25,6 @@ def assert_identity(lhs, rhs, what: str) -> None:
     """Assert the rational identity ``lhs == rhs`` (expanded and cancelled)."""
     if not is_zero(sp.sympify(lhs) - sp.sympify(rhs)):
         raise AssertionError(f"identity fails: {what}")
-
-
-def assert_matrix_identity(A: sp.Matrix, B: sp.Matrix, what: str) -> None:
-    """Assert ``A == B`` entry by entry as rational identities (shapes must agree)."""
-    if A.shape != B.shape:
-        raise AssertionError(f"shape mismatch {A.shape} vs {B.shape}: {what}")
-    for i in range(A.rows):
-        for j in range(A.cols):
-            if not is_zero(A[i, j] - B[i, j]):
-                raise AssertionError(f"identity fails at entry ({i}, {j}): {what}")
-
-
-def assert_true(fact, what: str) -> None:
-    """Assert that sympy decides ``fact`` (a Boolean / assumption query result) to be True."""
-    if fact is not True and fact != sp.true:
-        raise AssertionError(f"sympy cannot confirm: {what} (got {fact!r})")
-
-
-def assert_nonneg_certificate(
-    target,
-    terms: Iterable[tuple[object, Sequence[object], object]],
-    nonneg_atoms: Iterable[object],
-    what: str,
-    substitutions: Mapping[sp.Symbol, object] | None = None,
-) -> None:
-    """Certify ``target ≥ 0`` by ``target = Σ coeff · Π atoms · base²``.
-
-    ``terms``: tuples ``(coeff, atoms, base)``; ``coeff`` must be a nonnegative number, each atom
-    an element of ``nonneg_atoms`` (quantities the hypotheses make ≥ 0), ``base`` any real
-    expression (its square is ≥ 0). ``substitutions`` (e.g. ``p_k → 1 − Σ_{c<k} p_c`` or
-    ``x_k → −Σ_{c<k} x_c``) encode equality constraints and are applied to both sides before the
-    identity is checked.
-    """
-    allowed = [sp.sympify(a) for a in nonneg_atoms]
-    total = sp.Integer(0)
-    for coeff, atoms, base in terms:
-        coeff = sp.sympify(coeff)
-        if not (coeff.is_number and coeff.is_nonnegative):
-            raise AssertionError(f"certificate coefficient {coeff} is not a nonnegative number: "
-                                 f"{what}")
-        for atom in atoms:
-            if not _is_allowed_atom(sp.sympify(atom), allowed):
-                raise AssertionError(f"certificate atom {atom} is not a listed nonnegative "
-                                     f"quantity: {what}")
-        total += coeff * sp.Mul(*atoms) * sp.sympify(base) ** 2
-    subs = dict(substitutions or {})
-    lhs = sp.sympify(target).subs(subs)
-    rhs = total.subs(subs)
-    if not is_zero(lhs - rhs):
-        raise AssertionError(f"certificate does not sum to the target: {what}")
-
-
-def _is_allowed_atom(atom, allowed) -> bool:
-    """``atom`` is a listed nonnegative quantity, or a power of one with an exponent that sympy
-    knows to be a nonnegative integer (a power of a number ≥ 0 is ≥ 0)."""
-    if any(sp.expand(atom - a) == 0 for a in allowed):
-        return True
-    if isinstance(atom, sp.Pow) and atom.exp.is_integer and atom.exp.is_nonnegative:
-        return any(sp.expand(atom.base - a) == 0 for a in allowed)
-    return False
-
-
-def symbolic_matrix(name: str, rows: int, cols: int, symmetric: bool = False) -> sp.Matrix:
-    """A matrix of fresh real symbols ``name_ij`` (``name_ij = name_ji`` if symmetric)."""
-
-    def entry(i: int, j: int) -> sp.Symbol:
-        if symmetric and j < i:
-            i, j = j, i
-        return sp.Symbol(f"{name}_{i}{j}", real=True)
-
-    return sp.Matrix(rows, cols, lambda i, j: entry(i, j))
-
-
-def assert_matrix_expr_identity(lhs, rhs, what: str) -> None:
-    """Assert ``lhs == rhs`` for matrix expressions of symbolic size (MatrixSymbol, Identity,
-    BlockMatrix, KroneckerProduct …): the difference, after ``block_collapse``/``doit``/``expand``,
-    must be a zero matrix (for block matrices: every block)."""
-    diff = sp.block_collapse(sp.sympify(lhs) - sp.sympify(rhs))
-    if isinstance(diff, sp.BlockMatrix):
-        blocks = list(diff.blocks)
-    else:
-        blocks = [diff]
-    for block in blocks:
-        simplified = sp.expand(block.doit()).doit()
-        if not (simplified == 0 or getattr(simplified, "is_ZeroMatrix", False)):
-            raise AssertionError(f"matrix identity fails ({simplified}): {what}")
 
 
 def assert_double_sum_factorizes(double, left, right, what: str) -> None:
