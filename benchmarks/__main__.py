@@ -27,7 +27,7 @@ import linrelu as lr
 from benchmarks import _baseline
 from benchmarks._lanczos_baseline import lanczos_arrays_before
 from benchmarks._sections import owned_sections
-from linrelu import closed_form_gram, linalg
+from linrelu.spectral import closed_form_gram, linalg
 
 jax.config.update("jax_enable_x64", True)  # our own program: float64 throughout
 
@@ -277,8 +277,7 @@ def lanczos_section(cfg, repeats) -> dict:
     back-to-back calls (the same stretch of wall time as one Lanczos run, so a change of machine
     load hits both alike). Profile: the bytes of V the reorthogonalization reads per iteration
     against the bandwidth of that same read pattern measured alone."""
-    from linrelu import lanczos as lz
-
+    from linrelu.spectral import lanczos as lz
     sizes, n, order = cfg
     net = lr.MLP(sizes)
     params = net.init(jax.random.PRNGKey(0))
@@ -399,7 +398,7 @@ def write_report(path: Path, r: dict, tiny: bool) -> str:
         "## Results",
         *table,
         "",
-        "## Backend choice (linrelu.linalg.backend_report(), this process)",
+        "## Backend choice (linrelu.spectral.linalg.backend_report(), this process)",
         *[f"- {c}: **{b['backend']}** by {b['source']}; probe ({b['probe']}): host "
           f"{fmt_s(b['host_s']) if b['host_s'] is not None else '—'}, XLA "
           f"{fmt_s(b['xla_s']) if b['xla_s'] is not None else '—'}; override: "
@@ -505,7 +504,8 @@ NOTES = [
     "`w - V.T @ (V @ w)` twice "
     "over all order+1 rows of V (the unfilled zero rows too): 4 reads of an (order+1)×p matrix "
     "per step, memory-bound GEMVs (at p = 85k, order 80: 55 MB per read). Done: "
-    "linrelu/lanczos.py now projects only onto the filled rows (chunks skipped with `lax.cond`) "
+    "linrelu/spectral/lanczos.py now projects only onto the filled rows "
+    "(chunks skipped with `lax.cond`) "
     "and runs the second pass only when the first removed more than 1 − 1/√2 of ‖w‖ (DGKS); "
     "before/after are both measured above. What is left is about 2 reads of the filled half of "
     "V per step, ∝ order·p, against an HVP ∝ n·p: the ratio approaches 1 as n/order grows "

@@ -7,7 +7,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from linrelu.closed_form_gram import backward_signals, feature_gram, forward_ingredients
+from linrelu.spectral.closed_form_gram import backward_signals, feature_gram, forward_ingredients
 
 
 @partial(jax.jit, static_argnums=(0,))

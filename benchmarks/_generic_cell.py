@@ -30,7 +30,7 @@ def main(cfg: dict) -> dict:
     rng = np.random.default_rng(0)
     n = cfg["n"]
     if cfg["model"] == "convnet":
-        from linrelu.convnet import ConvNet
+        from linrelu.models.convnet import ConvNet
 
         net = ConvNet(in_shape=tuple(cfg["in_shape"]), out_dim=cfg["k"])
         params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64),
@@ -40,7 +40,9 @@ def main(cfg: dict) -> dict:
     else:
         net = lr.MLP((cfg["d"], *[cfg["width"]] * cfg["depth"], cfg["k"]))
         params = net.init(jax.random.PRNGKey(0))
-        f = lr.mlp.apply_fn(net)
+        from linrelu.models.mlp import apply_fn
+
+        f = apply_fn(net)
         X = jnp.asarray(rng.random((n, cfg["d"])))
     p = int(ravel_pytree(params)[0].size)
 

@@ -17,8 +17,8 @@ def main(width: int, depth: int, n: int, k: int) -> dict:
 
     jax.config.update("jax_enable_x64", True)  # our own program: float64 throughout
     import linrelu as lr
-    from linrelu.gram import reduced_loss_weighted_gram
-    from linrelu.linalg import eigvalsh_desc_fast
+    from linrelu.spectral.gram import reduced_loss_weighted_gram
+    from linrelu.spectral.linalg import eigvalsh_desc_fast
 
     d = 64
     net = lr.MLP((d, *([width] * depth), k))

@@ -1,7 +1,8 @@
 """The Lanczos step before issue 8 (kept only as the "before" column of the benchmark).
 
 It reorthogonalized twice against all order+1 rows of V, most of them still zero, i.e. it read
-the whole basis four times per step. linrelu.lanczos now projects only on the filled rows and
+the whole basis four times per step. linrelu.spectral.lanczos now projects only on the filled rows
+and
 repeats the pass only when needed; outputs agree to round-off (checked in the benchmark).
 """
 

@@ -22,6 +22,7 @@ OWNED = (
      "<!-- POPULATION-GPU:END -->"),
     ("<!-- HISTORY:BEGIN (measured by hand; moved from README.md and docstrings, issue 37) -->",
      "<!-- HISTORY:END -->"),
+    ("<!-- DISPATCH:BEGIN (python -m benchmarks.dispatch) -->", "<!-- DISPATCH:END -->"),
 )
 
 

@@ -7,7 +7,7 @@ a fresh init per seed; ce on the labels, mse on one-hot targets):
 
 - ``mlp-64x2``: ``linrelu.MLP`` 64-64-64-10 (NTK parameterization, closed-form Gram);
 - ``mlp-256``: ``linrelu.MLP`` 64-256-10;
-- ``convnet``: the paper's ConvNet (``linrelu.convnet.ConvNet``, 8×8×1, "SAME");
+- ``convnet``: the paper's ConvNet (``linrelu.models.convnet.ConvNet``, 8×8×1, "SAME");
 - ``resmlp-ln``: a Flax residual MLP, width 32, two pre-LayerNorm ReLU blocks, LayerNorm head;
 - ``encoder``: a Flax Transformer-encoder classifier: one token per image row, width 16, a
   learned position table drawn N(0, 1), one pre-LN block (2-head self-attention, GELU MLP 32),
@@ -130,7 +130,7 @@ def make(arch: str, seed: int):
         net = lr.MLP(sizes)
         return net, net.init(key), net.apply, (lambda X: X)
     if arch == "convnet":
-        from linrelu.convnet import ConvNet
+        from linrelu.models.convnet import ConvNet
 
         net = ConvNet(in_shape=(8, 8, 1), out_dim=10)
         return net, net.init(key), net.apply, (lambda X: X.reshape(-1, 8, 8, 1))
@@ -154,7 +154,7 @@ def make(arch: str, seed: int):
 
 def plain_gd(apply, params, X, y, loss: str, lr: float, steps: int) -> float:
     """L_T/L_0 of θ ← θ − lr ∇L(θ), float64, a Python loop (independent of linrelu's check)."""
-    from linrelu.losses import mean_loss
+    from linrelu.spectral.losses import mean_loss
 
     Xj = jnp.asarray(X, jnp.float64)
     yj = jnp.asarray(y, jnp.float64) if loss == "mse" else jnp.asarray(y, jnp.int32)
@@ -256,7 +256,7 @@ def _now() -> str:
 
 
 def markdown(rows, seconds: float, seeds: int, run_at: str, commit: str) -> str:
-    from linrelu.diagnose import DRIFT_SAFETY
+    from linrelu.analysis.diagnose import DRIFT_SAFETY
 
     s = summarize(rows)
     a = s["all"]
@@ -272,7 +272,8 @@ def markdown(rows, seconds: float, seeds: int, run_at: str, commit: str) -> str:
         "the real float64 GD "
         f"loss path stays within the tolerance (margin |log(predicted/τ)| / {DRIFT_SAFETY:g}) "
         "of the linearized network's predicted path at every step; otherwise *undetermined* "
-        "(linrelu/diagnose.py, module docstring). Reference: plain float64 full-batch GD written "
+        "(linrelu/analysis/diagnose.py, module docstring). "
+        "Reference: plain float64 full-batch GD written "
         f"in the benchmark, the same step and T = {STEPS} steps; τ-trainable iff L_T ≤ τ L_0 "
         f"(τ = {TAU['ce']} for ce, {TAU['mse']} for mse). Steps η = m/λ_max(G), m in "
         f"{', '.join(f'{m:g}' for m in MULTIPLIERS)}; n = {N} digits per case.",

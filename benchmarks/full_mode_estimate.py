@@ -3,7 +3,7 @@ and the estimate for the whole ``paper_repro.py --full`` continual run (E5–E7)
 
 Runs E5–E7's own full-mode cell (``linrelu.experiments.continual_runs``) for bp with
 ``num_tasks = 1`` on synthetic files of the paper's sizes written to a temporary folder (60 000
-MNIST-shaped IDX images; two 700-image 32×32×3 classes): the real training (60 000 clipped SGD
+MNIST-shaped IDX images; two 700-image 32×32×3 classes): the real training (60 000 plain SGD
 steps of the 3×1000 MLP; 20 epochs of 12 momentum steps of the "SAME" ConvNet) and the task-start
 metrics (exact GGN spectrum on the probe set). The first task includes compilation, so the
 estimate is an upper bound; SLQ densities (two task starts per stream) are not included.

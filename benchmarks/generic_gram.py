@@ -84,7 +84,7 @@ def _gib(x):
 
 def report(r: dict) -> str:
     lines = ["## Any JAX model: per-sample Jacobian blocks (issue 12)", "",
-             "Paper-shaped ConvNet (`linrelu.convnet.ConvNet`, 32×32×3, k = 2, float64), "
+             "Paper-shaped ConvNet (`linrelu.models.convnet.ConvNet`, 32×32×3, k = 2, float64), "
              "`jacobian_gram(f, params, X)` (default 2 GiB block budget) against "
              "`jax.jacrev` of the whole batch then J Jᵀ. Times: median of 2 after a warm-up up to "
              "n·k = 200, one timed call above (warm-up on one block). Backend: "
@@ -140,18 +140,13 @@ def report(r: dict) -> str:
     return "\n".join(lines)
 
 
-def write(path: Path, section: str) -> None:
-    """Write ``section`` (as :func:`report` builds it) between this script's markers."""
-    write_section(path, BEGIN, END, section)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.generic_gram",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--tiny", action="store_true", help="toy sizes (timings meaningless)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "RESULTS.md")
     args = ap.parse_args(argv)
-    write(args.out, report(run(args.tiny)))
+    write_section(args.out, BEGIN, END, report(run(args.tiny)))
     print(f"[generic_gram] wrote {args.out}")
     return 0
 

@@ -1,6 +1,7 @@
 """``python -m benchmarks.low_precision [--seeds N]``: how accurate the Gram of a model that
 computes below float64 inside is; the measurement behind
-``linrelu.network.LOW_PRECISION_GRAM_ERROR`` (the accuracy the float32-inside warning states).
+``linrelu.models.network.LOW_PRECISION_GRAM_ERROR`` (the accuracy the float32-inside warning
+states).
 
 Models: Flax ReLU MLPs of ``nn.Dense`` layers (hidden widths and output size in ``ARCHS``) on
 n = 16 standard-normal inputs of dimension 8, each with ``dtype`` = float32, float16 or bfloat16

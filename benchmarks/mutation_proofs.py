@@ -1,10 +1,13 @@
-"""Mutation score of proofs/ (and of linrelu/kernels.py as far as T7 uses it), measured by mutmut.
+"""Mutation score of proofs/ (and of linrelu/spectral/kernels.py as far as T7 uses it), measured by
+mutmut.
 
     python -m benchmarks.mutation_proofs --sample 300 --seed 0      # a seeded random sample
     python -m benchmarks.mutation_proofs --sample 0                 # every mutant (slow)
+    python -m benchmarks.mutation_proofs --mutants NAME ...         # these mutants again
 
 Steps: copy the checkout (tracked and untracked-not-ignored files) into a scratch folder, add a
-``[tool.mutmut]`` section there (mutate ``proofs/*.py`` and ``linrelu/kernels.py``; the tests are
+``[tool.mutmut]`` section there (mutate ``proofs/*.py`` and ``linrelu/spectral/kernels.py``; the
+tests are
 ``tests/test_proofs*.py``, run with ``-x`` so a killed mutant stops at its first failing test;
 the source-text scan for typed mathematics is left out, since mutmut's copy of the sources holds
 every mutant's text side by side),
@@ -17,7 +20,8 @@ Each mutant's tests run in a fresh worker that imports proofs/ after the mutant 
 built at import time, and a worker forked from a process that imported them already would test
 the unmutated statements (mutmut's default forks from the process that ran the whole suite).
 
-The population: every mutant of proofs/, and those mutants of linrelu/kernels.py whose function
+The population: every mutant of proofs/, and those mutants of linrelu/spectral/kernels.py whose
+function
 the proof tests execute (the part of the library T7's proof uses). Score = detected / tried, where
 detected = killed or timed out (a mutant that makes a proof hang is caught); "no tests" (a mutated
 function that no proof test runs) and "survived" count against the score. The command is not part
@@ -27,7 +31,10 @@ of the test suite: on the 2-core machine a 300-mutant sample takes tens of minut
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import platform
 import random
 import shutil
 import subprocess
@@ -37,10 +44,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "mutation_proofs.json"
+RERUN_OUT = ROOT / "benchmarks" / "mutation_proofs_rerun.json"
 MUTMUT_CONFIG = """
 [tool.mutmut]
 source_paths = ["proofs/", "linrelu/"]
-only_mutate = ["proofs/*.py", "linrelu/kernels.py"]
+only_mutate = ["proofs/*.py", "linrelu/spectral/kernels.py"]
 pytest_add_cli_args = ["-n", "0", "-x", "-q", "-p", "no:cacheprovider", "-k",
                        "not mathematical_token_in_a_string_literal"]
 pytest_add_cli_args_test_selection = {tests}
@@ -71,7 +79,7 @@ def mutmut(work: Path, *args: str) -> str:
 
 
 def population(work: Path) -> list[str]:
-    """Every mutant of proofs/, and the mutants of linrelu/kernels.py in functions that a
+    """Every mutant of proofs/, and the mutants of linrelu/spectral/kernels.py in functions that a
     proof test runs."""
     stats = json.loads((work / "mutants" / "mutmut-stats.json").read_text())
     covered = {name for name, tests in stats["tests_by_mangled_function_name"].items() if tests}
@@ -81,7 +89,7 @@ def population(work: Path) -> list[str]:
         for key in keys:
             if key.startswith("proofs."):
                 names.append(key)
-            elif key.startswith("linrelu.kernels.") and _function(key) in covered:
+            elif key.startswith("linrelu.spectral.kernels.") and _function(key) in covered:
                 names.append(key)
     return sorted(names)
 
@@ -101,6 +109,24 @@ def statuses(work: Path) -> dict[str, str]:
     return out
 
 
+def provenance() -> dict:
+    """When, where and on what the run was made: UTC start time, the machine, the checkout's
+    commit and whether proofs/ or the proof tests differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    changed = git("status", "--porcelain", "--", "proofs", "tests/test_proofs*.py",
+                  "benchmarks/mutation_proofs.py")
+    now = datetime.datetime.now(datetime.UTC)
+    return {"started_utc": now.strftime("%Y-%m-%d %H:%M"),
+            "commit": git("rev-parse", "--short", "HEAD").strip(),
+            "machine": f"{os.cpu_count()} cores, {cpu}",
+            "uncommitted_changes": sorted(line[3:] for line in changed.splitlines())}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.mutation_proofs",
                                      description=__doc__.split("\n\n")[0])
@@ -108,11 +134,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="mutants drawn at random (0: every mutant)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--max-children", type=int, default=2,
+                        help="mutants tested in parallel (mutmut workers)")
+    parser.add_argument("--mutants", nargs="+", metavar="NAME",
+                        help="run these mutants (e.g. the survivors of a sample, against a "
+                             "changed suite) instead of a sample; writes "
+                             f"{RERUN_OUT.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     if args.sample < 0:
         print(f"mutation_proofs: --sample expects a count >= 0, received {args.sample}",
               file=sys.stderr)
         return 2
+    started = provenance()
     work = Path(tempfile.mkdtemp(prefix="linrelu-mutation-"))
     try:
         copy_checkout(work)
@@ -121,32 +154,41 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(MUTMUT_CONFIG.format(tests=json.dumps(tests)))
         # the first run generates all mutants and maps functions to tests; it tries one mutant
         first = "proofs._render.x_render__mutmut_1"
-        mutmut(work, "run", first)
+        children = f"--max-children={args.max_children}"
+        mutmut(work, "run", children, first)
         pool = population(work)
-        chosen = pool if args.sample == 0 else sorted(
-            random.Random(args.seed).sample(pool, min(args.sample, len(pool))))
-        mutmut(work, "run", *chosen)
+        if args.mutants:
+            chosen = sorted(set(args.mutants))
+        else:
+            chosen = pool if args.sample == 0 else sorted(
+                random.Random(args.seed).sample(pool, min(args.sample, len(pool))))
+        mutmut(work, "run", children, *[name for name in chosen if name in pool])
         status = statuses(work)
-        tried = {name: status.get(name, "not checked") for name in chosen}
+        tried = {name: status.get(name, "not checked") if name in pool else "not in the population"
+                 for name in chosen}
         detected = sorted(n for n, s in tried.items() if s in DETECTED)
         missed = sorted(n for n, s in tried.items() if s not in DETECTED)
-        diffs = {name: mutmut(work, "show", name) for name in missed}
+        diffs = {name: mutmut(work, "show", name) if name in pool else "" for name in missed}
+        command = (["python -m benchmarks.mutation_proofs", "--mutants", *chosen] if args.mutants
+                   else ["python -m benchmarks.mutation_proofs", f"--sample {args.sample}",
+                         f"--seed {args.seed}"])
         result = {
-            "command": " ".join(["python -m benchmarks.mutation_proofs", f"--sample {args.sample}",
-                                 f"--seed {args.seed}"]),
+            "command": " ".join(command), **started,
+            "max_children": args.max_children,
             "population": len(pool), "sample": len(chosen), "seed": args.seed,
             "detected": len(detected), "score": len(detected) / max(len(chosen), 1),
             "by_status": {s: sum(v == s for v in tried.values())
                           for s in sorted(set(tried.values()))},
             "survivors": {name: {"status": tried[name], "diff": diffs[name]} for name in missed},
         }
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        out = RERUN_OUT if args.mutants else OUT
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         print(f"mutation score {len(detected)}/{len(chosen)} = {result['score']:.3f} "
               f"(population {len(pool)}, seed {args.seed}); statuses {result['by_status']}")
         for name in missed:
             print(f"  {tried[name]:12s} {name}")
-        print(f"written {OUT.relative_to(ROOT)}")
+        print(f"written {out.relative_to(ROOT)}")
         return 0
     finally:
         if not args.keep:

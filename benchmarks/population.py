@@ -56,7 +56,7 @@ def _config(name: str, steps: int):
 
     rng = np.random.default_rng(0)
     if name in ("mlp100", "mlp1000"):
-        from linrelu.mlp import MLP
+        from linrelu.models.mlp import MLP
 
         width = 100 if name == "mlp100" else 1000
         net = MLP((784, width, width, width, 10), parameterization="standard", sigma_b=0.0,
@@ -66,7 +66,7 @@ def _config(name: str, steps: int):
         task = Task(0, X, y, X[:10], y[:10], X[:5], y[:5], "ce", 10)
         return net, task, make_agent("bp", lr=0.01), 1, 1, steps
     if name == "convnet":
-        from linrelu.convnet import ConvNet
+        from linrelu.models.convnet import ConvNet
 
         table = tier_config("full")["class_pairs"]
         net = ConvNet(in_shape=(32, 32, 3), out_dim=2, padding=table["padding"])

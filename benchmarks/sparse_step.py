@@ -39,7 +39,7 @@ def measure(densities=DENSITIES, steps: int = STEPS, repeats: int = REPEATS,
 
     from linrelu.continual import Task, make_agent, train_task_with_state
     from linrelu.continual import train as training
-    from linrelu.mlp import MLP
+    from linrelu.models.mlp import MLP
 
     net = MLP((784, 100, 100, 100, 10), parameterization="standard", sigma_b=0.0)
     agent = make_agent("bp", lr=0.01)

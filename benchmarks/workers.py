@@ -81,11 +81,6 @@ def report(r: dict) -> str:
         f"only indicative."])
 
 
-def write(path: Path, section: str) -> None:
-    """Write ``section`` (as :func:`report` builds it) between this script's markers."""
-    write_section(path, BEGIN, END, section)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.workers",
                                  description=__doc__.splitlines()[0])
@@ -94,7 +89,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     r = run(args.only)
     print(json.dumps(r))
-    write(args.out, report(r))
+    write_section(args.out, BEGIN, END, report(r))
     print(f"[workers] {r['ratio']:.2f}x; wrote {args.out}")
     return 0
 

@@ -11,53 +11,16 @@ numbers, never JAX arrays; only model functions (``MLP.init/apply/trace``, the
 ``hessian_vector_product`` closure, ``linearize``) return JAX values, for use in JAX code.
 """
 
-from linrelu.adapters import mlp_from_dense_layers, mlp_from_flax, source_order
-from linrelu.convnet import ConvNet
-from linrelu.curvature import (
-    ggn_matrix,
-    hessian_matrix,
-    hessian_vector_product,
-    linearize,
-    linearized_ggn_matrix,
-    linearized_hessian_matrix,
-    residual_matrix,
-)
-from linrelu.diagnose import DiagnosisReport, diagnose, predict_trainability
-from linrelu.equivalence import (
-    centering_projector,
-    ggn_eigenvalues,
-    softmax_bracket_constants,
-    spectral_equivalence_bracket,
-)
-from linrelu.features import (
+from linrelu.analysis.diagnose import DiagnosisReport, diagnose, predict_trainability
+from linrelu.analysis.features import (
     dead_unit_fractions,
     dead_units,
     effective_rank,
     hidden_effective_ranks,
     hidden_features,
 )
-from linrelu.gram import (
-    jacobian,
-    jacobian_gram,
-    jacobian_gram_autodiff,
-    jacobian_gram_layers,
-    loss_weighted_gram,
-)
-from linrelu.kernels import nngp_analytic, ntk_analytic
-from linrelu.lanczos import EpsRankEstimate, paper_eps_ranks, slq_eps_ranks
-from linrelu.losses import (
-    loss_value,
-    output_gradients,
-    output_hessian_sqrt,
-    output_hessians,
-)
-from linrelu.mlp import MLP, Trace, ravel_params, unravel_params
-from linrelu.network import wrap_model
-from linrelu.plasticity import PlasticityRecorder, plasticity_metrics
-from linrelu.plotting import plot_plasticity
-from linrelu.precision import float64
-from linrelu.spectra import density_mass_outside, eps_rank, eps_rank_ladder
-from linrelu.trainability import (
+from linrelu.analysis.plasticity import PlasticityRecorder, plasticity_metrics
+from linrelu.analysis.trainability import (
     flat_mass,
     mse_loss_bounds,
     mse_loss_curve,
@@ -67,6 +30,43 @@ from linrelu.trainability import (
     rank_conditions,
     tau_conditions,
 )
+from linrelu.models.adapters import mlp_from_dense_layers, mlp_from_flax, source_order
+from linrelu.models.convnet import ConvNet
+from linrelu.models.mlp import MLP, Trace, ravel_params, unravel_params
+from linrelu.models.network import wrap_model
+from linrelu.plotting import plot_plasticity
+from linrelu.precision import float64
+from linrelu.spectral.curvature import (
+    ggn_matrix,
+    hessian_matrix,
+    hessian_vector_product,
+    linearize,
+    linearized_ggn_matrix,
+    linearized_hessian_matrix,
+    residual_matrix,
+)
+from linrelu.spectral.equivalence import (
+    centering_projector,
+    ggn_eigenvalues,
+    softmax_bracket_constants,
+    spectral_equivalence_bracket,
+)
+from linrelu.spectral.gram import (
+    jacobian,
+    jacobian_gram,
+    jacobian_gram_autodiff,
+    jacobian_gram_layers,
+    loss_weighted_gram,
+)
+from linrelu.spectral.kernels import nngp_analytic, ntk_analytic
+from linrelu.spectral.lanczos import EpsRankEstimate, paper_eps_ranks, slq_eps_ranks
+from linrelu.spectral.losses import (
+    loss_value,
+    output_gradients,
+    output_hessian_sqrt,
+    output_hessians,
+)
+from linrelu.spectral.spectra import density_mass_outside, eps_rank, eps_rank_ladder
 
 __version__ = "0.1.0"
 

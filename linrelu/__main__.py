@@ -1,13 +1,17 @@
 """Command line: ``python -m linrelu diagnose (--params P.npz | --model FILE.py:FACTORY |
---model MODULE:ATTR) --data D.npz [--loss ce] [--json] …``.
+--model MODULE:ATTR) --data D.npz [--loss ce] [--json] [--plot OUT.png] …``.
 
-Prints the :func:`linrelu.diagnose` table (or, with ``--json``, its report as JSON on stdout) for
-a saved MLP (``--params``, layout: ``linrelu.checkpoint``) or for any JAX model from the user's
+Prints the :func:`linrelu.diagnose` table (or, with ``--json``, its report as JSON on
+stdout) for
+a saved MLP (``--params``, layout: ``linrelu.models.checkpoint``) or for any JAX model from the
+user's
 own code (``--model``: a factory in a Python file, ``FILE.py:FACTORY``, or in an importable
 module, ``MODULE:ATTR`` with ``ATTR`` possibly dotted, ``pkg.models:Zoo.make``, found on
 ``sys.path``, which starts with the current directory): ``FACTORY()`` returns ``(f, params)`` or
 ``(f, params, features)`` with ``f(params, X) -> (n, k)`` logits and ``features(params, X)`` the
-hidden activations.
+hidden activations. ``--plot OUT.png`` also draws the report
+(:func:`linrelu.plotting.plot_diagnosis`: the CDF of the Gram's eigenvalues with the ε marks, and
+the feature metrics per hidden layer).
 Bad input (missing or malformed file, wrong shapes, bad numbers) exits with status 2 and one line
 ``linrelu diagnose: error: <argument>: <what was expected, what was received>`` on stderr.
 """
@@ -53,7 +57,7 @@ def _number(kind, *, lo_open=None, hi_open=None):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from linrelu.diagnose import DEFAULT_STEPS, DEFAULT_TAU
+    from linrelu.analysis.diagnose import DEFAULT_STEPS, DEFAULT_TAU
 
     parser = _Parser(prog="python -m linrelu", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -62,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "λ_max, effective rank and dead units per layer) and the "
                                    "predicted τ-trainability of the task (T8 for mse, T9 for ce).")
     which = d.add_mutually_exclusive_group(required=True)
-    which.add_argument("--params", help="MLP .npz (linrelu.checkpoint layout)")
+    which.add_argument("--params", help="MLP .npz (linrelu.models.checkpoint layout)")
     which.add_argument("--model", metavar="FILE.py:FACTORY|MODULE:ATTR",
                        help="any JAX model: FACTORY() in FILE.py (or ATTR() in the importable "
                             "MODULE) returns (f, params) or (f, params, features)")
@@ -76,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"number of full-batch GD steps T (default {DEFAULT_STEPS})")
     d.add_argument("--tau", type=_number(float, lo_open=0.0, hi_open=1.0),
                    default=DEFAULT_TAU, help=f"target ratio L_T/L_0 ≤ τ (default {DEFAULT_TAU})")
+    d.add_argument("--plot", metavar="OUT.png",
+                   help="also draw the GGN spectrum (CDF of λ with the ε marks) and the feature "
+                        "metrics per layer into OUT (.png, .pdf or .svg; linrelu.plotting."
+                        "plot_diagnosis)")
     return parser
 
 
@@ -174,14 +182,21 @@ def _run_diagnose(args) -> int:
     import json
     import os
 
-    from linrelu.checkpoint import load_data, load_params
-    from linrelu.diagnose import diagnose
-    from linrelu.network import model_features
-    from linrelu.plasticity import plasticity_metrics
+    from linrelu.analysis.diagnose import diagnose
+    from linrelu.analysis.plasticity import plasticity_metrics
+    from linrelu.models.checkpoint import load_data, load_params
+    from linrelu.models.network import model_features
 
     for flag, path in (("--params", args.params), ("--data", args.data)):
         if path is not None and not os.path.isfile(path):
             raise _UsageError(f"{flag}: expected an existing .npz file, received {path!r}")
+    if args.plot is not None:  # before any work: a bad path costs no diagnosis
+        from linrelu.plotting import check_plot_path
+
+        try:
+            check_plot_path(args.plot)
+        except ValueError as err:
+            raise _UsageError(f"--plot: {str(err).removeprefix('out: ')}") from None
     features = None
     if args.model is not None:
         net, params, features = load_model(args.model)
@@ -211,6 +226,14 @@ def _run_diagnose(args) -> int:
     else:
         print(report)
         print(_plasticity_text(plastic))
+    if args.plot is not None:
+        from linrelu.plotting import plot_diagnosis
+
+        try:
+            plot_diagnosis(report, args.plot, plasticity=plastic)
+        except OSError as err:  # e.g. the disk filled or the folder vanished meanwhile
+            raise _UsageError(f"--plot: writing {args.plot!r} failed: {err}") from None
+        print(f"linrelu diagnose: figure written to {args.plot}", file=sys.stderr)
     return 0
 
 

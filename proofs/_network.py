@@ -43,7 +43,6 @@ import sympy as sp
 
 from proofs import _defs as defs
 from proofs._render import render
-from proofs._smt import decide
 from proofs._statement import ProofError
 
 # -- the network's objects -------------------------------------------------------------------------
@@ -126,26 +125,15 @@ def rename_bound(expr, used):
 
 
 # -- solver decisions ------------------------------------------------------------------------------
-def holds(report, name: str, facts, relation) -> bool:
-    """Whether the solver proves ``relation`` from ``facts`` (recorded in the report when it
-    does); an unproved relation is not an error here."""
-    if relation is sp.true:
-        return True
-    if decide(tuple(facts), relation).verdict != "proved":
-        return False
-    report.implies(name, facts, relation)
-    return True
-
-
 def resolve_piecewise(report, name: str, expr, facts):
     """Each Piecewise of ``expr`` replaced by its selected branch: the first branch whose condition
     the solver proves from ``facts``, after every earlier condition is refuted by the solver."""
 
     def select(piecewise):
         for value, condition in piecewise.args:
-            if holds(report, f"{name}: branch condition", facts, condition):
+            if report.proves(f"{name}: branch condition", facts, condition):
                 return value
-            if not holds(report, f"{name}: branch excluded", facts, sp.Not(condition)):
+            if not report.proves(f"{name}: branch excluded", facts, sp.Not(condition)):
                 raise ProofError(f"{report.theorem.id} {name}: the facts decide neither "
                                  f"{render(condition)} nor its negation")
         raise ProofError(f"{report.theorem.id} {name}: no branch of {render(piecewise)} applies")
@@ -157,7 +145,7 @@ def same_layer(report, name: str, facts, first, second) -> bool:
     """True for the same layer index, False for indices the solver proves different."""
     if sp.expand(first - second) == 0:
         return True
-    if holds(report, f"{name}: layers differ", facts, sp.Ne(first, second)):
+    if report.proves(f"{name}: layers differ", facts, sp.Ne(first, second)):
         return False
     raise ProofError(f"{report.theorem.id} {name}: the facts do not tell the layers "
                      f"{render(first)} and {render(second)} apart")

@@ -160,6 +160,17 @@ class Report:
         self.solver.append(name)
         return decision
 
+    def proves(self, name: str, hypotheses: Iterable, conclusion) -> bool:
+        """Whether the solver proves ``hypotheses ⇒ conclusion`` (one decision; recorded under
+        ``name`` when proved). An unproved implication is not an error here: the caller tries
+        the next case or branch."""
+        if conclusion is sp.true:
+            return True
+        if _smt.decide(tuple(hypotheses), conclusion).verdict != "proved":
+            return False
+        self.solver.append(name)
+        return True
+
     def claim_follows(self, claim_name: str, step: str, established, extra=()) -> None:
         """The solver decides: (theorem hypotheses ∧ claim hypotheses ∧ ``established`` facts ∧
         ``extra``) ⇒ the claim's own conclusion object."""
@@ -200,11 +211,12 @@ class Report:
 
 
 def _assert_relation_identity(report: Report, name: str, relation) -> None:
-    if isinstance(relation, sp.Equality) or (hasattr(relation, "lhs")
-                                             and isinstance(relation, sp.Eq)):
-        report.identity(name, relation.lhs, relation.rhs)
-    elif relation is sp.true or relation is True:
+    """An induction's base: an equation whose sides agree as a rational identity (or that sympy
+    already evaluated to true)."""
+    if relation is sp.true:
         report.identities.append(name)
+    elif isinstance(relation, sp.Equality):
+        report.identity(name, relation.lhs, relation.rhs)
     else:
         raise ProofError(f"{report.theorem.id} {name}: not an identity: "
                          f"{_render.render(relation)}")
@@ -254,6 +266,8 @@ def evaluate_relation(relation, values: dict, rtol: float = 1e-9) -> bool:
     if isinstance(relation, sp.Implies):
         return (not evaluate_relation(relation.args[0], values, rtol)
                 or evaluate_relation(relation.args[1], values, rtol))
+    if not isinstance(relation, sp.core.relational.Relational):
+        raise ValueError(f"relation must be a sympy relation or boolean, got {relation!r}")
     lhs, rhs = (evaluate_expr(side, values) for side in (relation.lhs, relation.rhs))
     scale = max(1.0, float(np.max(np.abs(lhs), initial=0.0)),
                 float(np.max(np.abs(rhs), initial=0.0)))
@@ -264,9 +278,7 @@ def evaluate_relation(relation, values: dict, rtol: float = 1e-9) -> bool:
         return bool(np.any(np.abs(lhs - rhs) > tol))
     if isinstance(relation, (sp.LessThan, sp.StrictLessThan)):
         return bool(np.all(lhs <= rhs + tol))
-    if isinstance(relation, (sp.GreaterThan, sp.StrictGreaterThan)):
-        return bool(np.all(lhs + tol >= rhs))
-    raise ValueError(f"relation must be a sympy relation or boolean, got {relation!r}")
+    return bool(np.all(lhs + tol >= rhs))  # GreaterThan, StrictGreaterThan
 
 
 def strict_relation_holds(relation, values: dict) -> bool:

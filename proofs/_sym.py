@@ -13,12 +13,7 @@ from __future__ import annotations
 import sympy as sp
 
 from proofs._render import render
-
-
-def is_zero(expr) -> bool:
-    """True iff the rational expression ``expr`` is identically zero."""
-    expanded = sp.expand(sp.sympify(expr))
-    return expanded == 0 or sp.cancel(expanded) == 0
+from proofs._statement import is_zero
 
 
 def assert_identity(lhs, rhs, what: str) -> None:

@@ -134,9 +134,10 @@ def _prove_rank_bound(theorem: Theorem, report: Report) -> None:
     decision = _smt.decide([h.xreplace(unknowns) for h in hypotheses],
                            claim.conclusion.xreplace(unknowns))
     if decision.verdict != "proved":
-        raise ProofError(f"T5a rank_bound: the term count does not give "
-                         f"{render(claim.conclusion)} ({decision.verdict}: "
-                         f"{render_counterexample(decision.model)})")
+        detail = (f"counterexample {render_counterexample(decision.model)}" if decision.model
+                  else decision.verdict)
+        raise ProofError(f"{theorem.id} rank_bound: the term count does not give "
+                         f"{render(claim.conclusion)} ({detail})")
     report.solver.append("rank_bound: term count of the defining expression implies the bound")
 
 

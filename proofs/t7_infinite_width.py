@@ -20,7 +20,8 @@ average (1/m) Σ_a φ(z_ai)φ(z_aj) equals κ₁ at Σ^l (the infinite-width ide
 hypothesis); ``tangent_layer``: ⟨∇y_i, ∇y_j⟩ = Θ^{l+1}ᵢⱼ whenever ⟨∇z_ai, ∇z_bj⟩ = [a = b] Θ^lᵢⱼ
 and the two width averages equal κ₁ and κ₀ (parameters are coordinates: ⟨∇W_a, ∇W_b⟩ = [a = b],
 …); ``orthogonal_invariance``: Σ^L(XQ) = Σ^L(X) and Θ^L(XQ) = Θ^L(X) for every depth L ≥ 1 when
-QQᵀ = I_d (a pixel permutation is such a Q); and five claims that linrelu.kernels computes these
+QQᵀ = I_d (a pixel permutation is such a Q); and five claims that linrelu.spectral.kernels computes
+these
 objects: its arc-cosine kernels equal the closed forms where s₁s₂ − c² > 8ε·s₁s₂ (ε = 2⁻⁵²) and
 for parallel pairs (c² = s₁s₂), snap to the parallel value inside the rounding strip
 0 < s₁s₂ − c² ≤ 8ε·s₁s₂, are 0 at zero variance (the φ′(0) = 0 convention), and its
@@ -66,7 +67,8 @@ with the claimed forms); the layer moments and the tangent kernel by a bilinear 
 the moment / coordinate hypotheses and the width-average hypotheses from the claim (symbolic
 width, every Piecewise condition of a Kronecker-delta sum decided by z3); invariance by induction
 on the depth with the step at a symbolic layer l (base read from the claim's hypothesis on L,
-step definitions applicable only from the first layer on, decided by z3). linrelu.kernels is run
+step definitions applicable only from the first layer on, decided by z3). linrelu.spectral.kernels
+is run
 on sympy objects: every ``np.where`` / ``arctan2`` it takes becomes a Piecewise whose branch is
 chosen only after z3 proves its condition (and refutes the earlier ones) from the claim's
 hypotheses, so reversing or moving the library's rounding guard fails; its recursion is run with
@@ -165,7 +167,7 @@ def _numeric_kernel(position: int):
 
 
 def _linrelu_kernels():
-    import linrelu.kernels as lk  # imported here: the other proofs need no JAX
+    import linrelu.spectral.kernels as lk  # imported here: the other proofs need no JAX
 
     return lk
 
@@ -782,7 +784,7 @@ def _prove_invariance(report: Report, theorem: Theorem, name: str) -> None:
     report.inductions.append(f"{name} (on the depth, from {_render(base)})")
 
 
-# -- linrelu.kernels run on sympy objects -------------------------------------------------------
+# -- linrelu.spectral.kernels run on sympy objects -------------------------------------------------
 def _where(cond, value, other):
     return sp.Piecewise((value, cond), (other, True))
 
@@ -865,7 +867,7 @@ def _symmetric_heads(report: Report, theorem: Theorem) -> set:
 
 
 def _prove_library_recursion(report: Report, theorem: Theorem, name: str) -> None:
-    """linrelu.kernels._kernels (both paths) with its expectations opaque, against the
+    """linrelu.spectral.kernels._kernels (both paths) with its expectations opaque, against the
     definitions unfolded: depths from the claim's lower bound on, sizes 2 and 3 (sampled)."""
     claim, defs = theorem.claim(name), theorem.definitions
     hyps = theorem.hypotheses_of(name)

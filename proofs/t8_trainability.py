@@ -199,23 +199,14 @@ def _cases(coefficient, hypotheses, report: Report, what: str):
     for case, condition in cases.items():
         def resolve(pw, condition=condition, case=case):
             for value, cond in pw.args:
-                taken = report_try(hypotheses, condition, cond)
-                if taken:
-                    report.implies(f"{what}, {case} case, branch condition",
-                                   (*hypotheses, condition), cond)
+                if report.proves(f"{what}, {case} case, branch condition",
+                                 (*hypotheses, condition), cond):
                     return value
             raise ProofError(f"{report.theorem.id} {what}: no branch is taken in the {case} case")
 
         out[case] = (condition, coefficient.replace(lambda e: isinstance(e, sp.Piecewise),
                                                     resolve))
     return out
-
-
-def report_try(hypotheses, condition, cond) -> bool:
-    """Whether the solver proves ``cond`` under the hypotheses and the case (no record)."""
-    from proofs._smt import decide
-
-    return decide((*hypotheses, condition), cond).verdict == "proved"
 
 
 def _power_terms(coefficient):

@@ -23,7 +23,8 @@ def test_api_reference_builds_without_warnings_or_broken_references(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "docs" / "build_api.py"), str(tmp_path)],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
-    for page in ("index.html", "linrelu.html", "linrelu/gram.html", "linrelu/continual.html",
+    for page in ("index.html", "linrelu.html", "linrelu/spectral/gram.html",
+                 "linrelu/continual.html",
                  "linrelu/continual/agents.html", "linrelu/repro/runner.html"):
         assert (tmp_path / page).exists(), page
 
@@ -36,10 +37,10 @@ def test_api_build_reports_a_broken_reference():
         import build_api
     finally:
         sys.path.remove(str(ROOT / "docs"))
-    assert build_api.resolves("linrelu.gram.jacobian_gram")
+    assert build_api.resolves("linrelu.spectral.gram.jacobian_gram")
     assert build_api.resolves("linrelu.continual.metrics")
     assert not build_api.resolves("linrelu.plasticity_metrics_nonexistent")
-    assert not build_api.resolves("linrelu.gram.no_such_function")
+    assert not build_api.resolves("linrelu.spectral.gram.no_such_function")
 
 
 @pytest.mark.parametrize("name", linrelu.__all__)

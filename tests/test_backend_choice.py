@@ -1,4 +1,5 @@
-"""Issue 21: the host-vs-XLA choices of linrelu.linalg (closed-form Gram, eigensolver) are made by
+"""Issue 21: the host-vs-XLA choices of linrelu.spectral.linalg (closed-form Gram, eigensolver) are
+made by
 measurement per process and can be overridden (argument ``backend=``, environment variables
 ``LINRELU_GRAM_BACKEND`` / ``LINRELU_EIGH_BACKEND``). No timing is asserted: the machine is shared.
 
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 import linrelu as lr
-from linrelu import closed_form_gram, linalg
+from linrelu.spectral import closed_form_gram, linalg
 
 TOL = 1e-12
 

@@ -30,6 +30,7 @@ def test_tiny_runs_write_complete_reports_and_keep_each_others_sections(tmp_path
     with autodiff."""
     import benchmarks.__main__ as bench
     from benchmarks import generic_gram
+    from benchmarks._sections import write_section
 
     r = generic_gram.run(tiny=True)
     for row in r["convnet"]:
@@ -40,7 +41,7 @@ def test_tiny_runs_write_complete_reports_and_keep_each_others_sections(tmp_path
     assert abs(mlp["closed_form"]["trace"] - mlp["blocked"]["trace"]) <= 1e-10 * abs(
         mlp["closed_form"]["trace"])
     out = tmp_path / "RESULTS.md"
-    generic_gram.write(out, generic_gram.report(r))
+    write_section(out, generic_gram.BEGIN, generic_gram.END, generic_gram.report(r))
 
     runs = []
     monkeypatch.setattr(bench, "run", lambda tiny, out: runs.append(run(tiny, out)) or runs[-1])
@@ -104,4 +105,23 @@ def test_committed_results_keep_every_owned_section():
     for begin, end in OWNED:
         assert text.count(begin) == 1 and text.count(end) == 1, begin
     matfree = next(begin for begin, _ in OWNED if "MATFREE" in begin)
-    assert "## matfree vs linrelu.lanczos" in text.split(matfree, 1)[1]
+    assert "## matfree vs linrelu.spectral.lanczos" in text.split(matfree, 1)[1]
+
+
+def test_dispatch_benchmark_times_the_public_path_beside_its_engine(tmp_path):
+    """benchmarks.dispatch at toy sizes in this process (one round): every timing is there and
+    positive, the dispatched call is compared with the engine gram_backend chose, and the
+    section is written once between its own markers."""
+    from benchmarks import dispatch
+    from benchmarks._sections import write_section
+
+    m = dispatch.measure(x64=True, tiny=True, rounds=1)
+    assert m["chosen"] in ("host", "xla") and m["cfg"] == list(dispatch.TINY)
+    assert all(t > 0 for t in m["median_s"].values())
+    assert m["dispatched_over_chosen"] == m["median_s"]["dispatched"] / m["median_s"][m["chosen"]]
+    r = {"cpu": "cpu", "cores": 2, "tiny": True, "date": "today", "modes": [m]}
+    out = tmp_path / "RESULTS.md"
+    for _ in range(2):
+        write_section(out, dispatch.BEGIN, dispatch.END, dispatch.report(r))
+    text = out.read_text()
+    assert text.count(dispatch.BEGIN) == 1 and "| on | " + m["chosen"] + " |" in text

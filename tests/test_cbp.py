@@ -24,8 +24,8 @@ from linrelu.continual.cbp import (
     select_units,
     zero_optimizer_state,
 )
-from linrelu.convnet import ConvNet
-from linrelu.losses import mean_loss
+from linrelu.models.convnet import ConvNet
+from linrelu.spectral.losses import mean_loss
 
 
 def _reference_cbp(util_seq, rate, decay, maturity):

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from linrelu.convnet import ConvNet
+from linrelu.models.convnet import ConvNet
 
 
 class FlaxConvNet(nn.Module):

@@ -1,4 +1,5 @@
-"""linrelu.diagnose: gradient components from the nk side against the p × p autodiff GGN, the
+"""linrelu.analysis.diagnose: gradient components from the nk side against the p × p autodiff GGN,
+the
 T8 prediction against GD on the linearized net, the report, and the command line."""
 
 import subprocess
@@ -11,11 +12,11 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import linrelu
-from linrelu import trainability as tr
 from linrelu.__main__ import main
-from linrelu.checkpoint import save_data, save_params
-from linrelu.curvature import ggn_matrix, loss_fn
-from linrelu.diagnose import ggn_gradient_components, predict_trainability
+from linrelu.analysis import trainability as tr
+from linrelu.analysis.diagnose import ggn_gradient_components, predict_trainability
+from linrelu.models.checkpoint import save_data, save_params
+from linrelu.spectral.curvature import ggn_matrix, loss_fn
 
 
 def _task(loss, sizes=(3, 6, 5, 3), n=7, seed=0, sigma_b=0.3):

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 import linrelu as lr
-from linrelu.checkpoint import load_params, save_data
 from linrelu.continual import make_agent, make_stream, run_continual
+from linrelu.models.checkpoint import load_params, save_data
 
 ROOT = Path(__file__).resolve().parents[1]
 

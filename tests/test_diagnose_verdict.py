@@ -1,4 +1,5 @@
-"""The verdict on real GD (linrelu.diagnose): definite only where the linearization check holds.
+"""The verdict on real GD (linrelu.analysis.diagnose): definite only where the linearization check
+holds.
 
 Designed cases against plain GD loops written here (jax.grad, float64): a model linear in its
 parameters (the linearization is exact, so the verdict is definite and right both ways), a
@@ -16,9 +17,9 @@ import pytest
 
 import linrelu
 from linrelu.__main__ import main
-from linrelu.checkpoint import save_data, save_params
-from linrelu.diagnose import DRIFT_SAFETY, predict_trainability
-from linrelu.losses import mean_loss
+from linrelu.analysis.diagnose import DRIFT_SAFETY, predict_trainability
+from linrelu.models.checkpoint import save_data, save_params
+from linrelu.spectral.losses import mean_loss
 
 
 def _plain_gd(f, params, X, y, loss, lr, steps):

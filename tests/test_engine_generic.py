@@ -19,7 +19,7 @@ from linrelu.continual import (
     train_task,
     train_task_with_state,
 )
-from linrelu.convnet import ConvNet
+from linrelu.models.convnet import ConvNet
 
 # optimized_xla (conftest): unoptimized convolution gradients run ~40× slower on CPU (0.5 s
 # per step of the ConvNet), so the ConvNet tests here compile optimized programs. The paper's

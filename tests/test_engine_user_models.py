@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import linrelu as lr
-from linrelu.checkpoint import load_pytree
 from linrelu.continual import (
     ContinualRun,
     as_model,
@@ -27,6 +26,7 @@ from linrelu.continual import (
     weight_norm,
 )
 from linrelu.continual.engine import checkpoint_name
+from linrelu.models.checkpoint import load_pytree
 
 
 class _Flax(nn.Module):

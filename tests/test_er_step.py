@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from linrelu.continual import make_agent, mean_erank
-from linrelu.mlp import MLP
+from linrelu.models.mlp import MLP
 from linrelu.precision import float64
 
 

@@ -156,14 +156,15 @@ def test_command_line_unreachable_scheduler_has_no_traceback(tmp_path):
 def test_workers_benchmark_section_is_written_once(tmp_path):
     """benchmarks.workers owns one section of RESULTS.md (replaced, never duplicated)."""
     from benchmarks import workers
+    from benchmarks._sections import write_section
 
     runs = [{"workers": n, "wall_s": w, "exit_code": 0, "cells": 3, "load_before": 0.5,
              "load_after": 0.7, "last_line": ""} for n, w in ((1, 20.0), (2, 12.5))]
     r = {"only": "E1", "cpu": "cpu", "cores": 2, "runs": runs, "ratio": 1.6, "date": "today"}
     out = tmp_path / "RESULTS.md"
     out.write_text("# Benchmarks\n\nkept\n")
-    workers.write(out, workers.report(r))
-    workers.write(out, workers.report(r))
+    write_section(out, workers.BEGIN, workers.END, workers.report(r))
+    write_section(out, workers.BEGIN, workers.END, workers.report(r))
     text = out.read_text()
     assert text.count(workers.BEGIN) == 1 and "kept" in text and "**1.60×**" in text
     assert "| 2 | 12 s | 0 | 3 | 0.5 → 0.7 |" in text
@@ -174,8 +175,8 @@ def test_cells_run_with_the_host_vs_xla_choices_pinned(monkeypatch):
     and their eigenvalues differ at round-off: the runner fixes both choices while it runs cells
     (and passes them to local workers), unless the user set them, and puts the environment back
     afterwards (in-process callers, e.g. these tests, keep theirs)."""
-    from linrelu import linalg
     from linrelu.repro import executor
+    from linrelu.spectral import linalg
 
     monkeypatch.delenv("LINRELU_EIGH_BACKEND", raising=False)
     monkeypatch.setenv("LINRELU_GRAM_BACKEND", "host")  # the user's own setting wins

@@ -84,7 +84,7 @@ def reference_output_hessians(logits, loss):
     if loss == "mse":
         return np.broadcast_to(np.eye(k), (n, k, k))
     # second derivative of −log softmax(z)_y in z, by autodiff of the formula (independent of
-    # linrelu.losses)
+    # linrelu.spectral.losses)
     return np.asarray(jax.vmap(jax.hessian(lambda z: jax.nn.logsumexp(z)))(logits))
 
 

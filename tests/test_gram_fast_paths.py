@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from scipy.linalg import block_diag
 
 import linrelu as lr
-from linrelu import closed_form_gram, gram, linalg
+from linrelu.spectral import closed_form_gram, gram, linalg
 
 TOL = 1e-10
 EXAMPLES = 10

@@ -134,3 +134,49 @@ def test_the_walker_finds_relative_and_function_level_cycles(tmp_path):
     assert graph["pkg.a"] == {"pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg.a"}
     assert graph["pkg.d"] == set()  # TYPE_CHECKING imports never run
     assert cycles(graph) == [["pkg.a", "pkg.sub.b"]]
+
+
+#: The layers of linrelu/, lowest first: a module may import only from its own layer or a lower
+#: one. ``linrelu`` itself (the public facade, re-exporting layers up to the analysis) counts as
+#: the analysis layer; ``linrelu.__main__`` (the command line) sits above everything.
+LAYERS = [
+    {"linrelu.validation", "linrelu.precision", "linrelu.data"},
+    {"linrelu.models"},
+    {"linrelu.spectral"},
+    {"linrelu.analysis", "linrelu.plotting"},
+    {"linrelu.continual"},
+    {"linrelu.experiments"},
+    {"linrelu.repro"},
+]
+
+
+def layer_of(module: str) -> int:
+    """Index in LAYERS of the part ``module`` belongs to (the facade: analysis; __main__: top)."""
+    for i, parts in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in parts):
+            return i
+    if module == "linrelu":
+        return 3
+    if module == "linrelu.__main__":
+        return len(LAYERS)
+    raise AssertionError(f"{module} belongs to no layer of LAYERS; add it")
+
+
+def upward_imports(graph: dict) -> list:
+    """Edges (importer, imported) that go from a lower layer to a higher one."""
+    return sorted((a, b) for a, deps in graph.items() for b in deps if layer_of(b) > layer_of(a))
+
+
+def test_linrelu_imports_flow_downward_through_its_parts():
+    graph = import_graph(ROOT / "linrelu")
+    assert upward_imports(graph) == []
+    # the folder list shows the parts
+    for part in ("models", "spectral", "analysis", "continual", "experiments", "repro"):
+        assert (ROOT / "linrelu" / part / "__init__.py").is_file(), part
+    flat = sorted(p.stem for p in (ROOT / "linrelu").glob("*.py"))
+    assert flat == ["__init__", "__main__", "data", "plotting", "precision", "validation"], flat
+
+
+def test_an_upward_import_is_found():
+    graph = {"linrelu.models.mlp": {"linrelu.spectral.gram"}, "linrelu.spectral.gram": set()}
+    assert upward_imports(graph) == [("linrelu.models.mlp", "linrelu.spectral.gram")]

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import linrelu
-from linrelu.kernels import arccos_kernel_0, arccos_kernel_1, relu_gaussian_expectations
+from linrelu.spectral.kernels import arccos_kernel_0, arccos_kernel_1, relu_gaussian_expectations
 
 SQRT2 = 2**0.5
 
@@ -64,7 +64,7 @@ def test_expectations_at_parallel_and_zero_inputs_are_exact():
 # --- the recursion against direct formulas --------------------------------------------------
 
 def _direct_depth1(X, sigma_w, sigma_b):
-    """Θ² written out pair by pair with arccos (no shared code with linrelu.kernels)."""
+    """Θ² written out pair by pair with arccos (no shared code with linrelu.spectral.kernels)."""
     n, d = X.shape
     out = np.empty((n, n))
     for i in range(n):

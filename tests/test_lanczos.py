@@ -7,7 +7,7 @@ import pytest
 from scipy.special import ndtr
 
 import linrelu
-from linrelu.lanczos import gaussian_broadened_density, lanczos, slq_density
+from linrelu.spectral.lanczos import gaussian_broadened_density, lanczos, slq_density
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Issue 17, "one model protocol": the object the engine trains is the object the spectral API
-analyses (linrelu.network's module docstring), for the MLP and the paper's ConvNet alike.
+analyses (linrelu.models.network's module docstring), for the MLP and the paper's ConvNet alike.
 
 References are plain JAX (``jax.jacrev`` of the whole batch, J Jᵀ; the hidden activations taken
 by hand from the ConvNet's layers), never linrelu's Gram code. Tolerance 1e-10 relative to the
@@ -19,8 +19,8 @@ from jax.flatten_util import ravel_pytree
 
 import linrelu as lr
 from linrelu.continual import Task, as_model, make_agent, train_task
-from linrelu.convnet import ConvNet
-from linrelu.network import model_apply, model_features, resolve
+from linrelu.models.convnet import ConvNet
+from linrelu.models.network import model_apply, model_features, resolve
 from linrelu.precision import float64
 
 TOL = 1e-10

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import linrelu as lr
-from linrelu.plasticity import PlasticityRecorder, plasticity_metrics, read_records, srank
+from linrelu.analysis.plasticity import PlasticityRecorder, plasticity_metrics, read_records, srank
 
 
 def _with_singular_values(sigma, n=10, m=6, seed=0):
@@ -240,7 +240,7 @@ def test_own_loop_example(tmp_path):
 
 def test_cli_diagnose_prints_and_jsons_the_plasticity_metrics(tmp_path, capsys):
     from linrelu.__main__ import main
-    from linrelu.checkpoint import save_data, save_params
+    from linrelu.models.checkpoint import save_data, save_params
 
     net = lr.MLP((4, 6, 5, 3))
     params = net.init(jax.random.PRNGKey(1))

@@ -15,7 +15,7 @@ from linrelu.continual import (
     train_population,
     train_task_with_state,
 )
-from linrelu.mlp import MLP
+from linrelu.models.mlp import MLP
 
 
 def _task(seed, n=48, d=6, k=3):
@@ -55,7 +55,7 @@ def test_population_member_matches_its_lone_run(agent_name):
 @pytest.mark.parametrize("agent_name", ["bp", "er"])
 def test_convnet_population_member_matches_its_lone_run(agent_name):
     """The ConvNet (one jitted step at a time) as a population: every step and ER step vmapped."""
-    from linrelu.convnet import ConvNet
+    from linrelu.models.convnet import ConvNet
 
     net = ConvNet((8, 8, 1), 2)
     lrs = [0.05, 0.2]

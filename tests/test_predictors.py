@@ -53,26 +53,26 @@ def test_designed_predictor_table():
     index while accuracy declines (in-sample R² high, but the time control removes it);
     grad_norm is noise (predicts nothing)."""
     rng = np.random.default_rng(9)
-    drift = lambda u, t: 0.9 - 0.004 * t + 0.05 * u  # noqa: E731  accuracy: trend + task effect
+    drift = lambda u, t: 0.9 - 0.002 * t + 0.05 * u  # noqa: E731  accuracy: trend + task effect
     cells, results = _runs({"eps_rank": lambda u, t: 0.5 + 0.1 * u,
                             "weight_norm": lambda u, t: 1.0 + 0.05 * t,
                             "grad_norm": lambda u, t: rng.normal(size=t.size)}, drift)
     summary, claims = E10.summarize(cells, results)
     table = summary["streams"]["permuted_mnist"]["table"]
     verdict = {c.id: c.passed for c in claims}
-    assert set(table) == set(QUANTITIES)
-    assert verdict["E10.eps_rank_permuted_mnist"]
-    assert table["eps_rank"]["partial"] > 0.9
+    assert set(table) == {f"{q}_start" for q in QUANTITIES}  # no task-end records here
+    assert verdict["E10.eps_rank_start_permuted_mnist"]
+    assert table["eps_rank_start"]["partial"] > 0.9
     # the drifting quantity correlates in-sample with accuracy (what a naive R² rewards) ...
     x = np.concatenate([[r["start"]["weight_norm"] for r in res["records"]] for res in results])
     y = np.concatenate([[r["train"]["online_accuracy"] for r in res["records"]]
                         for res in results])
-    assert stats.pearsonr(x, y).statistic ** 2 > 0.5
+    assert stats.pearsonr(x, y).statistic ** 2 > 0.25
     # ... and is rejected once time is controlled for
-    assert table["weight_norm"]["partial"] < 0.1
-    assert not verdict["E10.weight_norm_permuted_mnist"]
-    assert not verdict["E10.grad_norm_permuted_mnist"]
-    assert table["grad_norm"]["held_out"] < 0.1
+    assert not table["weight_norm_start"]["partial"] >= 0.1  # NaN: nothing left beyond time
+    assert not verdict["E10.weight_norm_start_permuted_mnist"]
+    assert not verdict["E10.grad_norm_start_permuted_mnist"]
+    assert table["grad_norm_start"]["held_out"] < 0.1
     # constants (never measured differently) cannot be scored: NaN, and not "predicts"
-    assert np.isnan(table["lambda_max"]["held_out"])
-    assert not verdict["E10.lambda_max_permuted_mnist"]
+    assert np.isnan(table["lambda_max_start"]["held_out"])
+    assert not verdict["E10.lambda_max_start_permuted_mnist"]

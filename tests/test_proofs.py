@@ -125,10 +125,80 @@ def test_module_protocol(module):
 @pytest.mark.parametrize(("module", "name"), VARIANT_CASES,
                          ids=[f"{m.THEOREM.id}-{v}" for m, v in VARIANT_CASES])
 def test_false_variant_is_rejected_by_the_proof(module, name):
+    """The proof rejects the variant at the step, and with the message, that the committed
+    proofs/REJECTIONS.md records (a variant rejected for another reason, or an error message
+    that changed, shows in a reviewed diff)."""
     variant = module.false_variants()[name]
     assert variant.render() != module.THEOREM.render(), "a variant must print differently"
-    with pytest.raises(AssertionError):
-        module.check(variant)
+    committed = proofs.committed_rejection(module.THEOREM.id, name)
+    assert proofs.rejection(module, variant) == committed, \
+        "proofs/REJECTIONS.md is stale: run python -m proofs --rejections and review the diff"
+
+
+def test_rejections_md_lists_exactly_the_false_variants():
+    text = proofs.REJECTIONS_PATH.read_text(encoding="utf-8")
+    listed = {(section.split("\n", 1)[0], line[2:].split(":", 1)[0])
+              for section in text.split("\n## ")[1:] for line in section.splitlines()
+              if line.startswith("- ")}
+    assert listed == {(m.THEOREM.id, name) for m, name in VARIANT_CASES}
+    assert text.startswith("\n".join(proofs.REJECTIONS_HEADER))
+
+
+def test_rejection_names_the_failed_step_without_counterexample_values():
+    from proofs import t8_trainability as t8
+
+    def check(theorem):
+        raise _statement.ProofError(f"{theorem.id} a step: the solver does not prove x from the "
+                                    "hypotheses (counterexample x = 1/3, y = Dummy_17)")
+
+    fake = type("M", (), {"check": staticmethod(check)})
+    assert proofs.rejection(fake, t8.THEOREM) == ("ProofError: T8 a step: the solver does not "
+                                                  "prove x from the hypotheses (counterexample)")
+    long = type("M", (), {"check": staticmethod(lambda theorem: _fail("Dummy_12 " + "x" * 300))})
+    text = proofs.rejection(long, t8.THEOREM)
+    assert text.startswith("AssertionError: Dummy xxx") and text.endswith("x...")
+    assert len(text) == proofs.REJECTION_LENGTH
+    exact = "AssertionError: " + "y" * (proofs.REJECTION_LENGTH - 16)
+    fits = type("M", (), {"check": staticmethod(lambda theorem: _fail(exact[16:]))})
+    assert proofs.rejection(fits, t8.THEOREM) == exact
+    accepts = type("M", (), {"check": staticmethod(lambda theorem: None)})
+    with pytest.raises(AssertionError, match="^T8: the check accepts the statement$"):
+        proofs.rejection(accepts, t8.THEOREM)
+    crashes = type("M", (), {"check": staticmethod(lambda theorem: 1 / 0)})
+    with pytest.raises(ZeroDivisionError):
+        proofs.rejection(crashes, t8.THEOREM)
+    assert proofs.committed_rejection("T8", "no such variant") == ""
+    assert proofs.committed_rejection("T99", "upper_drops_rho_term") == ""
+
+
+def _fail(message):
+    raise AssertionError(message)
+
+
+def test_main_rejections_writes_the_file_and_fails_on_an_accepted_variant(tmp_path, monkeypatch):
+    from proofs import __main__ as main_module
+    from proofs import t8_trainability as t8
+
+    variant = t8.false_variants()["upper_drops_rho_term"]
+
+    def check(theorem):
+        if theorem is variant:
+            raise _statement.ProofError("T8 probe: fails")
+
+    fake = type("M", (), {"THEOREM": t8.THEOREM, "check": staticmethod(check),
+                          "false_variants": staticmethod(lambda: {"probe": variant})})
+    path = tmp_path / "REJECTIONS.md"
+    monkeypatch.setattr(main_module, "proof_modules", lambda: [fake])
+    monkeypatch.setattr(main_module, "REJECTIONS_PATH", path)
+    assert main_module.main(["--rejections"]) == 0
+    assert path.read_text(encoding="utf-8") == "\n".join(
+        proofs.REJECTIONS_HEADER + ["## T8", "", "- probe: ProofError: T8 probe: fails", ""])
+    accepting = type("M", (), {"THEOREM": t8.THEOREM, "check": staticmethod(lambda theorem: None),
+                               "false_variants": staticmethod(lambda: {"probe": variant})})
+    path.write_text("kept", encoding="utf-8")
+    monkeypatch.setattr(main_module, "proof_modules", lambda: [accepting])
+    assert main_module.main(["--rejections"]) == 1
+    assert path.read_text(encoding="utf-8") == "kept"
 
 
 def test_statements_md_has_one_section_per_theorem_in_order():
@@ -142,10 +212,13 @@ def test_statement_section_follows_a_changed_statement():
     claim = module.THEOREM.claims[0]
     changed = module.THEOREM.with_claim(claim.name, hypotheses=claim.hypotheses + (
         _render_probe_relation(),))
-    fake = type("M", (), {"THEOREM": changed, "false_variants": staticmethod(dict)})
-    row = {"solver": [], "inductions": [], "identities": [], "instances": []}
+    fake = type("M", (), {"THEOREM": changed, "false_variants": staticmethod(dict),
+                          "FALSIFIER_TRIALS": 1})
+    row = {"solver": [], "inductions": [], "identities": [], "instances": [],
+           "falsifier": {"claims": {}}}
     assert proofs.statement_section(fake, row) != proofs.statement_section(
-        type("M", (), {"THEOREM": module.THEOREM, "false_variants": staticmethod(dict)}), row)
+        type("M", (), {"THEOREM": module.THEOREM, "false_variants": staticmethod(dict),
+                       "FALSIFIER_TRIALS": 1}), row)
 
 
 def _render_probe_relation():
@@ -234,3 +307,28 @@ def test_a_falsifier_violation_fails_the_row_even_when_the_proof_passes():
     assert not row["passed"] and list(row["falsifier"]["violations"]) == ["lower"]
     assert row["error"] == "falsifier: violations on claims ['lower']"
     assert "proof_seconds" in row and row["proof_seconds"] <= row["seconds"]
+
+
+def test_an_induction_base_must_be_an_identity_and_the_step_must_be_proved():
+    import sympy as sp
+
+    from proofs._statement import ProofError, Report
+
+    x, t = sp.Symbol("x", real=True), sp.Symbol("t", integer=True)
+    report = Report(MODULES[0].THEOREM)
+    steps = []
+    report.induction("probe", lambda value: sp.Eq(x * value, x * value), t, 0,
+                     prove_step=lambda hypothesis, claim: steps.append((hypothesis, claim)))
+    assert report.identities == ["probe: base"] and report.inductions == ["probe (on t, from 0)"]
+    assert steps == [(sp.Eq(x * t, x * t), sp.Eq(x * (t + 1), x * (t + 1)))]
+    report.induction("unevaluated", lambda value: sp.Eq(value * x - x * value, 0, evaluate=False),
+                     t, 1, prove_step=lambda hypothesis, claim: None)
+    assert report.identities == ["probe: base", "unevaluated: base"]
+    with pytest.raises(ProofError) as info:
+        report.induction("order", lambda value: sp.Le(x, value), t, 1,
+                         prove_step=lambda hypothesis, claim: None)
+    assert str(info.value) == f"{MODULES[0].THEOREM.id} order: base: not an identity: x ≤ 1"
+    with pytest.raises(ProofError, match="false base: base: identity fails: x = 2"):
+        report.induction("false base", lambda value: sp.Eq(x, value, evaluate=False), t, 2,
+                         prove_step=lambda hypothesis, claim: None)
+    assert len(report.inductions) == 2

@@ -34,14 +34,6 @@ def test_check_and_falsifier_pass():
     assert all(c["checked"] > 0 for c in counts.values()), counts
 
 
-@pytest.mark.parametrize("name", sorted(VARIANTS))
-def test_false_variant_is_rejected_by_the_proof(name):
-    variant = VARIANTS[name]
-    assert variant.render() != t2.THEOREM.render()
-    with pytest.raises(AssertionError):
-        t2.check(variant)
-
-
 def test_class_e_constants_come_from_t2a():
     """T2's ce constants are T2a's, and a false T2a makes T2's check fail (T2 runs T2a's check,
     weights included)."""

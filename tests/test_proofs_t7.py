@@ -1,8 +1,9 @@
 """T7 regressions (issue 33): the arc-cosine expectations, the NTK recursion, X ↦ XQ invariance
-and linrelu.kernels as the proof uses it.
+and linrelu.spectral.kernels as the proof uses it.
 
 Each false statement below is a change of one field of ``THEOREM`` that ``check`` (the proof,
-not the falsifier) must reject; each library mutant is a change of linrelu.kernels that the proof
+not the falsifier) must reject; each library mutant is a change of linrelu.spectral.kernels that
+the proof
 must notice. The numeric tests compare the statement with computations that share no code with
 the proof: numpy Monte Carlo, and linrelu's float64 kernels on rotated inputs.
 """
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import linrelu.kernels as lk
+import linrelu.spectral.kernels as lk
 import proofs.t7_infinite_width as t7
 from proofs import run_module
 from proofs._defs import equation

@@ -97,15 +97,20 @@ def test_readme_is_short_and_in_order():
         assert "clip_norm=0.5" not in page, path.name
 
 
-def test_readme_claims_block_is_the_generated_claims_table():
-    """The README's CLAIMS block is what paper_repro.py writes into figures/CLAIMS.md (less its
-    heading), so it cannot drift from the committed claims."""
-    from linrelu.repro.runner import README_BEGIN, README_END
+def test_readme_findings_block_is_generated_from_the_claims_tables():
+    """Issue 37: README.md's "What we found" table and docs/reproducing.md's "The paper vs this
+    project" are what paper_repro.py generates from the committed figures/**/CLAIMS.md and the
+    tier files (regenerated here, compared byte for byte), so they cannot drift."""
+    from linrelu.repro.findings import FINDINGS_BEGIN, PAPER_VS_BEGIN, rendered_documents
 
-    text = README.read_text(encoding="utf-8")
-    block = text.split(README_BEGIN + "\n", 1)[1].split(README_END, 1)[0]
-    claims = (ROOT / "figures" / "CLAIMS.md").read_text(encoding="utf-8")
-    assert block == claims.removeprefix("# Claims\n\n")
+    assert FINDINGS_BEGIN in README.read_text(encoding="utf-8")
+    assert PAPER_VS_BEGIN in (ROOT / "docs" / "reproducing.md").read_text(encoding="utf-8")
+    rendered = rendered_documents(ROOT)
+    assert set(rendered) == {README, ROOT / "docs" / "reproducing.md"}
+    for path, text in rendered.items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path.name} differs from its generated blocks: run python -c 'from "
+            f"linrelu.repro.findings import update_documents as u; u(\".\")'")
 
 
 def test_docs_links_resolve():

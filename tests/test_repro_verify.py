@@ -88,7 +88,7 @@ def edited_sources(monkeypatch):
 
 @pytest.mark.parametrize("module", [
     "linrelu/experiments/continual_runs.py",  # the --long cells' own module
-    "linrelu/mlp.py",  # a library module every --long cell runs
+    "linrelu/models/mlp.py",  # a library module every --long cell runs
 ])
 def test_a_docstring_or_comment_edit_keeps_the_key_an_arithmetic_edit_changes_it(
         edited_sources, module):

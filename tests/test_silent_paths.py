@@ -17,7 +17,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import linrelu as lr
-from linrelu.adapters import UncheckedAdapterWarning
+from linrelu.models.adapters import UncheckedAdapterWarning
 
 nn = pytest.importorskip("flax.linen")
 

@@ -15,14 +15,14 @@ from jax.flatten_util import ravel_pytree
 
 import linrelu
 from linrelu.data import load_digits_data
-from linrelu.lanczos import (
+from linrelu.models.mlp import ravel_params
+from linrelu.spectral.lanczos import (
     lanczos,
     paper_eps_ranks,
     quadrature_mass_outside,
     slq_density,
     slq_eps_ranks,
 )
-from linrelu.mlp import ravel_params
 
 EPS = (1e-4, 3e-4, 1e-3, 1e-2, 3e-2, 1e-1)
 

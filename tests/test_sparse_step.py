@@ -14,7 +14,7 @@ from conftest import np_mlp_grad
 import linrelu
 from linrelu.continual import Task, make_agent, mean_erank, train_task
 from linrelu.continual import train as training
-from linrelu.mlp import (
+from linrelu.models.mlp import (
     forward_trace,
     sparse_first_preactivation,
     sparse_inputs,
@@ -155,7 +155,7 @@ def test_sparse_width_rule():
     idx, vals = sparse_inputs(sparse_X.astype(np.float32), width + 32)
     assert training.sparse_width(net, bp, (idx, vals)) == width + 32
     assert training.sparse_width(net, bp, sparse_inputs(sparse_X.astype(np.float32))) == width
-    from linrelu.convnet import ConvNet
+    from linrelu.models.convnet import ConvNet
 
     images = np.zeros((9, 8, 8, 1))
     images[:, 0, 0, 0] = 1.0  # sparse images: the ConvNet still takes the dense step

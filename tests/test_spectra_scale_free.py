@@ -7,8 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from linrelu.continual.metrics import attainable_rank, spectrum_summary
-from linrelu.spectra import relative_eps_rank, spectral_effective_rank, stable_rank
+from linrelu.spectral.spectra import (
+    attainable_rank,
+    relative_eps_rank,
+    spectral_effective_rank,
+    spectrum_summary,
+    stable_rank,
+)
 
 
 def test_hand_computations():

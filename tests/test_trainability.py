@@ -1,4 +1,5 @@
-"""T8 / T9 (linrelu.trainability): exact curves against explicit gradient descent, the ε-bounds,
+"""T8 / T9 (linrelu.analysis.trainability): exact curves against explicit gradient descent, the
+ε-bounds,
 the τ-conditions, the step-size condition (and THEORY's counterexample), and bad input."""
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linrelu import trainability as tr
+from linrelu.analysis import trainability as tr
 
 # A spectrum pool with exact repeats and zeros mixed into continuous values.
 _entry = st.one_of(st.just(0.0), st.just(1.0), st.just(0.25), st.floats(0.0, 1.0))

@@ -13,7 +13,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import linrelu as lr
-from linrelu.network import precision_inside
+from linrelu.models.network import precision_inside
 
 nn = pytest.importorskip("flax.linen")
 
@@ -323,7 +323,7 @@ def test_ce_prediction_tracks_real_gradient_descent(which):
 
 def test_linearized_curve_is_gd_on_the_linearized_network():
     """T3 reference: explicit GD in parameter space on lr.linearize(net, θ0) with jax.grad."""
-    from linrelu.trainability import linearized_gd_curve
+    from linrelu.analysis.trainability import linearized_gd_curve
 
     net = lr.MLP((5, 16, 3))
     params0 = net.init(jax.random.PRNGKey(0))

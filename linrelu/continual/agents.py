@@ -12,11 +12,18 @@ Every agent minimizes, on each minibatch B (size b) with hidden features h_l(B) 
   (:func:`linrelu.continual.train.start_task`);
 - ``cbp``:   plain SGD plus continual backprop (Dohare et al., Nature 2024): after every step,
   mature hidden units of lowest contribution utility are re-initialized
-  (:mod:`linrelu.continual.cbp`; replacement rate ρ, utility decay η, maturity threshold).
+  (:mod:`linrelu.continual.cbp`; replacement rate ρ, utility decay η, maturity threshold);
+- ``snp``:   shrink-and-perturb (Ash & Adams 2020) as Dohare et al. and lop-jax run it: weight
+  decay κ = ``l2`` in J_B, and after every optimizer step Gaussian noise on every weight and bias,
+  θ ← (1 − ηκ)θ − η g + σ ε, ε ~ N(0, I), σ = ``perturb_scale``
+  (:mod:`linrelu.continual.redo`; ``perturb_every`` K > 1 adds the noise of K steps at once);
+- ``redo``:  plain SGD plus ReDo (Sokar et al. 2023): every F = ``redo_every`` steps the
+  τ-dormant hidden units (τ = ``redo_threshold``) get fresh incoming weights, zero bias, zero
+  outgoing weights and zero optimizer moments (:mod:`linrelu.continual.redo`).
 
 A model is a :class:`linrelu.MLP` or any object with ``init(key)``, ``apply(params, X)`` (logits
 (n, k)) and ``features(params, X)`` (a list of (n, m_l) hidden activations), e.g.
-:class:`linrelu.convnet.ConvNet`; h_l above are its features.
+:class:`linrelu.models.convnet.ConvNet`; h_l above are its features.
 
 Optimizer (``optimizer``, through optax; θ ← θ + u with g = ∇J_B(θ)):
 - ``"sgd"``:      u = −η g;
@@ -65,7 +72,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-AGENTS = ("bp", "l2", "er", "l2_er", "reset", "cbp")
+AGENTS = ("bp", "l2", "er", "l2_er", "reset", "cbp", "snp", "redo")
 OPTIMIZERS = ("sgd", "momentum")
 ER_MODES = ("objective", "separate")
 
@@ -76,6 +83,19 @@ ERANK_FLOOR = 1e-6
 DEFAULT_REPLACEMENT_RATE = 1e-6
 DEFAULT_DECAY_RATE = 0.99
 DEFAULT_MATURITY_THRESHOLD = 100
+# Shrink-and-perturb defaults. κ: Dohare lop/permuted_mnist/cfg/snp.json "weight_decay": 1e-4;
+# σ: the middle of that file's "perturb_scale": [1e-4, 1e-5, 1e-6], also lop-jax
+# permuted_mnist/config.py perturb_scale = 1e-5 (both add σ·N(0, 1) to every weight and bias after
+# every step: Dohare lop/algos/bp.py Backprop.perturb, lop-jax train_permuted_mnist.py
+# perturb_params).
+DEFAULT_SNP_L2 = 1e-4
+DEFAULT_PERTURB_SCALE = 1e-5
+# ReDo defaults. τ = 0.1: Dohare lop/rl/cfg/ant/redo.yml threshold 0.1 (label 'ReDo (0.1, 100)';
+# dopamine labs/redo/weight_recyclers.py scores units the same way). F = 1000 steps: Dohare
+# lop/algos/gntRedo.py reset_period=1000 and lop/rl/run_ppo.py cfg.setdefault('reset_period',
+# 1000) (dopamine's BaseRecycler default is 200 000 steps of a DQN agent).
+DEFAULT_REDO_THRESHOLD = 0.1
+DEFAULT_REDO_EVERY = 1000
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,9 @@ class AgentConfig:
     """An agent: step size ``lr``, weight decay κ = ``l2``, ER coefficient β = ``er``, ``reset``;
     the optimizer (``optimizer``, ``momentum``, ``clip_norm``), the ER schedule (``er_mode``,
     ``er_lr``, ``er_every``) and continual backprop (``replacement_rate`` ρ > 0 turns it on,
-    ``decay_rate`` η, ``maturity_threshold``). Build it with :func:`make_agent`."""
+    ``decay_rate`` η, ``maturity_threshold``), shrink-and-perturb (``perturb_scale`` σ > 0 turns
+    it on, ``perturb_every`` K) and ReDo (``redo_every`` F > 0 turns it on, ``redo_threshold``
+    τ). Build it with :func:`make_agent`."""
 
     name: str
     lr: float
@@ -99,6 +121,26 @@ class AgentConfig:
     replacement_rate: float = 0.0
     decay_rate: float = DEFAULT_DECAY_RATE
     maturity_threshold: int = DEFAULT_MATURITY_THRESHOLD
+    perturb_scale: float = 0.0
+    perturb_every: int = 1
+    redo_threshold: float = DEFAULT_REDO_THRESHOLD
+    redo_every: int = 0
+
+    @property
+    def snp(self) -> bool:
+        """True when shrink-and-perturb's noise is added (every ``perturb_every`` steps)."""
+        return self.perturb_scale > 0
+
+    @property
+    def redo(self) -> bool:
+        """True when ReDo recycles τ-dormant units every ``redo_every`` steps."""
+        return self.redo_every > 0
+
+    @property
+    def period(self) -> int:
+        """The period (steps) of the agent's periodic operation: K for snp, F for redo, 0
+        for the other agents."""
+        return self.perturb_every if self.snp else self.redo_every if self.redo else 0
 
     @property
     def cbp(self) -> bool:
@@ -136,16 +178,22 @@ def _int_at_least(value, name: str, minimum: int) -> int:
     return int(value)
 
 
-def make_agent(name: str, *, lr: float, l2: float = DEFAULT_L2, er: float = DEFAULT_ER,
+def make_agent(name: str, *, lr: float, l2: float | None = None, er: float = DEFAULT_ER,
                optimizer: str = "sgd", momentum: float = 0.9, clip_norm: float | None = None,
                er_mode: str = "objective", er_lr: float = 0.01, er_every: int = 12,
                replacement_rate: float = DEFAULT_REPLACEMENT_RATE,
                decay_rate: float = DEFAULT_DECAY_RATE,
-               maturity_threshold: int = DEFAULT_MATURITY_THRESHOLD) -> AgentConfig:
+               maturity_threshold: int = DEFAULT_MATURITY_THRESHOLD,
+               perturb_scale: float = DEFAULT_PERTURB_SCALE, perturb_every: int = 1,
+               redo_threshold: float = DEFAULT_REDO_THRESHOLD,
+               redo_every: int = DEFAULT_REDO_EVERY) -> AgentConfig:
     """The agent ``name`` in :data:`AGENTS`.
 
-    ``l2`` is used by l2/l2_er, ``er`` by er/l2_er only; ``replacement_rate``, ``decay_rate``
-    and ``maturity_threshold`` by cbp only. ``optimizer`` in :data:`OPTIMIZERS` (``momentum`` μ
+    ``l2`` is used by l2/l2_er/snp (None: ``DEFAULT_SNP_L2`` for snp, its shrink κ, else
+    ``DEFAULT_L2``), ``er`` by er/l2_er only; ``replacement_rate``, ``decay_rate`` and
+    ``maturity_threshold`` by cbp only; ``perturb_scale`` σ > 0 and ``perturb_every`` K ≥ 1 by
+    snp only; ``redo_threshold`` τ ≥ 0 and ``redo_every`` F ≥ 1 by redo only.
+    ``optimizer`` in :data:`OPTIMIZERS` (``momentum`` μ
     is used by "momentum" only), ``clip_norm`` (None: no clipping) and ``er_mode`` in
     :data:`ER_MODES` (``er_lr`` and ``er_every`` are used by "separate" only) apply to every
     agent. Defaults: the authors' (module docstring).
@@ -153,14 +201,16 @@ def make_agent(name: str, *, lr: float, l2: float = DEFAULT_L2, er: float = DEFA
     Returns a frozen, hashable :class:`AgentConfig` (training programs are cached per agent),
     for :func:`linrelu.continual.run_continual` and
     :func:`linrelu.continual.train_task_with_state`. What an agent needs of the model beyond
-    ``apply``: ``er``, ``l2_er`` and ``cbp`` need ``features(params, X)``; ``reset`` and
-    ``cbp`` need ``init(key)`` (:mod:`linrelu.continual.model`). Bad input: ValueError naming
-    the argument.
+    ``apply``: ``er``, ``l2_er``, ``cbp`` and ``redo`` need ``features(params, X)``;
+    ``reset``, ``cbp`` and ``redo`` need ``init(key)`` (:mod:`linrelu.continual.model`). Bad
+    input: ValueError naming the argument.
     """
     if name not in AGENTS:
         raise ValueError(f"name: expected one of {AGENTS}, received {name!r}")
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr: expected a finite step size > 0, received {lr!r}")
+    if l2 is None:
+        l2 = DEFAULT_SNP_L2 if name == "snp" else DEFAULT_L2
     l2, er = _nonneg(l2, "l2"), _nonneg(er, "er")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, received {optimizer!r}")
@@ -181,9 +231,13 @@ def make_agent(name: str, *, lr: float, l2: float = DEFAULT_L2, er: float = DEFA
     if decay_rate >= 1:
         raise ValueError(f"decay_rate: expected a number in [0, 1), received {decay_rate!r}")
     maturity_threshold = _int_at_least(maturity_threshold, "maturity_threshold", 0)
+    perturb_scale = _positive(perturb_scale, "perturb_scale")
+    perturb_every = _int_at_least(perturb_every, "perturb_every", 1)
+    redo_threshold = _nonneg(redo_threshold, "redo_threshold")
+    redo_every = _int_at_least(redo_every, "redo_every", 1)
     uses_er = name in ("er", "l2_er")
     return AgentConfig(name=name, lr=float(lr),
-                       l2=l2 if name in ("l2", "l2_er") else 0.0,
+                       l2=l2 if name in ("l2", "l2_er", "snp") else 0.0,
                        er=er if uses_er else 0.0,
                        reset=name == "reset",
                        optimizer=optimizer,
@@ -194,7 +248,12 @@ def make_agent(name: str, *, lr: float, l2: float = DEFAULT_L2, er: float = DEFA
                        er_every=er_every if uses_er and er_mode == "separate" else 1,
                        replacement_rate=replacement_rate if name == "cbp" else 0.0,
                        decay_rate=decay_rate,
-                       maturity_threshold=maturity_threshold)
+                       maturity_threshold=maturity_threshold,
+                       perturb_scale=perturb_scale if name == "snp" else 0.0,
+                       perturb_every=perturb_every if name == "snp" else 1,
+                       redo_threshold=redo_threshold if name == "redo" else
+                       DEFAULT_REDO_THRESHOLD,
+                       redo_every=redo_every if name == "redo" else 0)
 
 
 def make_optimizer(agent: AgentConfig, lr=None):
@@ -270,7 +329,7 @@ def regularized_objective(net, agent: AgentConfig, X, y, loss: str, floor: float
     has_aux=True)``: the logits of the forward pass that the gradient reuses, e.g. for online
     accuracy). ``net``: a :class:`linrelu.MLP` or a model (:mod:`linrelu.continual.model`)."""
     from linrelu.continual.model import as_model
-    from linrelu.losses import mean_loss
+    from linrelu.spectral.losses import mean_loss
 
     model = as_model(net)
     beta = agent.er_in_objective

@@ -18,7 +18,8 @@ the defaults of the authors' config (THEORY.md, "The paper's experiments"). y is
 *contribution utility* (|activation| times the summed magnitude of the outgoing weights); the
 batch mean over the minibatch B that produced the step's gradient (its features at the weights
 before the step), the outgoing weights after the step, as in Dohare et al.'s reference code.
-For a conv channel, h_{l,u}(x) is :meth:`linrelu.convnet.ConvNet.features`' spatial mean of the
+For a conv channel, h_{l,u}(x) is :meth:`linrelu.models.convnet.ConvNet.features`' spatial mean of
+the
 channel's output map (≥ 0 after ReLU, so mean |h| = mean h over positions and samples) and its
 outgoing weights are every next-layer weight reading that channel.
 
@@ -35,7 +36,8 @@ Layout (the *layered* model convention): ``params`` is a list of L+1 pairs (W_l,
 of hidden layer l are the last axis of W_l and the axis of b_l; ``W_{l+1}.reshape(-1, m_l, out)``
 has them on its middle axis (dense (m_l, out); conv kernel (kh, kw, m_l, out); a dense layer
 after a flatten of (H, W, m_l) maps, channel fastest); ``features(params, X)`` returns the L hidden
-layers' (n, m_l) activations. :class:`linrelu.MLP` and :class:`linrelu.convnet.ConvNet` follow it.
+layers' (n, m_l) activations. :class:`linrelu.MLP` and :class:`linrelu.models.convnet.ConvNet`
+follow it.
 """
 
 from __future__ import annotations

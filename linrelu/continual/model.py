@@ -1,4 +1,4 @@
-"""What the continual engine trains: a model in the one protocol of :mod:`linrelu.network`.
+"""What the continual engine trains: a model in the one protocol of :mod:`linrelu.models.network`.
 
 A model is an object with
 
@@ -11,7 +11,7 @@ A model is an object with
   ``l2_er`` and ``cbp`` agents; without it the task metrics leave out the per-layer census.
 
 A :class:`linrelu.MLP` is such a model (its features are the hidden activations of its trace, and
-the closed forms apply to it); :class:`linrelu.convnet.ConvNet` is another;
+the closed forms apply to it); :class:`linrelu.models.convnet.ConvNet` is another;
 :func:`linrelu.wrap_model` makes one from a function whose output holds the logits (and, with a
 ``features=`` selector, the hidden activations); a bare function ``f(params, X) -> (n, k)`` is
 short for a model whose ``apply`` is ``f``. Continual backprop further needs the *layered*
@@ -96,7 +96,7 @@ def model_init(model):
 def model_features(model):
     """The model's ``features(params, X)``, or None when it does not say what its hidden units
     are (a :func:`linrelu.wrap_model` object without ``features=``, a bare function)."""
-    from linrelu.network import model_features as features_of
+    from linrelu.models.network import model_features as features_of
 
     return features_of(model.net if isinstance(model, IdentityModel) else model)
 

@@ -79,7 +79,7 @@ class Task:
     loss: str
     out_dim: int
     # X, X_test, X_probe have shape (n, *input_shape): (n, d) for MLPs, (n, H, W, C) for images.
-    #: optional (idx, vals): X by its nonzero entries in :func:`linrelu.mlp.sparse_inputs`'
+    #: optional (idx, vals): X by its nonzero entries in :func:`linrelu.models.mlp.sparse_inputs`'
     #: layout (each row's nonzeros first, then padding (any column, value 0); the order within a
     #: row is the stream's; vals float32), where the stream has it for free (Permuted MNIST: its
     #: pool's encoding with the columns permuted). The trainer's sparse step uses it rather than
@@ -250,9 +250,11 @@ def _mnist_pool_bytes(seed: int, data_dir):
 
 @lru_cache(maxsize=8)
 def _mnist_pool_encoding(seed: int, data_dir):
-    """:func:`linrelu.mlp.sparse_inputs` of the train pool (float32 values), computed once, at the
-    width the trainer pads to (:func:`linrelu.mlp.padded_width`: no copy to re-pad per task)."""
-    from linrelu.mlp import padded_width, sparse_inputs
+    """:func:`linrelu.models.mlp.sparse_inputs` of the train pool (float32 values), computed once,
+    at the
+    width the trainer pads to (:func:`linrelu.models.mlp.padded_width`: no copy to re-pad per
+    task)."""
+    from linrelu.models.mlp import padded_width, sparse_inputs
 
     X = np.asarray(_mnist_pools(seed, data_dir)[0], np.float32)
     idx, vals = sparse_inputs(X, padded_width(int(np.count_nonzero(X, axis=1).max(initial=0))))

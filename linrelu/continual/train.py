@@ -48,9 +48,16 @@ from linrelu.continual.cbp import (
     replacement_possible,
 )
 from linrelu.continual.model import as_model, require_features, require_init
+from linrelu.continual.redo import (
+    accumulate,
+    init_redo_state,
+    noise_key,
+    noise_std,
+    perturb,
+    redo_update,
+)
 from linrelu.continual.streams import Task
-from linrelu.losses import mean_loss
-from linrelu.mlp import (
+from linrelu.models.mlp import (
     MLP,
     SPARSE_WIDTH_QUANTUM,
     padded_width,
@@ -59,15 +66,18 @@ from linrelu.mlp import (
     trace_from_first_preactivation,
 )
 from linrelu.precision import float64
+from linrelu.spectral.losses import mean_loss
 from linrelu.validation import check_positive_int, describe
 
 
 class AgentState(NamedTuple):
-    """What an agent carries between steps: optax state, CBP state (or None), step count."""
+    """What an agent carries between steps: optax state, CBP state (or None), step count, ReDo
+    state (:class:`linrelu.continual.redo.RedoState`, or None)."""
 
     opt_state: Any
     cbp: Any
     step: Any
+    redo: Any = None
 
 
 def _input_size(model) -> int | None:
@@ -89,6 +99,18 @@ def check_model_task(net, task):
     return model
 
 
+def check_model_stream(model, stream) -> None:
+    """:func:`check_model_task` for every task of ``stream`` at once (its tasks share
+    ``stream.input_shape`` and ``stream.out_dim``)."""
+    d = _input_size(model)
+    k = getattr(model, "out_dim", None)
+    if (d is not None and stream.in_dim != d) or (k is not None and stream.out_dim != k):
+        raise ValueError(f"stream: expected tasks with inputs of size {d} and {k} outputs to "
+                         f"match the model, received X of shape (n, "
+                         f"{', '.join(map(str, stream.input_shape))}) and out_dim "
+                         f"{stream.out_dim}")
+
+
 def _check_agent(agent):
     if not isinstance(agent, AgentConfig):
         raise ValueError(f"agent: expected an AgentConfig from make_agent, received "
@@ -103,8 +125,8 @@ def check_agent_model(model, agent: AgentConfig) -> None:
     if agent.er_in_objective or agent.er_separate:
         require_features(model, f"agent {agent.name!r} regularizes the effective rank of the "
                                 f"hidden units")
-    if agent.cbp:
-        require_features(model, f"agent {agent.name!r} ranks hidden units by their utility")
+    if agent.cbp or agent.redo:
+        require_features(model, f"agent {agent.name!r} ranks hidden units by their activity")
         require_init(model, f"agent {agent.name!r} re-initializes hidden units from init(key)")
     if agent.reset:
         require_init(model, f"agent {agent.name!r} draws fresh parameters at every task start")
@@ -164,9 +186,16 @@ def init_agent_state(net, params, agent: AgentConfig) -> AgentState:
     """A fresh :class:`AgentState` for float32 training of ``params``."""
     model = as_model(net)
     _check_agent(agent)
+    return fresh_agent_state(model, params, agent)
+
+
+def fresh_agent_state(model, params, agent: AgentConfig) -> AgentState:
+    """:func:`init_agent_state` for a ``model`` already resolved by :func:`as_model` and a
+    checked ``agent`` (the continual engine's path: it resolves and checks once per run)."""
     params = _as_float32(_canonical(params))
     cbp = init_cbp_state(hidden_widths(model, params)) if agent.cbp else None
-    return AgentState(make_optimizer(agent).init(params), cbp, jnp.zeros((), jnp.int32))
+    redo = init_redo_state(hidden_widths(model, params)) if agent.redo else None
+    return AgentState(make_optimizer(agent).init(params), cbp, jnp.zeros((), jnp.int32), redo)
 
 
 class OnlineStats(NamedTuple):
@@ -241,7 +270,8 @@ def sparse_width(model, agent: AgentConfig, X, lr=None) -> int | None:
             or agent.optimizer != "sgd" \
             or agent.clip_norm is not None \
             or agent.er_in_objective or (agent.l2 and (agent.cbp or lr * agent.l2 * (
-                agent.er_every if agent.er_separate else SCALE_BLOCK) > 1)):
+                agent.er_every if agent.er_separate else agent.period if agent.period
+                else SCALE_BLOCK) > 1)):
         return None
     if isinstance(X, tuple):  # (idx, vals): counting the nonzero vals reads a third of X
         counts, d = np.count_nonzero(np.asarray(X[1]), axis=1), _input_size(model)
@@ -261,7 +291,8 @@ def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int,
     """The pieces of one task's training: ``(step, batches, er_step)``.
 
     ``step(data, carry, i, lr, with_er)`` takes minibatch i of ``data`` = ``batches(...)``
-    (Xs, ys, and with ``sparse`` the minibatches' :func:`linrelu.mlp.sparse_inputs` idx, vals of
+    (Xs, ys, and with ``sparse`` the minibatches' :func:`linrelu.models.mlp.sparse_inputs` idx,
+    vals of
     that width); carry = (params, state, key, stats). ``lr`` is a float or a traced scalar."""
     steps = n // batch_size
     er_span = min(agent.er_every, steps)
@@ -288,7 +319,7 @@ def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int,
         g, logits = jax.grad(objective, has_aux=True)(params)
         updates, opt_state = make_optimizer(agent, lr).update(g, state.opt_state, params)
         new_params = jax.tree_util.tree_map(lambda p, u: p + u, params, updates)
-        features = model.features(params, Xb) if agent.cbp else None
+        features = model.features(params, Xb) if agent.cbp or agent.redo else None
         return new_params, opt_state, logits, features
 
     def sparse_gradient(params, state, data, i, lr, scale=None):
@@ -321,10 +352,35 @@ def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int,
 
     gradient_step = sparse_gradient if sparse else dense_step
 
-    def step(data, carry, i, lr, with_er=True, may_replace=True):
+    def periodic(carry, before, lr):
+        """snp's noise (:func:`linrelu.continual.redo.perturb`, the variance of K =
+        ``perturb_every`` steps) or redo's recycling (:func:`linrelu.continual.redo.redo_update`)
+        when a multiple of the agent's period lies in (before, step] (step = the state's count
+        of steps taken); carry = (params, state, key, stats)."""
+        params, state, key = carry[:3]
+        P = agent.period
+        due = state.step // P > before // P
+        k = noise_key(key, state.step)
+        if agent.snp:
+            sigma = noise_std(agent.perturb_scale, lr, agent.l2, P)
+            params = jax.lax.cond(due, lambda p: perturb(p, k, sigma), lambda p: p, params)
+            return (params, *carry[1:])
+
+        def recycle(operand):
+            p, rs, opt = operand
+            p, rs, opt, _ = redo_update(model, agent, p, rs, opt, k)
+            return p, rs, opt
+
+        params, rs, opt = jax.lax.cond(due, recycle, lambda o: o,
+                                       (params, state.redo, state.opt_state))
+        return (params, state._replace(opt_state=opt, redo=rs), *carry[2:])
+
+    def step(data, carry, i, lr, with_er=True, may_replace=True, with_periodic=True):
         """carry = (params, state, key, stats[, scale]): the scale of the sparse L2 step.
         ``may_replace=False``: CBP's bookkeeping only, for steps at which no unit can be due
-        (:func:`linrelu.continual.cbp.replacement_possible`); the same result there."""
+        (:func:`linrelu.continual.cbp.replacement_possible`); the same result there.
+        ``with_periodic=False``: without snp's noise / redo's recycling after the step (the
+        scanned program applies them once per block of ``agent.period`` steps)."""
         params, state, key, stats = carry[:4]
         scale = carry[4] if len(carry) == 5 else None
         if agent.er_separate and with_er:
@@ -344,7 +400,14 @@ def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int,
                             stats.loss + batch_size * mean_loss(logits, yb, loss).astype(
                                 jnp.float32),
                             stats.count + batch_size)
-        out = (new_params, AgentState(opt_state, cbp_state, state.step + 1), key, stats)
+        redo_state = accumulate(state.redo, features) if agent.redo else state.redo
+        out = (new_params, AgentState(opt_state, cbp_state, state.step + 1, redo_state), key,
+               stats)
+        if agent.period and with_periodic:
+            if scale is not None:
+                raise ValueError("with_periodic: the sparse L2 step's scaled W_1 takes the "
+                                 "periodic operation at block ends (with_periodic=False)")
+            out = periodic(out, state.step, lr)
         return out if scale is None else (*out, scale)
 
     def batches(X, y, epoch_key, *encoded):
@@ -355,6 +418,7 @@ def _task_program(model, agent: AgentConfig, loss: str, n: int, batch_size: int,
         Xs = X[order] if not encoded else (X, order) if agent.er_separate else None
         return (Xs, y[order], *(a[order] for a in encoded))
 
+    step.periodic = periodic
     return step, batches, er_step
 
 
@@ -371,7 +435,7 @@ def _scanned_program(model, agent, loss, n, batch_size, epochs, sparse=None):
         """Steps first, …, first + count − 1 without the ER step (with the sparse L2 step:
         from W_1 = 1 · V, forming W_1 = c V at the end)."""
         body = lambda c, j: (step(data, c, first + j, lr, with_er=False,  # noqa: E731
-                                  may_replace=may_replace), None)
+                                  may_replace=may_replace, with_periodic=False), None)
         if scaled:
             carry = (*carry, jnp.ones((), jnp.float32))
         # unroll 2: the same operations, ≈ 9 % less loop overhead per minibatch-1 step of
@@ -391,6 +455,8 @@ def _scanned_program(model, agent, loss, n, batch_size, epochs, sparse=None):
         "Timing history"."""
         if agent.er_separate:
             carry = (er_step(carry[0], data[0], jnp.asarray(first, jnp.int32)), *carry[1:])
+        if agent.period:  # snp / redo: the periodic operation at the block's end
+            return step.periodic(steps_from(data, carry, first, count, lr), carry[1].step, lr)
         if not agent.cbp:
             return steps_from(data, carry, first, count, lr)
 
@@ -405,14 +471,15 @@ def _scanned_program(model, agent, loss, n, batch_size, epochs, sparse=None):
     def run(params, state, X, y, key, lr, *encoded):
         def epoch(carry, epoch_key):
             data = batches(X, y, epoch_key, *encoded)
-            if not (agent.er_separate or scaled or agent.cbp):
+            if not (agent.er_separate or scaled or agent.cbp or agent.period):
                 return steps_from(data, carry, 0, steps, lr), None
             # the separate ER step at every i with i % er_every == 0, then steps i … i + E − 1:
             # blocks of E steps, each after its ER step (the same operations as an ER step under
             # lax.cond at every step, without the cond, which kept XLA from updating W_1 in
             # place); the sparse L2 step forms W_1 = c V at the end of every block; CBP decides
             # per block whether a unit can come due (block)
-            E = (agent.er_every if agent.er_separate else SCALE_BLOCK if scaled else CBP_BLOCK)
+            E = (agent.er_every if agent.er_separate else agent.period if agent.period
+                 else SCALE_BLOCK if scaled else CBP_BLOCK)
             blocks, rest = divmod(steps, E)
             carry = jax.lax.scan(lambda c, b: (block(data, c, b * E, E, lr), None), carry,
                                  jnp.arange(blocks))[0]
@@ -546,7 +613,11 @@ def jitted_apply(model):
 def evaluate(net, params, X, y, loss: str) -> dict:
     """{"loss": L, "accuracy": …} in float64. ce accuracy = fraction of argmax f = y;
     mse "accuracy" = R² = 1 − Σ‖f − y‖² / Σ‖y − ȳ‖² (ȳ the mean target; 1 is perfect)."""
-    model = as_model(net)
+    return evaluate_model(as_model(net), params, X, y, loss)
+
+
+def evaluate_model(model, params, X, y, loss: str) -> dict:
+    """:func:`evaluate` for a ``model`` already resolved by :func:`as_model`."""
     with float64():
         f = jitted_apply(model)(_cast(params, jnp.float64), jnp.asarray(X, jnp.float64))
         if loss == "ce":
@@ -599,18 +670,42 @@ def train_task_with_state(net, params, state: AgentState | None, task: Task,
     model = check_model_task(net, task)
     check_agent_model(model, agent)
     params = _canonical(_check_params(model, params))
+    check_training_options(epochs, batch_size)
+    if agent.cbp:
+        _check_cbp_layout(model, params, task.X[:1])
+    if state is None:
+        state = fresh_agent_state(model, params, agent)
+    elif not isinstance(state, AgentState):
+        raise ValueError(f"state: expected an AgentState (or None), received {describe(state)}")
+    return train_checked(model, params, state, task, agent, epochs=epochs,
+                         batch_size=batch_size, key=key, evaluate_train=evaluate_train)
+
+
+def check_training_options(epochs, batch_size) -> None:
+    """``epochs`` ≥ 1 and ``batch_size`` ≥ 1 (ValueError naming the argument); each task's
+    ``batch_size`` ≤ n is checked by :func:`train_checked`."""
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
+
+
+def check_cbp_layout(model, params, input_shape) -> None:
+    """Continual backprop's pairing of ``features(params, X)[l]`` with the units of
+    ``params[l]`` (shapes only) on inputs of shape (1, *input_shape)."""
+    _check_cbp_layout(model, _canonical(params), np.zeros((1, *input_shape), np.float32))
+
+
+def train_checked(model, params, state: AgentState, task: Task, agent: AgentConfig, *,
+                  epochs: int, batch_size: int, key, evaluate_train: bool = True):
+    """:func:`train_task_with_state` on inputs already checked: ``model`` from :func:`as_model`
+    fitting ``task``, ``agent`` checked against it, ``params`` its float parameters (an MLP's
+    list of (W, b)), ``state`` an :class:`AgentState`, ``epochs`` and ``batch_size`` positive
+    ints (the continual engine checks all of this once per run). ValueError naming
+    ``batch_size`` when it exceeds the task's n."""
+    params = _canonical(params)
     n = task.X.shape[0]
     if batch_size > n:
         raise ValueError(f"batch_size: expected at most the task's {n} training examples, "
                          f"received {batch_size}")
-    if agent.cbp:
-        _check_cbp_layout(model, params, task.X[:1])
-    if state is None:
-        state = init_agent_state(model, params, agent)
-    elif not isinstance(state, AgentState):
-        raise ValueError(f"state: expected an AgentState (or None), received {describe(state)}")
     width = sparse_width(model, agent, _sparse_source(task))
     run = _trainer(model, agent, task.loss, n, int(batch_size), int(epochs), width)
     y = task.y.astype(np.int32) if task.loss == "ce" else task.y.astype(np.float32)
@@ -628,8 +723,8 @@ def _finish(model, params32, task: Task, steps: int, stats: OnlineStats,
             evaluate_train: bool = True):
     """float64 params and the task's info (module docstring of train_task_with_state)."""
     out = as_float64(params32)
-    info = evaluate(model, out, task.X, task.y, task.loss) if evaluate_train else {}
-    test = evaluate(model, out, task.X_test, task.y_test, task.loss)
+    info = evaluate_model(model, out, task.X, task.y, task.loss) if evaluate_train else {}
+    test = evaluate_model(model, out, task.X_test, task.y_test, task.loss)
     info.update(test_loss=test["loss"], test_accuracy=test["accuracy"], steps=steps,
                 **online_info(stats, task.loss))
     return out, info
@@ -679,7 +774,7 @@ def train_population(net, params: list, states: list, tasks: list, agent: AgentC
                          f"received {batch_size}")
     loss = tasks[0].loss
     params = [_as_float32(_canonical(_check_params(model, p))) for p in params]
-    states = [init_agent_state(model, p, agent) if s is None else s
+    states = [fresh_agent_state(model, p, agent) if s is None else s
               for p, s in zip(params, states)]
     stack = lambda xs: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *xs)  # noqa: E731
     ys = [t.y.astype(np.int32) if loss == "ce" else t.y.astype(np.float32) for t in tasks]

@@ -13,7 +13,8 @@ on it (the Gram, the GD step) compile once per process. Weights are LeCun normal
 - ``mixer``: an MLP-Mixer. 16 tokens (2×2 patches), 16 channels; one block of a token-mixing MLP
   (hidden 32) and a channel-mixing MLP (hidden 32), GELU, pre-LN, residual; logits from
   LN(mean over tokens).
-- ``convnet``: the paper's ConvNet (:class:`linrelu.convnet.ConvNet`, "SAME" padding) on the image
+- ``convnet``: the paper's ConvNet (:class:`linrelu.models.convnet.ConvNet`, "SAME" padding) on the
+image
   as 8×8×1.
 """
 
@@ -115,7 +116,7 @@ def mixer_apply(params, X):
 
 # --- the paper's ConvNet on 8×8×1 ----------------------------------------------------------------
 def _convnet(k: int):
-    from linrelu.convnet import ConvNet
+    from linrelu.models.convnet import ConvNet
 
     return ConvNet(in_shape=(8, 8, 1), out_dim=k)
 

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 CLAIM_KINDS = ("check", "finding")
+#: Reasons a finding may print in place of its verdict (:attr:`Claim.withheld`).
+WITHHELD = ("TOO SHORT", "UNDECIDED")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,12 @@ class Claim:
     ``kind="finding"``: whether the *paper's empirical phenomenon* appears in our CPU-sized
     miniature (E5–E7); its criterion is fixed in advance all the same, and the table reports it
     as REPRODUCED or NOT REPRODUCED — a negative finding is a result to report, not a crash.
+
+    ``withheld`` (findings only): "" (default) prints the verdict; a non-empty reason, one of
+    ``WITHHELD`` ("TOO SHORT": the run is too short to expect the phenomenon; "UNDECIDED": the
+    measured value lies inside the band its pre-registered criterion leaves undecided), is
+    printed in place of a verdict, and such a claim has ``passed=False`` and counts neither as
+    reproduced nor as not reproduced.
     """
 
     id: str  # e.g. "E1.identity"
@@ -43,15 +51,25 @@ class Claim:
     passed: bool
     figure: str  # figure name (without extension)
     kind: str = "check"  # "check" or "finding" (see the class docstring)
+    withheld: str = ""  # "" or one of WITHHELD: printed in place of a finding's verdict
 
     def __post_init__(self):
         if self.kind not in CLAIM_KINDS:
             raise ValueError(f"kind: expected one of {CLAIM_KINDS}, received {self.kind!r}")
+        if self.withheld and self.withheld not in WITHHELD:
+            raise ValueError(f"withheld: expected '' or one of {WITHHELD}, received "
+                             f"{self.withheld!r}")
+        if self.withheld and (self.kind != "finding" or self.passed):
+            raise ValueError(f"withheld: only a finding with passed=False may withhold its "
+                             f"verdict, received kind={self.kind!r}, passed={self.passed!r}")
 
     @property
     def result(self) -> str:
-        """PASS/FAIL for a check, REPRODUCED/NOT REPRODUCED for a finding."""
+        """PASS/FAIL for a check, REPRODUCED/NOT REPRODUCED for a finding, or the finding's
+        ``withheld`` reason in place of a verdict."""
         if self.kind == "finding":
+            if self.withheld:
+                return self.withheld
             return "REPRODUCED" if self.passed else "NOT REPRODUCED"
         return "PASS" if self.passed else "FAIL"
 

@@ -11,7 +11,7 @@ al.'s configs, or "CPU budget"). ``python paper_repro.py --list`` shows them.
 
 - ``quick`` (the README command): a preview, two seeds, 12 Permuted-MNIST tasks of 1000 images
   (12 000 steps) and 4 class-pair tasks of 3 minibatches: far too short for loss of plasticity,
-  and the findings say so (:func:`run_length_note`).
+  and the findings say so (:func:`run_length_note`); plus E7's preview of ``--long`` (below).
 - ``long`` (``--long``): Permuted MNIST with Dohare et al.'s width-100 protocol on MNIST-5k,
   750 tasks × 4000 images = 3.0 M minibatch-1 SGD steps per run, 3 seeds of bp, l2_er, cbp and
   reset and 2 of l2 and er (the 45-minute CPU budget; long.toml's ``agent_seeds``,
@@ -19,6 +19,12 @@ al.'s configs, or "CPU budget"). ``python paper_repro.py --list`` shows them.
   0.01 (the pilot), then the other agents at the step :func:`choose_agent_step` picks from the
   pilot, written into long.toml as ``agent_step`` (until it is there the tier has bp cells
   only). No class pairs (the ConvNet's cost; long.toml says why).
+- ``remedies`` (``--remedies``): the field's remedies at the ``--long`` protocol (snp, redo,
+  cbp at Dohare's replacement rates 1e-4 and 1e-5, beside bp), with the metrics at task end as
+  well as task start (the cell key ``end_metrics``). An agent label of a tier may name a
+  *variant*: ``per_agent.<label>.agent`` = the agent it runs with that table's options (e.g.
+  ``cbp_1e-4`` = cbp at ρ = 1e-4); its cells carry ``agent`` = the label and ``agent_kind`` =
+  the agent.
 - ``full`` (``--full --data-dir DIR``): the paper's sizes and the authors' hyperparameters.
 
 Streams and models (THEORY.md, "The paper's experiments"): ``permuted_mnist`` with the paper's
@@ -37,8 +43,11 @@ tasks (and at the last task), its eigenvalues kept in the record at the early an
 (:func:`spectrum_tasks`). Per task: online accuracy (each prediction before its update) and
 held-out accuracy after training. bp and l2_er of the first seed also record an SLQ density of
 the true Hessian at the early and late task, unless the tier sets ``slq_runs = 0`` (quick mode:
-no summary or figure reads the densities, E5 broadens the exact spectrum, and they cost ≈ 60 s
-of its 10-minute budget).
+no summary or figure reads the densities; E5 draws the exact spectrum).
+
+Quick mode also holds E7's preview of the ``--long`` verdict, quick.toml's ``[preview]``: one bp
+and one l2_er run at ``--long``'s protocol (``protocol = "long"``, :func:`preview_cells`), which
+only E7 reads.
 """
 
 from __future__ import annotations
@@ -55,10 +64,10 @@ from linrelu.continual import make_agent, make_stream, run_continual
 from linrelu.experiments.base import to_jsonable
 
 DATA_DIR_ENV = "LINRELU_DATA_DIR"
-TIERS = ("quick", "long", "full")
+TIERS = ("quick", "long", "remedies", "full")
 TIER_DIR = Path(__file__).resolve().parent / "tiers"
 STREAM_NAMES = ("permuted_mnist", "class_pairs")
-CELL_AGENTS = ("bp", "l2", "er", "l2_er", "cbp", "reset")
+CELL_AGENTS = ("bp", "l2", "er", "l2_er", "cbp", "reset", "snp", "redo")
 SLQ_AGENTS = ("bp", "l2_er")
 # ε grid of every recorded normalized GGN ε-rank: 10^(k/4), k = −24..4 (1e-6 .. 10), plus the
 # paper's Continual-ImageNet ε = 0.03 (its Permuted-MNIST ε = 0.01 is on the grid).
@@ -81,11 +90,17 @@ def _read_tier(tier: str) -> dict:
 
 
 def tier_config(tier: str) -> dict:
-    """{stream: table} of a tier file, with ``same_as = "other tier"`` resolved."""
+    """{table name: table} of a tier file (one table per stream, plus preview tables), with
+    ``same_as = "other tier"`` resolved (that tier's table of the same name) and ``protocol =
+    "other tier"`` resolved: that tier's table for the same ``stream``, with this table's own
+    keys in place of its keys (a preview run at another tier's protocol; the ``protocol`` key
+    stays in the table and in its cells, :func:`preview_cells`)."""
     out = {}
     for name, table in _read_tier(tier).items():
         if "same_as" in table:
             table = _read_tier(table["same_as"])[name]
+        elif "protocol" in table:
+            table = {**_read_tier(table["protocol"])[table["stream"]], **table}
         out[name] = dict(table)
     return out
 
@@ -201,33 +216,49 @@ def continual_cells(mode: str) -> list:
     for name in STREAM_NAMES:
         if name not in tier_config(mode):  # --long runs no class pairs (long.toml says why)
             continue
-        table = tier_config(mode)[name]
-        base = {k: v for k, v in table.items() if k not in _RUN_SET_KEYS}
-        if data_dir is not None:
-            base["stream_options"] = {**base["stream_options"], "data_dir": data_dir}
-        early, late = early_task(base["num_tasks"], base["spectrum_every"]), base["num_tasks"] - 1
-        for agent, lr in _agent_runs(table):
-            options = {**base["agent_options"], **table.get("per_agent", {}).get(agent, {})}
-            if lr is not None:
-                options["lr"] = lr
-            seeds = agent_seeds(table, agent)  # the other agents' seeds: the CPU budget
-            for seed in seeds:
-                slq = ([early, late] if agent in SLQ_AGENTS and seed == seeds[0]
-                       and base["slq_runs"] > 0 else [])
-                cells.append({**base, "agent_options": options, "agent": agent, "seed": seed,
-                              "slq_tasks": slq})
+        cells += _table_cells(tier_config(mode)[name], data_dir)
+    return cells
+
+
+def preview_cells(mode: str) -> list:
+    """The cells of a tier's preview tables (those with ``protocol = "other tier"``: quick.toml's
+    ``[preview]``, E7's preview of the ``--long`` verdict); [] for a tier without one. Each cell
+    carries ``protocol``, which tells it apart from the tier's own cells of the same stream."""
+    return [c for table in tier_config(mode).values() if "protocol" in table
+            for c in _table_cells(table, None)]
+
+
+def _table_cells(table: dict, data_dir) -> list:
+    """One cell per (agent, step, seed) of one stream table."""
+    base = {k: v for k, v in table.items() if k not in _RUN_SET_KEYS}
+    if data_dir is not None:
+        base["stream_options"] = {**base["stream_options"], "data_dir": data_dir}
+    early, late = early_task(base["num_tasks"], base["spectrum_every"]), base["num_tasks"] - 1
+    cells = []
+    for agent, lr in _agent_runs(table):
+        options = {**base["agent_options"], **table.get("per_agent", {}).get(agent, {})}
+        kind = options.pop("agent", None)  # a variant: the label runs agent `kind`
+        extra = {} if kind is None else {"agent_kind": kind}
+        if lr is not None:
+            options["lr"] = lr
+        seeds = agent_seeds(table, agent)  # the other agents' seeds: the CPU budget
+        for seed in seeds:
+            slq = ([early, late] if agent in SLQ_AGENTS and seed == seeds[0]
+                   and base["slq_runs"] > 0 else [])
+            cells.append({**base, "agent_options": options, "agent": agent, "seed": seed,
+                          "slq_tasks": slq, **extra})
     return cells
 
 
 def build_model(cell: dict, stream):
     """The cell's network: the paper-shaped MLP or the paper's ConvNet."""
     if cell["model"] == "mlp":
-        from linrelu.mlp import MLP
+        from linrelu.models.mlp import MLP
 
         sizes = (stream.in_dim, *([cell["width"]] * cell["depth"]), stream.out_dim)
         return MLP(sizes, sigma_w=1.0, sigma_b=0.0, parameterization="standard")
     if cell["model"] == "convnet":
-        from linrelu.convnet import ConvNet
+        from linrelu.models.convnet import ConvNet
 
         return ConvNet(in_shape=stream.input_shape, out_dim=stream.out_dim,
                        padding=cell["padding"])
@@ -244,7 +275,7 @@ def run_cell(cell: dict) -> dict:
     stream = make_stream(cell["stream"], seed=cell["seed"], num_tasks=cell["num_tasks"],
                          **cell["stream_options"])
     net = build_model(cell, stream)
-    agent = make_agent(cell["agent"], **cell["agent_options"])
+    agent = make_agent(cell.get("agent_kind", cell["agent"]), **cell["agent_options"])
     # TQDM_DISABLE is read here, at run time: `paper_repro.py --quiet` sets it after tqdm's
     # import, when tqdm's own environment defaults have already been read
     with tqdm(total=cell["num_tasks"], desc=f"  {cell['stream']} {cell['agent']} seed "
@@ -255,7 +286,7 @@ def run_cell(cell: dict) -> dict:
             seed=cell["seed"], eps_ladder=EPS_GRID, slq_tasks=cell["slq_tasks"],
             slq_options={"order": cell["slq_order"], "num_runs": cell["slq_runs"],
                          "eps_values": SLQ_EPS},
-            on_record=lambda _record: bar.update(1), end_metrics=False,
+            on_record=lambda _record: bar.update(1), end_metrics=cell.get("end_metrics", False),
             spectrum_every=cell["spectrum_every"], census=cell["census"],
             evaluate_train=cell.get("evaluate_train", True))
     keep = spectrum_tasks(cell)
@@ -263,6 +294,8 @@ def run_cell(cell: dict) -> dict:
     for r in records:
         start = r["start"] if r["task"] in keep else _compact(r["start"])
         rec = {"task": r["task"], "train": r["train"], "start": start}
+        if "end" in r:
+            rec["end"] = _compact(r["end"])
         if "slq" in r:
             rec["slq"] = r["slq"]
         out.append(rec)

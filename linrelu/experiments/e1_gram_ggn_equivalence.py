@@ -97,8 +97,8 @@ def ggn_operator(net, params, X, loss):
     import jax
     import jax.numpy as jnp
 
-    from linrelu.losses import output_hessians_unchecked
-    from linrelu.mlp import forward, ravel_params, unravel_params
+    from linrelu.models.mlp import forward, ravel_params, unravel_params
+    from linrelu.spectral.losses import output_hessians_unchecked
 
     X = jnp.asarray(X, dtype=jnp.float64)
     flat0 = ravel_params(params)

@@ -70,8 +70,8 @@ def _gd_losses(model, params, X, Y, lr: float, steps: int) -> np.ndarray:
 
 def run_cell(cell: dict) -> dict:
     from linrelu import MLP, jacobian_gram, linearize
-    from linrelu.mlp import forward
-    from linrelu.trainability import mse_loss_bounds, mse_loss_curve
+    from linrelu.analysis.trainability import mse_loss_bounds, mse_loss_curve
+    from linrelu.models.mlp import forward
 
     net = MLP((D,) + (cell["width"],) * cell["depth"] + (K_OUT,), 2**0.5, 0.1)
     params = net.init(jax.random.PRNGKey(cell["seed"]))

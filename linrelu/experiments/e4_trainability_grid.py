@@ -7,7 +7,7 @@ starts from a fresh init in which a fraction ``DEAD_FRACTIONS[t]`` of each hidde
 dead (incoming weights and bias zeroed, so z = 0 on every input and, with φ′(0) = 0, the unit
 never recovers); T5b puts their Jacobian columns in null(Ĝ), so curvature rank falls with the
 dead fraction. At every task start,
-BEFORE training, :func:`linrelu.diagnose.predict_trainability` predicts whether ``STEPS``
+BEFORE training, :func:`linrelu.analysis.diagnose.predict_trainability` predicts whether ``STEPS``
 full-batch GD steps of the agent's step size reach L_T ≤ τ L_0 (T8 on K with the actual
 residual for mse, T9 with the actual gradient for ce). Then the task is trained with
 ``train_task(batch_size = n, epochs = STEPS)``, i.e. exactly STEPS full-batch steps with the same
@@ -15,7 +15,8 @@ step size, and the realized L_T/L_0 (training loss, float64 evaluation) is compa
 
 Two answers are recorded per task start: the local model's (``predicted_trainable``: the
 linearized network / T9, what the theory predicts) and the verdict on real GD (``verdict``: "yes"
-/ "no" only where the linearization check of :mod:`linrelu.diagnose` measured the linearization to
+/ "no" only where the linearization check of :mod:`linrelu.analysis.diagnose` measured the
+linearization to
 hold along the path, else "undetermined").
 
 Non-MLP rows (stream ``architectures``, :mod:`linrelu.experiments.architectures`): a residual
@@ -153,8 +154,8 @@ def run_cell(cell: dict) -> dict:
     import jax
 
     from linrelu import MLP
+    from linrelu.analysis.diagnose import predict_trainability
     from linrelu.continual import make_agent, make_stream, start_task, train_task
-    from linrelu.diagnose import predict_trainability
 
     loss, options, lr, tau = STREAMS[cell["stream"]]
     dead_stream = cell["stream"] == "dead_unit_digits"
@@ -196,7 +197,7 @@ def _float32_gd(apply, loss: str, steps: int):
     targets, lr) → (L_0, L_steps)."""
     import jax
 
-    from linrelu.losses import mean_loss
+    from linrelu.spectral.losses import mean_loss
 
     def run(params, X, targets, lr):
         def loss_at(p):
@@ -219,8 +220,8 @@ def run_arch_cell(cell: dict) -> dict:
     import jax.numpy as jnp
 
     from linrelu import float64, jacobian_gram
+    from linrelu.analysis.diagnose import predict_trainability
     from linrelu.data import load_digits_data
-    from linrelu.diagnose import predict_trainability
     from linrelu.experiments.architectures import model
 
     loss, tau = cell["loss"], ARCH_TAU[cell["loss"]]

@@ -23,10 +23,13 @@ Paper: Permuted MNIST R² = 0.771 (ε = 0.01); Continual ImageNet 0.619 (ε = 0.
 Criteria (pooled fixed before issue 14's runs; within-agent fixed before the ``--long`` run):
 E6.r2_<stream> ⇔ pooled slope > 0 and R² ≥ 0.3 at the pre-registered ε;
 E6.within_bp_<stream> ⇔ within bp (comparison step), slope > 0 and R² ≥ 0.3 there.
+Runs too short to expect loss of plasticity (quick mode) print "TOO SHORT" in place of a verdict.
 The control for time (what drifts with the task index) is in E10.
 """
 
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 
@@ -176,6 +179,7 @@ def summarize(cells_: list, results: list):
         within = ", ".join(f"{lab}: {_f(w['r2'])}" for lab, w in s["within"].items())
         xa = s["across_agents"]
         head = (s["note"] + ". ") if s["note"] else ""
+        short = "TOO SHORT" if s["note"] else ""  # no verdict from runs too short to decide
         measured = (
             head + f"exact GGN ε-ranks (T1) over the attainable rank, {s['num_points']} task "
             f"starts with a spectrum. Pre-registered ε = {s['pre_eps']:g}: pooled R² = "
@@ -189,7 +193,8 @@ def summarize(cells_: list, results: list):
             f"accuracy reached on the task (pooled over agents)", measured,
             f"slope > 0 and R² ≥ {R2_THRESHOLD} at the pre-registered ε = {s['pre_eps']:g}",
             bool(np.isfinite(as_float(f["r2"])) and as_float(f["slope"]) > 0
-                 and as_float(f["r2"]) >= R2_THRESHOLD), FIGURE, kind="finding"))
+                 and as_float(f["r2"]) >= R2_THRESHOLD) and not short, FIGURE, kind="finding",
+            withheld=short))
         bp = s["within"].get(f"bp @ {s['step']:g}")
         claims.append(Claim(
             f"E6.within_bp_{name}", f"{name}: within bp, the ε-rank at task start predicts the "
@@ -197,7 +202,8 @@ def summarize(cells_: list, results: list):
             f"bp at step {s['step']:g}: slope > 0 and R² ≥ {R2_THRESHOLD} at ε = "
             f"{s['pre_eps']:g}",
             bool(bp and np.isfinite(as_float(bp["r2"])) and as_float(bp["slope"]) > 0
-                 and as_float(bp["r2"]) >= R2_THRESHOLD), FIGURE, kind="finding"))
+                 and as_float(bp["r2"]) >= R2_THRESHOLD) and not short, FIGURE, kind="finding",
+            withheld=short))
     return {"streams": streams, "eps_grid": list(EPS_GRID)}, claims
 
 
@@ -224,7 +230,8 @@ def plot(summary: dict, figdir) -> list:
         ax.set_xlabel(f"GGN ε-rank / attainable rank at task start (exact, ε = "
                       f"{s['pre_eps']:g})")
         ax.set_ylabel("online accuracy on the task")
-        ax.set_title(s["label"] + (f"\n{s['note']}" if s["note"] else ""), fontsize=7)
+        ax.set_title("\n".join(textwrap.wrap(s["label"] + (f". {s['note']}" if s["note"] else ""),
+                                              90)), fontsize=7)  # wrapped: titles side by side
         ax.legend(fontsize=7)
         ax = axes[1, j]
         eps = np.asarray(summary["eps_grid"], float)

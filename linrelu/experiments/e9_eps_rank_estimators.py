@@ -75,9 +75,9 @@ def eps_keys() -> list:
 def measure_point(net, params, X, y, seed: int) -> dict:
     """Exact, paper-metric and our normalized ε-ranks of ∇²L(params) on (X, y) (ce)."""
     import linrelu
-    from linrelu.lanczos import paper_mass_outside
-    from linrelu.mlp import ravel_params
+    from linrelu.models.mlp import ravel_params
     from linrelu.precision import float64
+    from linrelu.spectral.lanczos import paper_mass_outside
 
     with float64():
         H = np.asarray(linrelu.hessian_matrix(net, params, X, y, "ce"))
@@ -102,9 +102,9 @@ def measure_point(net, params, X, y, seed: int) -> dict:
 
 def run_cell(cell: dict) -> dict:
     """Train one agent on random-label digits; measure every task start (before training)."""
+    from linrelu.analysis.features import dead_unit_fractions
     from linrelu.continual import make_agent, make_stream, start_task, train_task
-    from linrelu.features import dead_unit_fractions
-    from linrelu.mlp import MLP
+    from linrelu.models.mlp import MLP
 
     stream = make_stream("random_label_digits", seed=cell["seed"], num_tasks=cell["num_tasks"],
                          n_train=cell["n_train"], n_probe=cell["n_probe"])
@@ -138,8 +138,8 @@ def paper_reference_metric() -> list:
     per density, the grid spacing, the kernel width s, and for ε = 0.01, 0.03, 0.1 the number of
     grid points inside [−ε, ε], the released metric and the correct mass outside. [] if the
     reference file is absent."""
-    from linrelu.lanczos import paper_mass_outside
-    from linrelu.spectra import density_mass_outside
+    from linrelu.spectral.lanczos import paper_mass_outside
+    from linrelu.spectral.spectra import density_mass_outside
 
     if not REFERENCE.exists():
         return []

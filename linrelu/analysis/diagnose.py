@@ -12,7 +12,8 @@ reach L_T ≤ τ L_0, with the statement that decided it:
   below (1 − τ)L_0 for some ε → no (the quadratic model cannot lose the fraction 1 − τ).
   Otherwise the predicted L_T/L_0 is that of GD on the network linearized at θ_0 (T3: its
   Hessian is the GGN at every θ), computed exactly in function space from K
-  (:func:`linrelu.trainability.linearized_gd_curve`): a ce loss that stays ≥ 0, so it varies
+  (:func:`linrelu.analysis.trainability.linearized_gd_curve`): a ce loss that stays ≥ 0, so it
+  varies
   with the task where the quadratic model's own ratio 1 − (L_0 − q(Δ_T))/L_0 would be < 0.
   That quadratic-model fraction is reported unclipped (``quadratic_decrease_fraction``) with
   ``quadratic_overshoot = True`` when it exceeds 1: T9 then bounds nothing useful (L ≥ 0 already
@@ -82,12 +83,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu import trainability as tr
-from linrelu.features import effective_rank, hidden_features
-from linrelu.gram import loss_weighted_from_gram, network_mixed_gram
-from linrelu.losses import mean_loss, output_gradients, output_hessian_sqrt
-from linrelu.network import model_features, resolve
+from linrelu.analysis import trainability as tr
+from linrelu.analysis.features import effective_rank, hidden_features
+from linrelu.models.network import model_features, resolve
 from linrelu.precision import in_float64
+from linrelu.spectral.gram import loss_weighted_from_gram, network_mixed_gram
+from linrelu.spectral.losses import mean_loss, output_gradients, output_hessian_sqrt
 from linrelu.validation import (
     check_loss,
     check_positive,
@@ -526,7 +527,7 @@ def diagnose(net, params, X, targets, loss: str | None = None, lr=None, steps=DE
 
     ``net``: a linrelu.MLP (closed-form Gram, hidden features from its forward pass) or any model
     f(params, X) → (n, k) (Gram by per-sample Jacobian blocks within ``memory_budget`` bytes;
-    ``features`` gives its hidden activations, see :mod:`linrelu.features`; without it the
+    ``features`` gives its hidden activations, see :mod:`linrelu.analysis.features`; without it the
     report has no per-layer rows). Defaults: ``lr=None`` → 1/λ_max(G) (the largest step with
     T8's bounds and T9's monotone progress guaranteed), ``steps=100``, ``tau=0.5`` (does the
     loss halve in 100 full-batch steps?). ε-ranks are of G's eigenvalues, for the absolute

@@ -10,7 +10,8 @@ values (r = min(rows, m_l)), a_u = mean_x |h_u(x)|.
 Per hidden layer (``per_layer``), and aggregated (top level: unit ratios pooled over every
 hidden unit, Σ_l count_l / Σ_l m_l; ranks averaged over the layers, (1/L) Σ_l rank_l):
 
-- ``dead_fraction``: units with h_u(x) = 0 on every input (:func:`linrelu.features.dead_mask`).
+- ``dead_fraction``: units with h_u(x) = 0 on every input
+(:func:`linrelu.analysis.features.dead_mask`).
 - ``dormant_ratio@τ``: the τ-dormant units of ReDo (Sokar et al. 2023, "The Dormant Neuron
   Phenomenon in Deep RL", Def. 3.1): score_u = a_u / ((1/m) Σ_v a_v), dormant ⇔ score_u ≤ τ
   (τ = 0, 0.025, 0.1 in ReDo; Plasticine uses 0.025). A layer with Σ_v a_v = 0 has every score 0
@@ -30,7 +31,7 @@ hidden unit, Σ_l count_l / Σ_l m_l; ranks averaged over the layers, (1/L) Σ_l
   value on every row, e.g. a dead one) has no correlation: it is never a duplicate nor the
   partner of one, and it stays in the denominator m.
 
-None of these is the GGN "stable rank" Σλ/λ_max of :mod:`linrelu.spectra` (``ggn`` below):
+None of these is the GGN "stable rank" Σλ/λ_max of :mod:`linrelu.spectral.spectra` (``ggn`` below):
 ``srank`` is a feature-matrix quantity.
 
 On the parameters θ (any pytree):
@@ -42,10 +43,11 @@ On the parameters θ (any pytree):
 - ``param_distance`` (with ``params0``): ‖θ − θ₀‖₂ over every leaf, weights and biases
   (Plasticine's L2 distance from initialization).
 - ``grad_norm`` (with ``targets``): ‖∇_θ L(θ)‖₂, L = (1/n) Σ_i ℓ(f(x_i), y_i) the mean ``loss``
-  ("mse": ½‖f − y‖², "ce": −log softmax(f)_y; :mod:`linrelu.losses`), the continual engine's
+  ("mse": ½‖f − y‖², "ce": −log softmax(f)_y; :mod:`linrelu.spectral.losses`), the continual
+  engine's
   ``grad_norm``.
 - ``ggn`` (with ``spectrum=True`` and targets): the exact GGN spectrum's summaries on (X,
-  targets) (:func:`linrelu.continual.metrics.spectrum_summary`: ε-ranks, stable rank Σλ/λ_max,
+  targets) (:func:`linrelu.spectral.spectra.spectrum_summary`: ε-ranks, stable rank Σλ/λ_max,
   spectral erank, λ_max); costs an n·k × n·k eigenproblem.
 """
 
@@ -58,7 +60,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu.features import dead_mask, effective_rank, hidden_features
+from linrelu.analysis.features import dead_mask, effective_rank, hidden_features
 from linrelu.precision import float64
 from linrelu.validation import check_loss, check_targets, describe, infer_loss
 
@@ -176,8 +178,8 @@ def _param_distance(params, params0) -> float:
 
 
 def _grad_norm(model, params, X, targets, loss) -> tuple[float, object, str]:
-    from linrelu.losses import mean_loss
-    from linrelu.network import resolve
+    from linrelu.models.network import resolve
+    from linrelu.spectral.losses import mean_loss
 
     with float64():
         net = resolve(model, params, X)
@@ -203,11 +205,14 @@ def plasticity_metrics(model, params, X, *, params0=None, targets=None, loss=Non
     - ``weight_mean_abs_per_array`` and ``weight_names``: mean |W| of each weight array;
     - ``ggn`` (``spectrum=True``, needs ``targets``): the GGN spectrum summaries.
 
-    ``model``: any model of the one protocol (:mod:`linrelu.network`: a :class:`linrelu.MLP`, an
+    ``model``: any model of the one protocol (:mod:`linrelu.models.network`: a
+    :class:`linrelu.MLP`, an
     object with ``apply`` and ``features``, a bare ``f(params, X)``); its hidden units come from
     its ``features`` or from ``features=`` (a callable ``features(params, X)`` or a list of
-    per-layer arrays, :mod:`linrelu.features`). ``targets`` (ce: int labels (n,); mse: (n, k))
-    with ``loss`` in {"mse", "ce"} (None: inferred from the targets, as :func:`linrelu.diagnose`
+    per-layer arrays, :mod:`linrelu.analysis.features`). ``targets`` (ce: int labels (n,); mse: (n,
+    k))
+    with ``loss`` in {"mse", "ce"} (None: inferred from the targets, as
+    :func:`linrelu.diagnose`
     does). ``tau``: a number ≥ 0 or a sequence of them; ``delta`` in [0, 1); ``rank_tol``: an
     absolute tolerance for ``feature_rank`` (None: numpy's). Bad input: ValueError naming the
     argument.
@@ -239,8 +244,8 @@ def plasticity_metrics(model, params, X, *, params0=None, targets=None, loss=Non
     if targets is not None:
         out["grad_norm"], net, loss = _grad_norm(model, params, X, targets, loss)
         if spectrum:
-            from linrelu.continual.metrics import attainable_rank, spectrum_summary
-            from linrelu.equivalence import ggn_eigenvalues
+            from linrelu.spectral.equivalence import ggn_eigenvalues
+            from linrelu.spectral.spectra import attainable_rank, spectrum_summary
 
             ev = ggn_eigenvalues(model, params, X, targets, loss)
             out["ggn"] = spectrum_summary(ev, attainable_rank(net.n, net.k, loss))

@@ -4,7 +4,8 @@ erank(F) = exp(−Σ_i q_i log q_i), q = σ/Σσ over the singular values σ of 
 0 when F = 0. A hidden unit is dead when h_{l,u}(x_i) = 0 for every probe input x_i.
 
 Hidden features of a network. A model that says what its hidden units are (its ``features``
-method, :mod:`linrelu.network`: ``linrelu.MLP``'s h_1..h_L, the ConvNet's, a :func:`wrap_model`
+method, :mod:`linrelu.models.network`: ``linrelu.MLP``'s h_1..h_L, the ConvNet's, a
+:func:`wrap_model`
 with a selector) needs nothing more; a bare callable ``f`` must say it through ``features=``:
 
 - a list of arrays, one per hidden layer, each (n, m) (rows = probe inputs, columns = units), or
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from linrelu.network import model_features
+from linrelu.models.network import model_features
 from linrelu.precision import in_float64
 from linrelu.validation import check_inputs, describe
 
@@ -91,6 +92,18 @@ def hidden_features(net, params, X, features=None) -> list:
                          f"received {describe(features)}")
     return [_as_unit_matrix(h, l, n if n is not None else h.shape[0])
             for l, h in enumerate(features)]
+
+
+def feature_census(features, n: int) -> tuple[list, list]:
+    """(effective ranks, dead-unit fractions) of the hidden layers whose activations on ``n``
+    inputs are ``features`` (a non-empty list of (n, m) arrays or channels-last maps, module
+    docstring): :func:`hidden_effective_ranks` and :func:`dead_unit_fractions` of a model whose
+    features are these arrays, from one pass over them (the continual engine's census)."""
+    if not isinstance(features, (list, tuple)) or not features:
+        raise ValueError(f"features: expected a non-empty list of per-layer activation arrays, "
+                         f"received {describe(features)}")
+    hs = [_as_unit_matrix(h, l, n) for l, h in enumerate(features)]
+    return [effective_rank(h) for h in hs], [float(dead_mask(h).mean()) for h in hs]
 
 
 def dead_mask(h) -> np.ndarray:

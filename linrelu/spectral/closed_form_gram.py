@@ -1,7 +1,7 @@
 """T5: the closed-form NTK Gram of an MLP, the one engine behind every MLP Gram in linrelu.
 
 With δ_{L+1,c}(x) = e_c, δ_{l,c}(x) = D_l(x) s_{l+1} W_{l+1} δ_{l+1,c}(x), D_l = diag φ′(z_l),
-h_0 = x (s_l, t the weight and bias scales of :mod:`linrelu.mlp`; ntk: s_l = σ_w/√m_{l−1},
+h_0 = x (s_l, t the weight and bias scales of :mod:`linrelu.models.mlp`; ntk: s_l = σ_w/√m_{l−1},
 t = σ_b, which is THEORY's T5):
 
     K[(i,c),(j,c')] = Σ_{l=1}^{L+1} ( s_l² ⟨h_{l−1}(x_i), h_{l−1}(x_j)⟩ + t² )
@@ -23,7 +23,7 @@ GEMM per layer and the backward Gram one symmetric product Δ̃_l Δ̃_lᵀ. Two
 recursion: XLA (jit; the lower block triangle of each Δ̃Δ̃ᵀ) and, for wide nets on the CPU backend,
 numpy's OpenBLAS (syrk). Which of the two is faster depends on the machine (OpenBLAS's dgemm ran
 at 1.3× XLA's on one 2-core Xeon, 0.7× on a 2-core EPYC): :func:`mixed_gram` asks
-:func:`linrelu.linalg.choose_backend` ('gram': measured once per process, overridable).
+:func:`linrelu.spectral.linalg.choose_backend` ('gram': measured once per process, overridable).
 """
 
 from __future__ import annotations
@@ -34,20 +34,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu.linalg import (
+from linrelu.models.mlp import MLP, activation_derivative, forward_trace
+from linrelu.spectral.linalg import (
     choose_backend,
     requested_backend,
     row_blocks,
     symmetric_from_lower,
     use_host_blas,
 )
-from linrelu.mlp import MLP, activation_derivative, forward_trace
 
 # Smallest hidden width at which the measured backend choice is consulted (backend='auto'); below
 # it the net is not GEMM-dominated and the single fused XLA program is used (numpy's elementwise
 # passes over (n·k)² and its syrk with a short inner dimension cost more than any dgemm-rate
 # difference saves). Which backend wins for wide nets is measured, not assumed
-# (linrelu.linalg.measure_backends).
+# (linrelu.spectral.linalg.measure_backends).
 HOST_MIN_WIDTH = 2048
 
 
@@ -155,7 +155,7 @@ def gram_backend(net: MLP, params, X, Q=None, backend=None) -> str:
     'host' needs concrete arrays on JAX's CPU backend (ValueError otherwise when asked by the
     argument; the environment variable only applies where the host path is possible). With
     'auto', nets narrower than :data:`HOST_MIN_WIDTH` run on XLA, wider ones on the backend
-    :func:`linrelu.linalg.measure_backends` found faster in this process.
+    :func:`linrelu.spectral.linalg.measure_backends` found faster in this process.
     """
     requested, source = requested_backend("gram", backend)
     host_possible = use_host_blas(params, X, Q)

@@ -1,10 +1,12 @@
 """The NTK Gram K = J Jᵀ and the loss-weighted Gram G = (1/n) H^{1/2} K H^{1/2} of any network.
 
-Two paths behind one API (``net`` as in :mod:`linrelu.network`):
+Two paths behind one API (``net`` as in :mod:`linrelu.models.network`):
 
-- ``linrelu.MLP``: the closed form T5 (:mod:`linrelu.closed_form_gram`), memory O((nk)² + n·k·m),
+- ``linrelu.MLP``: the closed form T5 (:mod:`linrelu.spectral.closed_form_gram`), memory O((nk)² +
+n·k·m),
   no Jacobian and no autodiff.
-- any JAX model ``f(params, X)``: blocks of per-sample Jacobians (:mod:`linrelu.blocked_gram`),
+- any JAX model ``f(params, X)``: blocks of per-sample Jacobians
+(:mod:`linrelu.spectral.blocked_gram`),
   memory O((nk)² + block·k·p) under a byte budget (``memory_budget``).
 
 Both return rows/columns indexed i·k + c (``f(X).reshape(-1)`` order), in float64, and agree with
@@ -26,12 +28,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from linrelu.blocked_gram import DEFAULT_MEMORY_BUDGET, blocked_mixed_gram, check_separable
-from linrelu.closed_form_gram import gram_layers, mixed_gram
-from linrelu.losses import output_hessian_sqrt
-from linrelu.network import Network, resolve
+from linrelu.models.network import Network, resolve
 from linrelu.precision import in_float64
-from linrelu.validation import check_loss, check_targets, returns_numpy
+from linrelu.spectral.blocked_gram import DEFAULT_MEMORY_BUDGET, blocked_mixed_gram, check_separable
+from linrelu.spectral.closed_form_gram import gram_layers, mixed_gram
+from linrelu.spectral.losses import output_hessian_sqrt
+from linrelu.validation import as_numpy, check_loss, check_targets, returns_numpy
 
 
 def _budget(memory_budget) -> int:
@@ -52,16 +54,17 @@ def network_mixed_gram(nw: Network, Q=None, memory_budget=None):
     return blocked_mixed_gram(nw.apply, nw.params, nw.X, Q, memory_budget=_budget(memory_budget))
 
 
-@returns_numpy
 @in_float64
 def jacobian_gram(net, params, X, *, memory_budget=None):
     """NTK Gram K = J Jᵀ, shape (n·k, n·k), row/column index i·k + c; the Jacobian is never formed.
 
     MLP: closed form T5 (exact). Other models: per-sample Jacobian blocks within
-    ``memory_budget`` bytes (default 2 GiB; the (n·k)² result is extra).
+    ``memory_budget`` bytes (default 2 GiB; the (n·k)² result is extra). Returns a float64 numpy
+    array (the host engine's own result as it is, without a copy).
     """
     _budget(memory_budget)
-    return jnp.asarray(network_mixed_gram(resolve(net, params, X), None, memory_budget))
+    K = network_mixed_gram(resolve(net, params, X), None, memory_budget)
+    return K if isinstance(K, np.ndarray) and K.dtype == np.float64 else as_numpy(K)
 
 
 @returns_numpy

@@ -22,7 +22,8 @@ are parallel to within rounding, Σ̇ inherits an error of order √ε ≈ 1e-8 
 the Gram entries. This is intrinsic to any function of XXᵀ; in the symmetric call (``X2=None``)
 the diagonal is exact because s and c are then the very same floating-point numbers (θ = 0).
 
-Convention φ′(0) = 0, as in the finite-width masks 1[z > 0] of :mod:`linrelu.gram`: when s₁ = 0
+Convention φ′(0) = 0, as in the finite-width masks 1[z > 0] of :mod:`linrelu.spectral.gram`: when
+s₁ = 0
 or s₂ = 0 (a zero-norm input with σ_b = 0), u or v is 0 almost surely and E[φ′(u)φ′(v)] = 0
 (E[φ(u)φ(v)] = 0 as well). The finite-width net agrees: its pre-activations are then exactly 0.
 """

@@ -84,3 +84,33 @@ def spectral_effective_rank(eigenvalues) -> float:
         return 0.0
     q = ev[ev > 0] / total
     return float(np.exp(-np.sum(q * np.log(q))))
+
+
+DEFAULT_EPS_LADDER = (1e-4, 1e-3, 1e-2, 1e-1)
+#: ρ of the scale-free relative ε-ranks #{|λ| > ρ λ_max} / attainable rank.
+REL_EPS_LADDER = (1e-2, 1e-3, 1e-4)
+
+
+def attainable_rank(n_probe: int, k: int, loss: str) -> int:
+    """The largest rank G can have on n_p probe inputs: n_p·k (mse), n_p·(k − 1) (ce)."""
+    return n_probe * k if loss == "mse" else n_probe * (k - 1)
+
+
+def spectrum_summary(ev, attainable: int, eps_ladder=DEFAULT_EPS_LADDER,
+                     rel_eps_ladder=REL_EPS_LADDER) -> dict:
+    """The spectral keys of the module docstring from G's eigenvalues ``ev`` (JSON-able)."""
+    ev = np.asarray(ev, np.float64)
+    if attainable < 1:
+        raise ValueError(f"attainable: expected a rank >= 1, received {attainable!r}")
+    return {
+        "lambda_max": float(np.max(ev)),
+        "eps_rank": {repr(float(e)): int(r) for e, r in eps_rank_ladder(ev, eps_ladder).items()},
+        "eps_rank_norm": {repr(float(e)): int(r) / attainable
+                          for e, r in eps_rank_ladder(ev, eps_ladder).items()},
+        "rel_eps_rank_norm": {repr(float(r)): relative_eps_rank(ev, r) / attainable
+                              for r in rel_eps_ladder},
+        "stable_rank": stable_rank(ev),
+        "spectral_erank": spectral_effective_rank(ev),
+        "gram_dim": int(ev.size),
+        "attainable_rank": int(attainable),
+    }

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from linrelu.precision import float64
-from linrelu.validation import check_inputs, describe, is_traced
+from linrelu.validation import all_finite, check_inputs, describe, is_traced
 
 
 class Trace(NamedTuple):
@@ -66,8 +66,11 @@ class MLP:
     sigma_b: float = 0.0
     parameterization: str = "ntk"
     activation: object = "relu"
-    #: set by the adapters: ((layer_key, weight_key, bias_key), …) so that ``params`` may be the
-    #: user's own dict (Flax/Haiku), whose ravel_pytree order every flat-vector API then uses
+    #: set by the adapters: ((layer_key, weight_key, bias_key[, "out_in"]), …) so that
+    #: ``params`` may be the user's own structure, whose ravel_pytree order every flat-vector
+    #: API then uses: a Flax/Haiku dict (``params[layer_key][weight_key]``) or a list of layer
+    #: objects such as Equinox ``Linear`` modules (``getattr(params[l], "weight")``); "out_in":
+    #: the stored weight is Wᵀ (:mod:`linrelu.models.adapters`)
     source: tuple | None = None
 
     def __post_init__(self):
@@ -165,16 +168,31 @@ class MLP:
                 params.append((W, bias))
         return params
 
+    def in_source_form(self, params) -> bool:
+        """Whether ``params`` is in the user's own structure of an adapter-made MLP (``source``)
+        rather than linrelu's list of (W, b) pairs."""
+        return self.source is not None and not (isinstance(params, (list, tuple)) and all(
+            isinstance(p, (list, tuple)) and len(p) == 2 for p in params))
+
     def layers_of(self, params) -> list:
-        """params as a list of (W, b) (unvalidated): a user's dict via ``source``, else as is."""
-        if self.source is not None and hasattr(params, "keys"):
-            try:
-                return [(params[lk][wk], params[lk][bk]) for lk, wk, bk in self.source]
-            except (KeyError, TypeError) as err:
-                raise ValueError(f"params: expected a dict with the layers "
-                                 f"{[s[0] for s in self.source]} of this adapted MLP, received "
-                                 f"{describe(params)} (missing {err})") from err
-        return params
+        """params as a list of (W, b) (unvalidated): the user's own structure via ``source``
+        (a dict of layers, a list of layer objects), else as is."""
+        if not self.in_source_form(params):
+            return params
+        layers = []
+        try:
+            for lk, wk, bk, *layout in self.source:
+                layer = params[lk]
+                if hasattr(layer, "keys"):
+                    W, b = layer[wk], layer[bk]
+                else:
+                    W, b = getattr(layer, wk), getattr(layer, bk)
+                layers.append((W.T if layout == ["out_in"] else W, b))
+        except (KeyError, IndexError, TypeError, AttributeError) as err:
+            raise ValueError(f"params: expected the layers {[s[0] for s in self.source]} of "
+                             f"this adapted MLP (its source structure), received "
+                             f"{describe(params)} (missing {err})") from err
+        return layers
 
     def check_params(self, params, name: str = "params") -> list:
         """Raise ValueError unless ``params`` is a list of (W, b) with this net's shapes (or, for
@@ -195,7 +213,7 @@ class MLP:
                                  f"b_{l} of shape ({b},), received {tuple(np.shape(W))} and "
                                  f"{tuple(np.shape(bias))}")
             for arr, what in ((W, f"W_{l}"), (bias, f"b_{l}")):
-                if not is_traced(arr) and not np.all(np.isfinite(np.asarray(arr))):
+                if not is_traced(arr) and not all_finite(arr):
                     raise ValueError(f"{name}: expected finite values, received NaN/Inf in "
                                      f"{what}")
         return list(params)
@@ -222,7 +240,7 @@ class MLP:
 
     def features(self, params, X) -> list:
         """The hidden activations h_1..h_L of :meth:`trace`: the MLP's units in the model
-        protocol (:mod:`linrelu.network`)."""
+        protocol (:mod:`linrelu.models.network`)."""
         return list(self.trace(params, X).acts[1:])
 
 

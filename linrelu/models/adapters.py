@@ -41,8 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu.mlp import MLP, forward
-from linrelu.network import call_model, to_float64
+from linrelu.models.mlp import MLP, forward
+from linrelu.models.network import call_model, to_float64
 from linrelu.precision import float64
 from linrelu.validation import check_inputs, describe
 
@@ -184,13 +184,54 @@ def mlp_from_dense_layers(layers, *, activation="relu", layout: str = "in_out", 
     float64 on ``X`` (default: :data:`CHECK_SAMPLES` standard-normal rows), a ValueError naming
     the difference when they disagree. Without ``apply`` nothing can be checked: an
     :class:`UncheckedAdapterWarning` says so.
+
+    Parameter order: layers given as layer objects that are JAX pytrees (Equinox ``Linear``,
+    each with a bias) come back as the user's own ``params``: the same list (or tuple) of the
+    same layer objects with float64 arrays, which the returned MLP accepts everywhere (its
+    ``source`` maps them to the layers, transposing ``out_in`` weights), so every flat-vector API
+    indexes parameters in ``ravel_pytree(layers)`` order, the user's own. (W, b) pairs and dicts
+    come back as linrelu's list of (W, b).
     """
     net, params = _dense_stack(layers, activation, layout)
+    own = _own_structure(layers, layout)
+    if own is not None:
+        net, params = dataclasses.replace(net, source=own[0]), own[1]
     if apply is None:
         _warn_unchecked("mlp_from_dense_layers", "the order given")
     else:
         _verify(net, params, apply, _default_sample(X, net.in_dim), apply)
     return net, params
+
+
+def _own_structure(layers, layout: str):
+    """``(source, params)`` keeping the user's own layers when they are layer objects that are
+    JAX pytrees holding their weight and bias (Equinox ``Linear``): ``params`` is ``layers``
+    itself with every float leaf as float64 (the same container, the same ravel_pytree order),
+    ``source`` the MLP's map to its (W, b) (module docstring). None for (W, b) pairs, dicts,
+    objects that are not pytrees (nothing to keep) or a layer without a bias."""
+    if not isinstance(layers, (list, tuple)):
+        return None
+    source = []
+    for l, layer in enumerate(layers):
+        if isinstance(layer, (dict, list, tuple)):
+            return None
+        key = next((k for k in ("kernel", "w", "weight") if hasattr(layer, k)), None)
+        bias_key = {"kernel": "bias", "w": "b", "weight": "bias"}.get(key)
+        if key is None or getattr(layer, bias_key, None) is None:
+            return None
+        leaves = jax.tree_util.tree_leaves(layer)
+        if not any(leaf is getattr(layer, key) for leaf in leaves) or not any(
+                leaf is getattr(layer, bias_key) for leaf in leaves):
+            return None
+        source.append((l, key, bias_key, *(("out_in",) if layout == "out_in" else ())))
+
+    def cast(a):
+        floating = hasattr(a, "dtype") and jnp.issubdtype(a.dtype, jnp.floating)
+        return jnp.asarray(a, jnp.float64) if floating else a
+
+    with float64():
+        params = type(layers)(jax.tree_util.tree_map(cast, layer) for layer in layers)
+    return tuple(source), params
 
 
 def _dense_stack(layers, activation, layout: str) -> tuple[MLP, list]:

@@ -14,7 +14,7 @@ a byte budget; when all of J fits the budget it is formed once, otherwise blocks
 
 Mixed Grams QᵀKQ (Q = blockdiag(Q_i), Q_i ∈ R^{k×r}) mix each sample's Jacobian rows first:
 J̃_i = Q_iᵀ J_i. This is how G = (1/n) S K S and the ce reduction (r = k − 1) are computed
-(see :mod:`linrelu.gram`).
+(see :mod:`linrelu.spectral.gram`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from linrelu.linalg import symmetric_from_lower
-from linrelu.network import precision_inside
+from linrelu.models.network import precision_inside
+from linrelu.spectral.linalg import symmetric_from_lower
 
 #: Default byte budget for the Jacobian blocks held at once (the n·r × n·r result is extra).
 DEFAULT_MEMORY_BUDGET = 2 * 1024**3
@@ -83,14 +83,15 @@ def check_separable(apply, params, X, batch=None) -> None:
     depends on X[i] alone (it does not for, e.g., BatchNorm in training mode). All n rows are
     compared, so a coupling that shows in any row is found. ``batch``: f(params, X) when the
     caller has it already (a generic model's logits, evaluated by
-    :func:`linrelu.network.resolve`). Cost: at most two forward passes over the n samples (the
+    :func:`linrelu.models.network.resolve`). Cost: at most two forward passes over the n samples
+    (the
     batch one, unless given, and one vmapped pass of the one-sample model), against the n·k
     per-sample backward passes of the Gram it guards; memory that of one forward pass over X.
 
     Relative tolerance (to the largest output) 1e-9 for a model that computes in float64:
     evaluations of the same sample in a batch of 1 or of n differ by round-off (~1e-15
     relative), a real coupling by far more. A model that computes in float32 inside
-    (:func:`linrelu.network.precision_inside`) gets 1e3 × its ε (1.2e-4 for float32): XLA may
+    (:func:`linrelu.models.network.precision_inside`) gets 1e3 × its ε (1.2e-4 for float32): XLA may
     reduce a batch in another order than a single sample, and float32 outputs then differ by a
     few ulps (1.25e-7 measured on a two-layer Flax model with XLA's optimizations on, the
     default), while a batch coupling such as BatchNorm in training mode changes outputs by O(1).

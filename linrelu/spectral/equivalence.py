@@ -16,15 +16,15 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu.gram import (
+from linrelu.models.network import resolve
+from linrelu.precision import in_float64
+from linrelu.spectral.gram import (
     loss_weighted_from_gram,
     network_mixed_gram,
     reduced_loss_weighted_gram,
 )
-from linrelu.linalg import eigvalsh_desc, eigvalsh_desc_fast
-from linrelu.losses import output_hessian_sqrt
-from linrelu.network import resolve
-from linrelu.precision import in_float64
+from linrelu.spectral.linalg import eigvalsh_desc, eigvalsh_desc_fast
+from linrelu.spectral.losses import output_hessian_sqrt
 from linrelu.validation import check_loss, check_targets
 
 
@@ -35,7 +35,8 @@ def ggn_eigenvalues(net, params, X, targets, loss: str, *, memory_budget=None) -
     ``net``: a linrelu.MLP (closed form T5) or any model f(params, X) (per-sample Jacobian
     blocks within ``memory_budget`` bytes). The p × p GGN is never formed. For ce (k ≥ 2) the
     n eigenvalues that are exactly 0 (H_i 𝟙 = 0) are split off first and the n(k−1)-square rest
-    is solved (:func:`linrelu.gram.reduced_loss_weighted_gram`); the returned zeros are exact,
+    is solved (:func:`linrelu.spectral.gram.reduced_loss_weighted_gram`); the returned zeros are
+    exact,
     the others agree with eigvalsh(G) to round-off.
     """
     G_r, zeros = reduced_loss_weighted_gram(net, params, X, targets, loss,

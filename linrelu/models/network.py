@@ -8,7 +8,7 @@ A *model* is an object with
 - ``init(key) -> params`` (optional): needed only to *train* it (:mod:`linrelu.continual`).
 
 The library's own models are ``linrelu.MLP`` (params a list of ``(W, b)``; the closed forms apply),
-``linrelu.convnet.ConvNet`` (the paper's Continual-ImageNet network) and :func:`wrap_model`'s
+``linrelu.models.convnet.ConvNet`` (the paper's Continual-ImageNet network) and :func:`wrap_model`'s
 adapter for a function whose output is not the logits alone (e.g. ``(logits, activations)``).
 The spectral API also takes a bare callable ``f(params, X) -> (n, k)``, short for a model whose
 ``apply`` is ``f``: a Flax ``variables["params"]`` (``f = lambda p, x: model.apply({"params": p},
@@ -17,10 +17,12 @@ in whatever shape the model expects (e.g. (n, 32, 32, 3) images).
 
 :func:`resolve` validates every kind once and converts params and X to float64 (the caller runs
 inside :func:`linrelu.precision.float64`), so every bad input becomes a ``ValueError`` naming the
-argument. A generic model's logits are evaluated and checked finite there; an MLP's are evaluated
-(and checked) on first use, so its closed-form Gram, which needs only the forward trace it
-computes itself, costs no extra forward pass. Flat
-parameter order is ``ravel_pytree(params)`` for every kind.
+argument. Every kind's logits are checked the same way: a finite (n, k) array, else a
+``ValueError`` naming ``net``. A generic model's are evaluated and checked in :func:`resolve`
+(its output shape is unknown until then); an MLP's when :attr:`Network.logits` is first read, so
+its closed-form Gram, which needs only the forward trace it computes itself, costs no extra
+forward pass (an MLP's output shape is known: (n, ``out_dim``)). Flat parameter order is
+``ravel_pytree(params)`` for every kind.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linrelu.mlp import MLP, apply_fn
+from linrelu.models.mlp import MLP, apply_fn
 from linrelu.validation import check_finite, check_inputs, describe, is_traced
 
 
@@ -40,8 +42,8 @@ class Network:
 
     ``apply``: (params, X) -> (n, k) logits, unvalidated and jittable; ``params``: float64 pytree
     (MLP: list of (W, b)); ``X``: float64 jax array, n rows; ``mlp``: the MLP when the closed
-    forms apply. ``logits`` = apply(params, X), evaluated once on first use (already evaluated,
-    and checked, for a generic model by :func:`resolve`).
+    forms apply. ``logits`` = apply(params, X), a finite (n, k) array: evaluated and checked
+    (:func:`check_logits_of`) once, on first use (by :func:`resolve` for a generic model).
     """
 
     def __init__(self, apply, params, X, mlp: MLP | None, logits=None):
@@ -51,7 +53,7 @@ class Network:
 
     @cached_property
     def logits(self):
-        return self.apply(self.params, self.X)
+        return check_logits_of(self.apply(self.params, self.X), self.n)
 
     @property
     def n(self) -> int:
@@ -321,13 +323,23 @@ def model_features(net):
 
 
 def resolve(net, params, X, *, params_name: str = "params") -> Network:
-    """Validate (net, params, X) and return a float64 :class:`Network` (module docstring)."""
+    """Validate (net, params, X) and return a float64 :class:`Network` (module docstring).
+
+    A :class:`Network` given as ``net`` with its own ``params`` and ``X`` (``nw.params``,
+    ``nw.X``) is returned as it is: a caller that resolved once passes the result to every
+    function taking ``(net, params, X)`` without a second validation, conversion or forward
+    pass. ValueError naming ``params`` when a Network comes with other params or X."""
+    if isinstance(net, Network):
+        if params is not net.params or X is not net.X:
+            raise ValueError(f"{params_name}: expected the resolved network's own params and X "
+                             f"(net.params, net.X) with a Network as net, received other "
+                             f"arrays ({describe(params)}, {describe(X)})")
+        return net
     if isinstance(net, MLP):
         X = check_inputs(X, net.in_dim)
         layers = net.check_params(params, params_name)
         # an adapter-made MLP keeps the user's own dict (and so its ravel_pytree order)
-        params = to_float64(params if layers is not params and net.source is not None
-                            and hasattr(params, "keys") else layers)
+        params = to_float64(params if net.in_source_form(params) else layers)
         X = jnp.asarray(X, dtype=jnp.float64)
         return Network(apply_fn(net), params, X, net)  # logits on first use: see Network
     f = model_apply(net)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linrelu.mlp import MLP
+from linrelu.models.mlp import MLP
 from linrelu.validation import describe
 
 
@@ -95,7 +95,7 @@ def _paths_and_leaves(tree):
 def save_pytree(path, params) -> None:
     """Write any params pytree to ``path`` (.npz, layout in the module docstring): each leaf as
     float64 under its key path. Read it back with :func:`load_pytree`."""
-    from linrelu.network import check_model_params
+    from linrelu.models.network import check_model_params
 
     paths, leaves = _paths_and_leaves(check_model_params(params, "params"))
     arrays = {f"leaf_{i}": np.asarray(leaf, dtype=np.float64) for i, leaf in enumerate(leaves)}

@@ -6,7 +6,8 @@ linearization.
     ∇²L    = Ĝ + R,  R = (1/n) Σ_i Σ_c ∂ℓ/∂f_c(x_i) ∇²_θ f_c(x_i)     (T3)
     f_lin(x; θ) = f(x; θ_0) + J_0(x)(θ − θ_0)                 (T3: ∇²L_lin(θ) = (1/n) J_0ᵀ H(θ) J_0)
 
-``net`` is a linrelu.MLP or any model f(params, X) (:mod:`linrelu.network`); everything here is
+``net`` is a linrelu.MLP or any model f(params, X) (:mod:`linrelu.models.network`); everything here
+is
 autodiff on the model's forward pass, so both kinds go through the same code. All p × p matrices
 use the flat order of ``jax.flatten_util.ravel_pytree(params)`` and are meant for small models
 (they are the references the closed forms are checked against). For large ones use
@@ -22,10 +23,10 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from linrelu.losses import mean_loss, output_hessians_unchecked
-from linrelu.mlp import MLP, apply_fn, unravel_params
-from linrelu.network import check_model_params, model_apply, resolve, to_float64
+from linrelu.models.mlp import MLP, apply_fn, unravel_params
+from linrelu.models.network import check_model_params, model_apply, resolve, to_float64
 from linrelu.precision import float64, in_float64
+from linrelu.spectral.losses import mean_loss, output_hessians_unchecked
 from linrelu.validation import (
     check_inputs,
     check_loss,
@@ -203,8 +204,7 @@ def _linearized_ggn(apply, params0, params, X, targets, loss):
 def _check_params0(net, params0):
     if isinstance(net, MLP):
         layers = net.check_params(params0, "params0")
-        return to_float64(params0 if net.source is not None and hasattr(params0, "keys")
-                          else layers)
+        return to_float64(params0 if net.in_source_form(params0) else layers)
     return to_float64(check_model_params(params0, "params0"))
 
 

@@ -1,0 +1,133 @@
+"""The guards of the shared proof machinery refuse malformed input with a message that names what
+is wrong (no false variant of a theorem reaches these guards; each is triggered here directly).
+Every expected message is typed here, not computed by the code under test."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from proofs import _network as net
+from proofs import _smt, _sym
+from proofs._statement import (Claim, ProofError, Report, Theorem, evaluate_expr,
+                               evaluate_relation)
+
+x, y = sp.symbols("x y", real=True)
+i, k = sp.symbols("i k", integer=True)
+f = sp.IndexedBase("f")
+THEOREM = Theorem(id="T0", variables=(x,), hypotheses=(sp.Ge(x, 0),),
+                  claims=(Claim("probe", sp.Ge(x, 0)),),
+                  definitions=(sp.Eq(f[i], x * i, evaluate=False),))
+
+
+def failure(call, *args, **kwargs) -> str:
+    """The message of the ``ProofError`` that ``call`` raises."""
+    with pytest.raises(ProofError) as info:
+        call(*args, **kwargs)
+    return str(info.value)
+
+
+def test_theorem_guards():
+    with pytest.raises(ValueError) as info:
+        THEOREM.claim("other")
+    assert str(info.value) == "claim must be one of ['probe'], got 'other'"
+    circular = THEOREM.replace(definitions=(sp.Eq(x, y + 1, evaluate=False),
+                                            sp.Eq(y, x - 1, evaluate=False)))
+    with pytest.raises(ValueError) as info:
+        circular.expand(x)
+    assert str(info.value) == "definitions of T0 are circular"
+
+
+def test_report_guards():
+    report = Report(THEOREM)
+    a, b = sp.MatrixSymbol("a", 2, 2), sp.MatrixSymbol("b", 2, 2)
+    assert failure(report.matrix_identity, "m", a, b) == \
+        "T0 m: matrix identity fails, difference a − b"
+    assert failure(report.entrywise, "e", sp.Matrix([[x]]), sp.Matrix([[x, y]])) == \
+        "T0 e: shapes (1, 1) and (1, 2) differ"
+    assert failure(report.entrywise, "e", sp.Matrix([[x, y]]), sp.Matrix([[x, x]])) == \
+        "T0 e: entry (0, 1) differs: y = x"
+    assert failure(report.holds, "h", sp.false) == "T0 h: not established (False)"
+    assert failure(report.holds, "h", 1) == "T0 h: not established (1)"
+    assert failure(report.implies, "i", [], sp.Ge(1 / x, 0)) == \
+        "T0 i: the solver does not prove 1/x ≥ 0 from the hypotheses (unknown)"
+    assert report.identities == [] and report.solver == []
+    report.entrywise("e", sp.Matrix([[x + x]]), sp.Matrix([[2 * x]]))
+    report.holds("h", True)
+    report.holds("h", sp.true)
+    assert report.proves("p", [sp.Ge(x, 1)], sp.Ge(x, 0))
+    assert not report.proves("q", [sp.Ge(x, 0)], sp.Ge(x, 1))
+    assert report.proves("r", [], sp.true)
+    assert report.solver == ["p"]
+
+
+def test_evaluation_guards():
+    with pytest.raises(ValueError) as info:
+        evaluate_relation(x + 1, {x: 1.0})
+    assert str(info.value) == "relation must be a sympy relation or boolean, got x + 1"
+    with pytest.raises(ValueError) as info:
+        evaluate_expr(x + y, {x: 1.0})
+    assert str(info.value) == "values must give every free symbol; missing [y]"
+    total = sp.Sum(f[i], (i, 0, k - 1))
+    with pytest.raises(ValueError) as info:
+        evaluate_expr(total, {k: 2, f[i]: [1.0, 2.0, 3.0]})
+    assert str(info.value) == ("a sum over 2 indices has 3 terms: the values do not match the "
+                               "limits ((i, 0, k - 1),)")
+
+
+def test_solver_fragment_guard():
+    with pytest.raises(ValueError) as info:
+        _smt.decide((), sp.Contains(x, sp.Interval(0, 1)))
+    assert str(info.value) == ("expression outside the solver's fragment: "
+                               "Contains(x, Interval(0, 1))")
+
+
+def test_network_guards():
+    report = Report(THEOREM)
+    g = sp.IndexedBase("g")
+    assert failure(net.definition, THEOREM.definitions, g) == \
+        "the statement must define g once, found 0 definitions"
+    twice = THEOREM.definitions * 2
+    assert failure(net.definition, twice, f) == \
+        "the statement must define f once, found 2 definitions"
+    assert net.definition(THEOREM.definitions, f) is THEOREM.definitions[0]
+    assert failure(net.instantiate, THEOREM.definitions[0], i, k) == \
+        "the definition of f_i is not a definition at generic indices"
+    fixed = sp.Eq(f[1], x, evaluate=False)
+    assert failure(net.instantiate, fixed, k) == \
+        "the definition of f_1 is not a definition at generic indices"
+    assert net.instantiate(THEOREM.definitions[0], k + 1) == x * (k + 1)
+    choice = sp.Piecewise((x, y > 0), (-x, True))
+    assert failure(net.resolve_piecewise, report, "r", choice, ()) == \
+        "T0 r: the facts decide neither y > 0 nor its negation"
+    never = sp.Piecewise((x, y > 0), (-x, y > 1))
+    assert failure(net.resolve_piecewise, report, "r", never, (sp.Le(y, 0),)) == \
+        "T0 r: no branch of {x if y > 0; −x if y > 1} applies"
+    assert net.resolve_piecewise(report, "r", choice, (sp.Le(y, 0),)) == -x
+    assert report.solver == ["r: branch excluded"] * 3
+    assert failure(net.same_layer, report, "s", (), i, k) == \
+        "T0 s: the facts do not tell the layers i and k apart"
+    assert net.same_layer(report, "s", (), i + 1, 1 + i)
+    assert not net.same_layer(report, "s", (sp.Gt(k, i),), i, k)
+    assert failure(net.sums_identity, report, "u", sp.Sum(f[i], (i, 0, k)),
+                   sp.Sum(f[i], (i, 1, k))) == \
+        "T0 u: the sums differ: Σ_{i=0}^{k} f_i = Σ_{i=1}^{k} f_i"
+
+
+def test_double_sum_guards():
+    j = sp.Symbol("j", integer=True)
+    double = sp.Sum(f[i] * f[j], (i, 0, k), (j, 0, k))
+    left, right = sp.Sum(f[i], (i, 0, k)), sp.Sum(f[j], (j, 0, k))
+    _sym.assert_double_sum_factorizes(double, left, right, "w")
+    with pytest.raises(AssertionError) as info:
+        _sym.assert_double_sum_factorizes(double, sp.Sum(f[i], (i, 1, k)), right, "w")
+    assert str(info.value) == "summation ranges differ: w"
+    with pytest.raises(AssertionError) as info:
+        _sym.assert_double_sum_factorizes(double, sp.Sum(f[i] * j, (i, 0, k)), right, "w")
+    assert str(info.value) == "a factor depends on the other index: w"
+    with pytest.raises(AssertionError) as info:
+        _sym.assert_double_sum_factorizes(double, sp.Sum(2 * f[i], (i, 0, k)), right, "w")
+    assert str(info.value) == "summand is not the product of the factors: w"
+    with pytest.raises(AssertionError) as info:
+        _sym.check_telescoping_lemma(variant_factor=2)
+    assert str(info.value) == "identity fails: telescoping lemma, induction step"
