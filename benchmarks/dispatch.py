@@ -78,7 +78,16 @@ def measure(x64: bool, tiny: bool, rounds: int) -> dict:
             "R_numpy": 2.0 * N**3 / med["numpy_dgemm"], "R_xla": 2.0 * N**3 / med["xla_dgemm"],
             "fraction": {b: done / med[b] / R_best for b in ("host", "xla", "dispatched")},
             "dispatched_over_chosen": med["dispatched"] / med[chosen],
+            "paired_ratio": paired_ratio(times, chosen),
             "load_before": load_before, "load_after": os.getloadavg()[0]}
+
+
+def paired_ratio(times: dict, chosen: str) -> float:
+    """Median over rounds of (dispatched time / chosen engine's time) in the same round: a load
+    change between rounds hits both alike."""
+    import numpy as np
+
+    return float(np.median([d / c for d, c in zip(times["dispatched"], times[chosen])]))
 
 
 def run(tiny: bool, rounds: int) -> dict:
@@ -111,20 +120,29 @@ def report(r: dict) -> str:
         f"of the same process. Target: dispatched within 5 % of the chosen engine, and ≥ 0.85 "
         f"R_best.",
         "",
-        "| global jax_enable_x64 | chosen | host | XLA | dispatched | dispatched / chosen | "
-        "fraction host / XLA / dispatched | R_numpy / R_xla (GFLOP/s) | load before → after |",
+        "| global jax_enable_x64 | chosen | host | XLA | dispatched | dispatched / chosen "
+        "(medians; per round) | fraction host / XLA / dispatched | R_numpy / R_xla (GFLOP/s) | "
+        "load before → after |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for m in r["modes"]:
         t, f = m["median_s"], m["fraction"]
         lines.append(
             f"| {'on' if m['x64'] else 'off'} | {m['chosen']} | {t['host']:.3f} s | "
-            f"{t['xla']:.3f} s | {t['dispatched']:.3f} s | {m['dispatched_over_chosen']:.3f} | "
+            f"{t['xla']:.3f} s | {t['dispatched']:.3f} s | {m['dispatched_over_chosen']:.3f}; "
+            f"{paired_ratio(m['times'], m['chosen']):.3f} | "
             f"{f['host']:.2f} / {f['xla']:.2f} / {f['dispatched']:.2f} | "
             f"{m['R_numpy'] / 1e9:.1f} / {m['R_xla'] / 1e9:.1f} | "
             f"{m['load_before']:.1f} → {m['load_after']:.1f} |")
     lines += ["", "A load average above the core count means other jobs shared the cores: the "
-              "ratios (same process, interleaved) are then more reliable than the fractions."]
+              "per-round ratios (same process, interleaved) are then more reliable than the "
+              "fractions."]
+    loads = [x for m in r["modes"] for x in (m["load_before"], m["load_after"])]
+    spread = max(max(ts) / min(ts) for m in r["modes"] for ts in m["times"].values())
+    if max(loads) > r["cores"]:
+        lines += ["", f"**Not decisive:** the load average reached {max(loads):.1f} on "
+                  f"{r['cores']} cores and one timing varied by up to {spread:.1f}× between "
+                  f"rounds; neither target is decided by this run (rerun on a quiet machine)."]
     return "\n".join(lines)
 
 

@@ -132,7 +132,8 @@ class Report:
         self.identities.append(name)
 
     def entrywise(self, name: str, A: sp.Matrix, B: sp.Matrix) -> None:
-        """Assert explicit matrices equal entry by entry (rational identities)."""
+        """Assert explicit matrices equal entry by entry (rational identities); recorded under
+        ``name`` with the identities."""
         if A.shape != B.shape:
             raise ProofError(f"{self.theorem.id} {name}: shapes {A.shape} and {B.shape} differ")
         for i in range(A.rows):
@@ -140,11 +141,14 @@ class Report:
                 if not is_zero(A[i, j] - B[i, j]):
                     raise ProofError(f"{self.theorem.id} {name}: entry {(i, j)} differs: "
                                      f"{_render.render(sp.Eq(A[i, j], B[i, j]))}")
+        self.identities.append(name)
 
     def holds(self, name: str, fact: bool) -> None:
-        """Assert a decided Python / sympy truth value (e.g. a structural zero)."""
+        """Assert a decided Python / sympy truth value (e.g. a structural zero); recorded under
+        ``name`` with the identities (a step that passes shows in the report)."""
         if fact is not True and fact != sp.true:
             raise ProofError(f"{self.theorem.id} {name}: not established ({fact!r})")
+        self.identities.append(name)
 
     # -- the solver ----------------------------------------------------------------------
     def implies(self, name: str, hypotheses: Iterable, conclusion, timeout_ms: int = 20000):

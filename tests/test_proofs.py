@@ -332,3 +332,18 @@ def test_an_induction_base_must_be_an_identity_and_the_step_must_be_proved():
         report.induction("false base", lambda value: sp.Eq(x, value, evaluate=False), t, 2,
                          prove_step=lambda hypothesis, claim: None)
     assert len(report.inductions) == 2
+
+
+def test_main_rewrites_statements_md_from_the_checked_modules(tmp_path, monkeypatch, capsys):
+    from proofs import __main__ as main_module
+    from proofs import t5a_schur_rank as t5a
+
+    path = tmp_path / "STATEMENTS.md"
+    monkeypatch.setattr(main_module, "proof_modules", lambda: [t5a])
+    monkeypatch.setattr(main_module, "STATEMENTS_PATH", path)
+    assert main_module.main([]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("T5a  PASS") and out[-2].startswith("1/1 passed in ")
+    assert out[-1] == "statements written to STATEMENTS.md"
+    assert path.read_text(encoding="utf-8") == "\n".join(proofs.STATEMENTS_HEADER) + "\n" \
+        + proofs.committed_section("T5a") + "\n"

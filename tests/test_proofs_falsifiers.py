@@ -162,3 +162,31 @@ def test_dead_units_are_planted_in_some_draws():
     dead = [d["null_count"][t5b.d[t5b.l]] for d in draws_of("T5b")[0] if d]
     assert len(dead) >= t5b.FALSIFIER_TRIALS // 2
     assert any(count.sum() == 0 for count in dead) and any(count.sum() > 0 for count in dead)
+
+
+def test_t3_draws_both_losses_with_their_own_targets(monkeypatch):
+    """T3's network is trained with mse (Gaussian targets) on some draws and with softmax
+    cross-entropy (one-hot targets) on others."""
+    seen = []
+    original = t3._loss_derivatives
+
+    def recording(u, target, kind):
+        seen.append((kind, np.asarray(target)))
+        return original(u, target, kind)
+
+    monkeypatch.setattr(t3, "_loss_derivatives", recording)
+    recorded(t3)
+    assert {kind for kind, _ in seen} == {"mse", "ce"}
+    one_hot = [((target == 0) | (target == 1)).all() and (target.sum(axis=1) == 1).all()
+               for _, target in seen]
+    assert all(hot for (kind, _), hot in zip(seen, one_hot, strict=True) if kind == "ce")
+    assert not any(hot for (kind, _), hot in zip(seen, one_hot, strict=True) if kind == "mse")
+
+
+def test_t5_draws_two_inputs_and_t6_thresholds_below_every_positive_product():
+    gram = [d["gram"] for d in draws_of("T5")[0]]
+    assert all(not np.allclose(v[t5.X.z[t5.j, t5.v]], v[t5.Xp.z[t5.j, t5.v]]) for v in gram)
+    ranks = [d["eps_rank_count"] for d in draws_of("T6")[0]]
+    full = [int(np.sum(np.outer(v[t6.alpha[t6.i]], v[t6.s[t6.j]]) > 0)) == v[t6.rank_eps]
+            for v in ranks]
+    assert all(full[::2]) and not all(full[1::2])

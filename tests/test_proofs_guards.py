@@ -13,7 +13,7 @@ from proofs._statement import (Claim, ProofError, Report, Theorem, evaluate_expr
                                evaluate_relation)
 
 x, y = sp.symbols("x y", real=True)
-i, k = sp.symbols("i k", integer=True)
+i, k, j_ = sp.symbols("i k j", integer=True)
 f = sp.IndexedBase("f")
 THEOREM = Theorem(id="T0", variables=(x,), hypotheses=(sp.Ge(x, 0),),
                   claims=(Claim("probe", sp.Ge(x, 0)),),
@@ -54,7 +54,8 @@ def test_report_guards():
     assert report.identities == [] and report.solver == []
     report.entrywise("e", sp.Matrix([[x + x]]), sp.Matrix([[2 * x]]))
     report.holds("h", True)
-    report.holds("h", sp.true)
+    report.holds("g", sp.true)
+    assert report.identities == ["e", "h", "g"]
     assert report.proves("p", [sp.Ge(x, 1)], sp.Ge(x, 0))
     assert not report.proves("q", [sp.Ge(x, 0)], sp.Ge(x, 1))
     assert report.proves("r", [], sp.true)
@@ -73,6 +74,22 @@ def test_evaluation_guards():
         evaluate_expr(total, {k: 2, f[i]: [1.0, 2.0, 3.0]})
     assert str(info.value) == ("a sum over 2 indices has 3 terms: the values do not match the "
                                "limits ((i, 0, k - 1),)")
+    with pytest.raises(ValueError, match="^a sum over 3 indices has 2 terms"):
+        evaluate_expr(total, {k: 3, f[i]: [1.0, 2.0]})
+    assert evaluate_expr(total, {k: 3, f[i]: [1.0, 2.0, 4.0]}) == 7.0
+    assert evaluate_expr(total, {k: 3, f[i]: [5.0]}) == 5.0  # one value: the summand as given
+    double = sp.Sum(x, (i, 0, k - 1), (j_, 1, 2))
+    assert evaluate_expr(double, {k: 3, x: 2.0}) == 12.0
+
+
+def test_a_counterexample_through_an_abstracted_term_is_unknown_not_refuted():
+    total = sp.Sum(f[i], (i, 0, k))
+    decision = _smt.decide((sp.Ge(x, 0),), sp.Ge(total, x))
+    assert decision.verdict == "unknown" and set(decision.model) >= {x}
+    assert decision.reason == "counterexample over abstracted terms (may be spurious)"
+    refuted = _smt.decide((sp.Ge(x, 0),), sp.Ge(x, 1))
+    assert refuted.verdict == "refuted" and refuted.model[x] < 1 and refuted.reason == ""
+    assert _smt.decide((sp.Ge(x, 1),), sp.Ge(total + x, total)).verdict == "proved"
 
 
 def test_solver_fragment_guard():
