@@ -19,6 +19,11 @@ Each mutant's tests run in a fresh worker that imports proofs/ after the mutant 
 (``process_isolation = "forkserver"``, ``forkserver_warmup = "none"``): the theorem objects are
 built at import time, and a worker forked from a process that imported them already would test
 the unmutated statements (mutmut's default forks from the process that ran the whole suite).
+A mutant times out after 15 × (its tests' measured duration + 60 s) of wall time
+(``timeout_constant = 60``): with mutmut's default constant of 1 s, fresh workers that import
+sympy, z3 and linrelu on a loaded 2-core machine ran past their limit although the mutant was
+neither killed nor hanging (57 of the first 60 mutants "timed out", which the score would have
+counted as detected).
 
 The population: every mutant of proofs/, and those mutants of linrelu/spectral/kernels.py whose
 function
@@ -54,6 +59,7 @@ pytest_add_cli_args = ["-n", "0", "-x", "-q", "-p", "no:cacheprovider", "-k",
 pytest_add_cli_args_test_selection = {tests}
 process_isolation = "forkserver"
 forkserver_warmup = "none"
+timeout_constant = 60.0
 """
 DETECTED = {"killed", "timeout", "segfault"}
 
@@ -134,6 +140,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="mutants drawn at random (0: every mutant)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--work", type=Path,
+                        help="continue in a scratch folder kept by --keep (its copy of the "
+                             "checkout, mutants and test map; the timeout settings of this "
+                             "script); implies --keep")
+    parser.add_argument("--report-only", action="store_true",
+                        help="with --work: run nothing, write the statuses reached so far (the "
+                             "sample's unfinished mutants counted apart, not in the score)")
     parser.add_argument("--max-children", type=int, default=2,
                         help="mutants tested in parallel (mutmut workers)")
     parser.add_argument("--mutants", nargs="+", metavar="NAME",
@@ -145,27 +158,47 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutation_proofs: --sample expects a count >= 0, received {args.sample}",
               file=sys.stderr)
         return 2
-    started = provenance()
-    work = Path(tempfile.mkdtemp(prefix="linrelu-mutation-"))
+    tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_proofs*.py"))
+    config = MUTMUT_CONFIG.format(tests=json.dumps(tests))
+    if args.work:
+        args.keep = True
+        work = args.work.resolve()
+        started = json.loads((work / "provenance.json").read_text(encoding="utf-8")) \
+            if (work / "provenance.json").exists() else {
+                **provenance(), "started_utc": datetime.datetime.fromtimestamp(
+                    work.stat().st_ctime, datetime.UTC).strftime("%Y-%m-%d %H:%M")}
+        text = (work / "pyproject.toml").read_text(encoding="utf-8")
+        head, _, _ = text.partition("\n[tool.mutmut]")
+        (work / "pyproject.toml").write_text(head + config, encoding="utf-8")
+    else:
+        started = provenance()
+        work = Path(tempfile.mkdtemp(prefix="linrelu-mutation-"))
+    started["work"] = str(work)
     try:
-        copy_checkout(work)
-        tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_proofs*.py"))
-        with open(work / "pyproject.toml", "a", encoding="utf-8") as fh:
-            fh.write(MUTMUT_CONFIG.format(tests=json.dumps(tests)))
+        if not args.work:
+            copy_checkout(work)
+            with open(work / "pyproject.toml", "a", encoding="utf-8") as fh:
+                fh.write(config)
+            (work / "provenance.json").write_text(json.dumps(started), encoding="utf-8")
         # the first run generates all mutants and maps functions to tests; it tries one mutant
         first = "proofs._render.x_render__mutmut_1"
         children = f"--max-children={args.max_children}"
-        mutmut(work, "run", children, first)
+        if not args.work:
+            mutmut(work, "run", children, first)
         pool = population(work)
         if args.mutants:
             chosen = sorted(set(args.mutants))
         else:
             chosen = pool if args.sample == 0 else sorted(
                 random.Random(args.seed).sample(pool, min(args.sample, len(pool))))
-        mutmut(work, "run", children, *[name for name in chosen if name in pool])
+        if not args.report_only:
+            mutmut(work, "run", children, *[name for name in chosen if name in pool])
         status = statuses(work)
         tried = {name: status.get(name, "not checked") if name in pool else "not in the population"
                  for name in chosen}
+        unfinished = sorted(n for n, s in tried.items() if s == "not checked") \
+            if args.report_only else []
+        tried = {n: s for n, s in tried.items() if n not in unfinished}
         detected = sorted(n for n, s in tried.items() if s in DETECTED)
         missed = sorted(n for n, s in tried.items() if s not in DETECTED)
         diffs = {name: mutmut(work, "show", name) if name in pool else "" for name in missed}
@@ -175,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         result = {
             "command": " ".join(command), **started,
             "max_children": args.max_children,
+            "complete": not unfinished, "unfinished": len(unfinished),
             "population": len(pool), "sample": len(chosen), "seed": args.seed,
-            "detected": len(detected), "score": len(detected) / max(len(chosen), 1),
+            "tried": len(tried), "detected": len(detected),
+            "score": len(detected) / max(len(tried), 1),
             "by_status": {s: sum(v == s for v in tried.values())
                           for s in sorted(set(tried.values()))},
             "survivors": {name: {"status": tried[name], "diff": diffs[name]} for name in missed},
@@ -184,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         out = RERUN_OUT if args.mutants else OUT
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"mutation score {len(detected)}/{len(chosen)} = {result['score']:.3f} "
+        print(f"mutation score {len(detected)}/{len(tried)} = {result['score']:.3f} "
+              f"({len(unfinished)} of the sample unfinished) "
               f"(population {len(pool)}, seed {args.seed}); statuses {result['by_status']}")
         for name in missed:
             print(f"  {tried[name]:12s} {name}")

@@ -332,19 +332,6 @@ def _rational(rng) -> sp.Rational:
     return sp.Rational(int(rng.integers(-9, 10)), int(rng.integers(1, 5)))
 
 
-def masked_forward(widths, weights, biases, x, sw, sb, masks):
-    """(z_1, …, z_(L+1)), (h_0, …, h_L) of the masked network (φ(z_r) = D_r z_r with the given
-    masks), entries expanded."""
-    h, zs, hs = x, [], [x]
-    for r, (Wr, br) in enumerate(zip(weights, biases, strict=True), start=1):
-        z = (sw / sp.sqrt(widths[r - 1]) * Wr.T * h + sb * br).applyfunc(sp.expand)
-        zs.append(z)
-        if r < len(weights):
-            h = sp.diag(*masks[r - 1]) * z
-            hs.append(h)
-    return zs, hs
-
-
 def sample_network(seed: int, widths, n_inputs: int) -> Sample:
     """Rational weights, biases, inputs and σ's (seeded), with the masks of the point; redrawn
     until no pre-activation is 0 and every hidden layer has an active unit at every input (no
@@ -609,15 +596,6 @@ class SymbolicNet:
             flat.extend(list(Wr))  # sympy iterates row-major
             flat.extend(list(br))
         return flat
-
-    def layer_slices(self) -> list[slice]:
-        """Slices of ``params()`` holding (W_l, b_l) for l = 1..L+1."""
-        out, start = [], 0
-        for Wr, br in zip(self.weights, self.biases, strict=True):
-            size = Wr.rows * Wr.cols + br.rows
-            out.append(slice(start, start + size))
-            start += size
-        return out
 
     def forward(self, i: int):
         """(preacts z_1..z_{L+1}, acts h_0..h_L) for input i, with φ(z_l) = D_l(x_i) z_l."""

@@ -163,9 +163,6 @@ class _Printer(StrPrinter):
     def _print_Determinant(self, expr):
         return f"det({self._print(expr.arg)})"
 
-    def _print_Trace(self, expr):
-        return f"tr({self._print(expr.arg)})"
-
     def _print_MatMul(self, expr):
         """``c·A·B`` with the scalar's denominator last (``𝟙𝟙ᵀ/k``, ``P·K·P/(k·n)``)."""
         coeff, matrices = expr.as_coeff_matrices()
@@ -354,14 +351,6 @@ class _Printer(StrPrinter):
     def _print_Pi(self, expr):
         return "π"
 
-    def _print_Interval(self, expr):
-        left = "(" if expr.left_open else "["
-        right = ")" if expr.right_open else "]"
-        return f"{left}{self._print(expr.start)}, {self._print(expr.end)}{right}"
-
-    def _print_Range(self, expr):
-        return f"{{{self._print(expr.start)}, …, {self._print(expr.stop - 1)}}}"
-
 
 _PRINTER = _Printer()
 
@@ -438,19 +427,11 @@ def render_counterexample(model: dict) -> str:
     return ", ".join(f"{render(k)} = {render(v)}" for k, v in model.items())
 
 
-def render_step(kind: str, name: str, relation=None) -> str:
-    """One line of a proof report: ``kind name: relation``."""
-    if relation is None:
-        return f"{kind} {name}"
-    return f"{kind} {name}: {render(relation)}"
-
-
 __all__ = [
     "render",
     "render_claim",
     "render_counterexample",
     "render_definition",
-    "render_step",
     "render_theorem",
     "render_variable",
     "render_variables",

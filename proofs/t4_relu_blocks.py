@@ -174,7 +174,7 @@ def _diagonal_blocks(report: Report, name: str, conclusion, proved_range, bases)
     conclusion a diagonal block (l, l) of an existing layer; returns {block: (l, l′)}."""
     thm = report.theorem
     blocks = {}
-    for atom in conclusion.atoms(sp.Indexed):
+    for atom in sorted(conclusion.atoms(sp.Indexed), key=sp.default_sort_key):  # stable order
         if atom.base not in bases:
             raise ProofError(f"{thm.id} {name}: no proof covers {render(atom)}")
         first, second = atom.indices[-2:]

@@ -346,4 +346,26 @@ def test_main_rewrites_statements_md_from_the_checked_modules(tmp_path, monkeypa
     assert out[0].startswith("T5a  PASS") and out[-2].startswith("1/1 passed in ")
     assert out[-1] == "statements written to STATEMENTS.md"
     assert path.read_text(encoding="utf-8") == "\n".join(proofs.STATEMENTS_HEADER) + "\n" \
-        + proofs.committed_section("T5a") + "\n"
+        + proofs.committed_section("T5a")
+
+
+def test_a_fresh_import_builds_the_committed_statements():
+    """The theorem objects and the definitions they use are built while a module is imported:
+    a fresh interpreter's statements and false variants render as the committed STATEMENTS.md
+    says (in this process they were built once, before any test ran)."""
+    script = ("import proofs\n"
+              "for m in proofs.proof_modules():\n"
+              "    print('## ' + m.THEOREM.id)\n"
+              "    print(m.THEOREM.render())\n"
+              "    print('\\n'.join(proofs._variant_lines(m)))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    expected = []
+    for module in MODULES:
+        section = proofs.committed_section(module.THEOREM.id)
+        statement = section.split("```text\n", 1)[1].split("\n```", 1)[0]
+        variants = section.split("False variants, each rejected by the proof:\n\n", 1)[1]
+        expected += [f"## {module.THEOREM.id}", statement,
+                     *[line for line in variants.splitlines() if line.startswith("- ")]]
+    assert out.stdout.splitlines() == "\n".join(expected).splitlines()

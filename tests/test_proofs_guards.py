@@ -9,8 +9,7 @@ import sympy as sp
 
 from proofs import _network as net
 from proofs import _smt, _sym
-from proofs._statement import (Claim, ProofError, Report, Theorem, evaluate_expr,
-                               evaluate_relation)
+from proofs._statement import Claim, ProofError, Report, Theorem, evaluate_expr, evaluate_relation
 
 x, y = sp.symbols("x y", real=True)
 i, k, j_ = sp.symbols("i k j", integer=True)
@@ -148,3 +147,28 @@ def test_double_sum_guards():
     with pytest.raises(AssertionError) as info:
         _sym.check_telescoping_lemma(variant_factor=2)
     assert str(info.value) == "identity fails: telescoping lemma, induction step"
+
+
+def test_a_negated_condition_is_printed_in_words():
+    """A solver step on the negation of a condition prints it in words when it fails."""
+    from proofs._render import render
+
+    assert render(sp.Not(sp.Or(x > 0, y > 0))) == "not (x > 0 or y > 0)"
+    message = failure(Report(THEOREM).implies, "n", [], sp.Not(sp.And(x > 0, y > 0)))
+    assert message.startswith("T0 n: the solver does not prove not (x > 0 and y > 0) from the "
+                              "hypotheses (counterexample x = ")
+
+
+def test_the_taylor_expansion_starts_at_the_sample_networks_outputs():
+    """The exact expansion of a sampled network's outputs along random directions has, as its
+    constant term, the network's own outputs at the point (its masks, σ_w/√m scaling)."""
+    sample = net.sample_network(0, (2, 3, 2), 2)
+    steps = sp.symbols("s1 s2", real=True)
+    for x, masks, outputs in zip(sample.inputs, sample.masks,
+                                 net.taylor_outputs(sample, 0, steps), strict=True):
+        h = x
+        for r, (W, bias) in enumerate(zip(sample.weights, sample.biases, strict=True), start=1):
+            z = sample.sigma_w / sp.sqrt(W.rows) * W.T * h + sample.sigma_b * bias
+            h = sp.diag(*masks[r - 1]) * z if r < len(sample.weights) else z
+        assert [value.get((0, 0), 0) for value in outputs] == [sp.expand(v) for v in h]
+        assert any(value.get((0, 1), 0) != 0 for value in outputs)
