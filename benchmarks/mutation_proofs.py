@@ -154,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
                              "changed suite) instead of a sample; writes "
                              f"{RERUN_OUT.relative_to(ROOT)}")
     args = parser.parse_args(argv)
+    if args.report_only and not args.work:
+        print("mutation_proofs: --report-only needs --work (a kept scratch folder)",
+              file=sys.stderr)
+        return 2
     if args.sample < 0:
         print(f"mutation_proofs: --sample expects a count >= 0, received {args.sample}",
               file=sys.stderr)
@@ -165,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work.resolve()
         started = json.loads((work / "provenance.json").read_text(encoding="utf-8")) \
             if (work / "provenance.json").exists() else {
-                **provenance(), "started_utc": datetime.datetime.fromtimestamp(
+                **provenance(), "commit": "not recorded (a folder older than provenance.json)",
+                "uncommitted_changes": "not recorded",
+                "started_utc": datetime.datetime.fromtimestamp(
                     work.stat().st_ctime, datetime.UTC).strftime("%Y-%m-%d %H:%M")}
         text = (work / "pyproject.toml").read_text(encoding="utf-8")
         head, _, _ = text.partition("\n[tool.mutmut]")

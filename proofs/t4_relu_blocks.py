@@ -125,7 +125,8 @@ def _affine_in_own_layer(report: Report, occurring) -> sp.Basic:
     thm = report.theorem
     z_def = net.definition(thm.definitions, X.z)
     h_def = net.definition(thm.definitions, X.h)
-    layer_facts = tuple(thm.hypotheses) + (s >= 1, s <= L + 1)
+    proved_range = sp.And(s >= 1, s <= L + 1)  # assumed below and returned: one object
+    layer_facts = tuple(thm.hypotheses) + proved_range.args
     q = occurring[1]
     report.implies("the activations below layer s hold no parameter of layer s",
                    layer_facts, sp.Not(occurring[0](s - 1).xreplace({q: s})))
@@ -166,7 +167,7 @@ def _affine_in_own_layer(report: Report, occurring) -> sp.Basic:
         lambda node: isinstance(node, sp.Derivative) and node.expr.func == Z
         and sorted(node.variables, key=str) == [P, Q], lambda node: 0)
     report.identity("the output is affine in its own layer", derivative, 0)
-    return sp.And(s >= 1, s <= L + 1)
+    return proved_range
 
 
 def _diagonal_blocks(report: Report, name: str, conclusion, proved_range, bases):

@@ -78,8 +78,18 @@ def test_planted_predictor_passes_and_noise_fails():
     noise = by_id["E10.grad_norm_start_permuted_mnist"]  # cos(i): unrelated to accuracy
     assert not noise.passed and noise.withheld == ""
     assert e10.verdict(summary["streams"]["permuted_mnist"]["table"]["grad_norm_start"]) == "fail"
-    # GGN quantities absent from these records: no points, the row fails (nothing predicts)
-    assert not by_id["E10.eps_rank_start_permuted_mnist"].passed
+    # GGN quantities absent from these records: no points, nothing to decide (not a FAIL)
+    absent = by_id["E10.eps_rank_start_permuted_mnist"]
+    assert not absent.passed and absent.withheld == "UNDECIDED"
+
+
+def test_rows_of_a_run_too_short_for_loss_of_plasticity_print_too_short():
+    cells, results = _runs(signal=0.1)
+    for c in cells:
+        c["stream_options"] = {"n_train": 10}  # 60 tasks × 10 steps: far too short
+    _, claims = e10.summarize(cells, results)
+    assert claims and all(c.withheld == "TOO SHORT" and not c.passed for c in claims)
+    assert all(c.measured.startswith("TOO SHORT") for c in claims)
 
 
 def test_end_phase_pairs_the_end_of_a_task_with_the_next_task():

@@ -39,7 +39,7 @@ def _runs(q_of, acc_of, seeds=3, T=60):
     cells, results = [], []
     for agent in ("bp", "l2"):
         for seed in range(seeds):
-            c = fake_cell(agent, 0.01, seed, T, spectrum_every=1)
+            c = fake_cell(agent, 0.01, seed, T, spectrum_every=1, n_train=10**6)  # long enough
             u = rng.normal(size=T)  # the task-to-task variation accuracy follows (or not)
             t = np.arange(T)
             q = {k: f(u, t) for k, f in q_of.items()}

@@ -172,3 +172,33 @@ def test_the_taylor_expansion_starts_at_the_sample_networks_outputs():
             h = sp.diag(*masks[r - 1]) * z if r < len(sample.weights) else z
         assert [value.get((0, 0), 0) for value in outputs] == [sp.expand(v) for v in h]
         assert any(value.get((0, 1), 0) != 0 for value in outputs)
+
+
+def test_the_falsifiers_rank_counts_singular_values_above_round_off():
+    """rank(·) as the falsifier evaluates it: a 0 × 0 matrix has rank 0 (no singular value),
+    a rank-one outer product rank 1, a relative perturbation of 1e-12 is round-off."""
+    import numpy as np
+
+    from proofs import _defs
+
+    assert _defs._numeric_rank(np.zeros((0, 0))) == 0
+    outer = np.outer([1.0, 2.0, 3.0], [1.0, -1.0])
+    assert _defs._numeric_rank(outer) == 1
+    assert _defs._numeric_rank(outer + 1e-12 * np.eye(3, 2)) == 1
+    assert _defs._numeric_rank(outer + 1e-6 * np.eye(3, 2)) == 2
+    assert _defs._numeric_rank(np.zeros((2, 2))) == 0
+
+
+def test_the_witness_network_realizes_the_requested_activation_pattern():
+    """realizing_witness returns a numeric point whose ReLU network (σ_w = σ_b = 1, recomputed
+    here) has exactly the requested masks at every hidden layer, deeper layers included."""
+    import numpy as np
+
+    masks = (((1, 0), (0, 1)), ((1, 1), (0, 1)))  # two inputs, two hidden layers of width 2
+    witness = net.make_net((2, 2, 2, 1), masks)
+    X, weights, biases = net.realizing_witness(witness)
+    h = X
+    for layer, (W, bias) in enumerate(zip(weights[:-1], biases[:-1], strict=True)):
+        z = h @ W / np.sqrt(W.shape[0]) + bias
+        assert (z > 0).astype(int).tolist() == [list(row) for row in masks[layer]]
+        h = np.maximum(z, 0.0)

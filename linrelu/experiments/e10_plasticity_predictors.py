@@ -249,11 +249,12 @@ def combine(runs: dict) -> dict:
 
 
 def verdict(score: dict) -> str:
-    """"pass", "fail" or "undecided" by the criterion of the module docstring (intervals)."""
+    """"pass", "fail" or "undecided" by the criterion of the module docstring (intervals).
+    A score without finite intervals (too few runs, seeds or points, or a quantity that never
+    varies) cannot be decided: "undecided"."""
     (hl, hh), (pl, ph) = score["held_out_ci"], score["partial_ci"]
     if not all(np.isfinite(v) for v in (hl, hh, pl, ph)):
-        return "fail" if not (np.isfinite(score["held_out"]) and np.isfinite(score["partial"])) \
-            else "undecided"
+        return "undecided"
     if hl >= HELD_OUT_MIN and pl >= PARTIAL_MIN:
         return "pass"
     if hh < HELD_OUT_MIN or ph < PARTIAL_MIN:
@@ -326,8 +327,9 @@ def summarize(cells_: list, results: list):
                 f"point estimates alone (issue 17): "
                 f"{'predicts' if predicts(sc) else 'does not predict'}",
                 f"held-out R² ≥ {HELD_OUT_MIN} and partial R² ≥ {PARTIAL_MIN}, both intervals "
-                f"clear of the bars (else UNDECIDED)", v == "pass", FIGURE, kind="finding",
-                withheld="UNDECIDED" if v == "undecided" and not s["note"] else ""))
+                f"clear of the bars (else UNDECIDED)", v == "pass" and not s["note"], FIGURE,
+                kind="finding", withheld="TOO SHORT" if s["note"] else
+                ("UNDECIDED" if v == "undecided" else "")))
     return {"streams": streams, "quantities": list(QUANTITIES), "phases": list(PHASES),
             "bootstrap": BOOTSTRAP,
             "criteria": {"held_out": HELD_OUT_MIN, "partial": PARTIAL_MIN}}, claims
