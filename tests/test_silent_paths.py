@@ -196,7 +196,7 @@ def test_bfloat16_warning_states_the_measured_accuracy():
     msgs = [str(w.message) for w in rec if "below float64" in str(w.message)]
     assert len(msgs) == 1
     assert "1e-7" not in msgs[0] and "bfloat16 round-off (unit roundoff 3.9e-03" in msgs[0]
-    median, worst = lr.network.LOW_PRECISION_GRAM_ERROR["bfloat16"]
+    median, worst = lr.models.network.LOW_PRECISION_GRAM_ERROR["bfloat16"]
     assert f"measured on CPU {median:.1e} median, up to {worst:.1e}" in msgs[0]
     # the statement holds for this model: its Gram error against the float64 model's
     ref = lambda p, x: BF16(dtype=jnp.float64).apply({"params": p}, x)

@@ -292,12 +292,11 @@ def _eigvalsh_spectral_jvp(primals, tangents):
 def smooth_effective_rank(F, floor: float = ERANK_FLOOR):
     """erank_δ(F) of the module docstring (differentiable, jit-friendly).
 
-    Cost (measured, one thread, AMD EPYC): the authors' separate ER step on 100 examples of the
-    width-100 MLP takes 6.4 ms (3 eigh's of 100×100 Grams at ≈ 1.4 ms each, float32 or float64
-    alike); on 1000 examples 31 ms. The 0.26 s once measured for it was the same eigh run by a
-    multi-threaded LAPACK on an oversubscribed machine (92 ms per 100×100 eigh at load 6, 6.5×
-    its float64 time there); one BLAS/XLA thread per worker process (the runner's --workers)
-    removes it."""
+    Cost (measured, one thread, 2-core AMD EPYC, 2026-11-25): the authors' separate ER step on
+    100 examples of the width-100 MLP takes 6.4 ms (3 eigh's of 100×100 Grams at ≈ 1.4 ms each,
+    float32 or float64 alike); on 1000 examples 31 ms. A multi-threaded LAPACK on an
+    oversubscribed machine is far slower (92 ms per 100×100 eigh at load 6); one BLAS/XLA thread
+    per worker process (the runner's --workers) avoids that."""
     b, m = F.shape
     gram = F @ F.T if b <= m else F.T @ F
     lam = eigvalsh_spectral(gram)

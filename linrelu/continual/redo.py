@@ -17,8 +17,9 @@ with the variance the K per-step draws accumulate under the shrink,
 so θ has the per-step process's noise variance at every multiple of K; what differs is that the
 K − 1 gradients inside a block are taken at weights without the block's partial noise (of size
 ≤ σ√K per weight). K = 1 is the exact per-step form. (Drawing the noise costs ≈ 19 ns per
-parameter on XLA:CPU with the default threefry generator, ≈ 1.7 ms per step for the width-100
-MLP's 89 610 parameters, 28× a minibatch-1 SGD step: the reason for K.)
+parameter on XLA:CPU (2-core AMD EPYC, 2026-12-06) with the default threefry generator, ≈ 1.7 ms
+per step for the width-100 MLP's 89 610 parameters, 28× a minibatch-1 SGD step: the reason
+for K.)
 
 **ReDo** (Sokar et al. 2023, "The Dormant Neuron Phenomenon in Deep RL"; dopamine
 labs/redo/weight_recyclers.py ``NeuronRecycler``; Dohare lop/algos/gntRedo.py): every F steps,

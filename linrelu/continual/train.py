@@ -263,7 +263,7 @@ def sparse_width(model, agent: AgentConfig, X, lr=None) -> int | None:
     encoding's own width when that is wider: a stream encodes every task at its pool's width
     (:mod:`linrelu.continual.streams`), so all of its tasks share one compiled program however
     their densest rows differ (a task of 60 of the 4000 pool images asked for 4 widths over 6
-    tasks before, each a compile of 3–4 s).
+    tasks before, each a compile of 3–4 s on the 2-core AMD EPYC, 2026-11-26).
     ``lr``: the step(s) of a population (the largest counts)."""
     lr = agent.lr if lr is None else float(np.max(lr))
     if jax.default_backend() not in SPARSE_BACKENDS or not isinstance(model, MLP) \
@@ -439,7 +439,8 @@ def _scanned_program(model, agent, loss, n, batch_size, epochs, sparse=None):
         if scaled:
             carry = (*carry, jnp.ones((), jnp.float32))
         # unroll 2: the same operations, ≈ 9 % less loop overhead per minibatch-1 step of
-        # the width-100 MLP on XLA:CPU (66.5 → 61.3 µs, bit-identical result, measured)
+        # the width-100 MLP on XLA:CPU (66.5 → 61.3 µs, bit-identical result, 2-core AMD EPYC,
+        # 2026-11-26)
         out = jax.lax.scan(body, carry, jnp.arange(count), unroll=2)[0]
         if not scaled:
             return out
@@ -509,10 +510,12 @@ def _trainer(model, agent: AgentConfig, loss: str, n: int, batch_size: int, epoc
     # Other models (convolutions): one jitted step per minibatch from a Python loop. XLA's CPU
     # backend runs convolution gradients inside a while loop (lax.scan) 12–25× slower than the
     # same step dispatched on its own (ConvNet 28×28×1, minibatch 100: 2.6–5.2 s vs 0.21 s per
-    # step, measured); the dispatch overhead (~0.1 ms) is negligible at these step costs.
+    # step, 2-core AMD EPYC, 2026-11-25); the dispatch overhead (~0.1 ms) is negligible at these
+    # step costs.
     # The separate ER step is likewise taken outside the jitted step, from Python, rather than
     # under lax.cond: a convolution gradient inside a cond ran ≈ 20 s per 8-step task instead of
-    # ≈ 1.5 s (ConvNet 28×28×1, ER on 400 images once per epoch, measured). Same order of
+    # ≈ 1.5 s (ConvNet 28×28×1, ER on 400 images once per epoch, 2-core AMD EPYC, 2026-11-25). Same
+    # order of
     # operations as the scanned path: ER step (when i % er_every == 0), then the loss step.
     jit_batches = jax.jit(batches)
     jit_step = jax.jit(lambda data, carry, i: step(data, carry, i, agent.lr, with_er=False))

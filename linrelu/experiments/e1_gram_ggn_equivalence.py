@@ -26,7 +26,8 @@ WIDTHS = (8, 32, 128)
 DEPTHS = (1, 2, 3)
 LOSSES = ("mse", "ce")
 # The dense p × p eigenproblem costs O(p³) and 8p² bytes; above this p the cell uses Lanczos
-# instead (quick: p = 2403 for width 32 × depth 3 would take ~5–10 s on a loaded core; full
+# instead (quick: p = 2403 for width 32 × depth 3 would take ~5–10 s on a loaded core of the 2-core
+# AMD EPYC, 2026-11-25; full
 # mode affords it; width 128 × depth 2 has p = 17 667 and is always Lanczos).
 DENSE_MAX_PARAMS = {"quick": 1400, "full": 2500}
 # Eigenvalue thresholds, relative to λ_max(G):

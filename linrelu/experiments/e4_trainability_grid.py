@@ -76,7 +76,8 @@ STREAMS = {  # stream → (loss, stream options, agent step size, τ); τ: modul
 #: Non-MLP rows: architectures (quick / full), samples, step multipliers of 1/λ_max(G), τ per loss.
 ARCH_STREAM = "architectures"
 ARCH_NAMES = ("resmlp", "encoder", "mixer", "convnet")
-#: quick mode leaves the ConvNet out: its two cells took 50 s of E4's 223 s in the pilot
+#: quick mode leaves the ConvNet out: its two cells took 50 s of E4's 223 s in the pilot (2-core
+#: AMD EPYC, 2026-12-06)
 #: (float64 convolutions, 100 GD steps twice per task start); it is in the calibration
 #: (docs/calibration.md) and in full mode
 ARCH_NAMES_QUICK = ("resmlp", "encoder", "mixer")

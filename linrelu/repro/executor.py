@@ -43,8 +43,7 @@ THREAD_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 #: Host-vs-XLA choices (linrelu.spectral.linalg.CHOICES) fixed for every cell, where the library
-#: would
-#: time both per process: when the two are close (eigh probe: host 22.6 ms, XLA 25.9 ms on the
+#: would time both per process: when the two are close (eigh probe: host 22.6 ms, XLA 25.9 ms on the
 #: 2-core EPYC) the timing picks differently from process to process, and the two solvers'
 #: eigenvalues differ at round-off (~1e-15 relative), which made 5 of 11 results files of two
 #: otherwise identical --long runs differ (2026-11-26). 'xla' for the Gram is what every net
