@@ -29,8 +29,10 @@ The population: every mutant of proofs/, and those mutants of linrelu/spectral/k
 function
 the proof tests execute (the part of the library T7's proof uses). Score = detected / tried, where
 detected = killed or timed out (a mutant that makes a proof hang is caught); "no tests" (a mutated
-function that no proof test runs) and "survived" count against the score. The command is not part
-of the test suite: on the 2-core machine a 300-mutant sample takes tens of minutes.
+function that no proof test runs) and "survived" count against the score. A mutant whose test run
+raised inside mutmut's harness (exit code 255, filed by mutmut under "timeout") is run again by
+test file (``recheck_raised``) and takes that run's status. The command is not part of the test
+suite: on the 2-core machine a 300-mutant sample takes over an hour.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ process_isolation = "forkserver"
 forkserver_warmup = "none"
 timeout_constant = 60.0
 """
-DETECTED = {"killed", "timeout", "segfault"}
+DETECTED = {"killed", "timeout", "segfault"}  # "timeout" after the exit-255 recheck is a real one
 
 
 def copy_checkout(dest: Path) -> None:
@@ -113,6 +115,40 @@ def statuses(work: Path) -> dict[str, str]:
         if name:
             out[name] = status
     return out
+
+
+def raw_exit_codes(work: Path) -> dict[str, int | None]:
+    """Every mutant's raw exit code, from mutmut's ``*.py.meta`` files."""
+    out = {}
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        out.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return out
+
+
+def recheck_raised(work: Path, name: str, timeout_s: float = 1800.0) -> str:
+    """The status of a mutant whose test run raised inside mutmut's harness (exit code 255, which
+    mutmut files under "timeout" although no time limit was hit).
+
+    mutmut runs a mutant's tests by test id; when the mutant breaks the collection of a test
+    module (e.g. a parametrization computed at import raises), pytest finds no test of that id,
+    exits 4 and mutmut's harness raises. Here the tests' *files* run instead, with the mutant
+    switched on by mutmut's own ``MUTANT_UNDER_TEST``: exit 1 (a test failed) or 2 (collection
+    errors) is "killed", 0 is "survived", anything else keeps its code."""
+    stats = json.loads((work / "mutants" / "mutmut-stats.json").read_text())
+    tests = stats["tests_by_mangled_function_name"].get(_function(name), [])
+    files = sorted({test.split("::", 1)[0] for test in tests})
+    if not files:
+        return "no tests"
+    env = {**os.environ, "MUTANT_UNDER_TEST": name}
+    try:
+        rc = subprocess.run([sys.executable, "-m", "pytest", "--rootdir=.", "-x", "-q", "-n", "0",
+                             "-p", "no:cacheprovider", "-p", "no:randomly", "-k",
+                             "not mathematical_token_in_a_string_literal", *files],
+                            cwd=work / "mutants", env=env, capture_output=True, text=True,
+                            timeout=timeout_s).returncode
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    return {0: "survived", 1: "killed", 2: "killed", 5: "no tests"}.get(rc, f"exit {rc}")
 
 
 def provenance() -> dict:
@@ -200,6 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.report_only:
             mutmut(work, "run", children, *[name for name in chosen if name in pool])
         status = statuses(work)
+        raw = raw_exit_codes(work)
+        raised = sorted(n for n in chosen if raw.get(n) == 255)
+        rechecked = {}
+        for name in raised:
+            rechecked[name] = recheck_raised(work, name)
+            status[name] = rechecked[name]
+            print(f"  exit 255 rechecked by test file: {name}: {rechecked[name]}", flush=True)
         tried = {name: status.get(name, "not checked") if name in pool else "not in the population"
                  for name in chosen}
         unfinished = sorted(n for n, s in tried.items() if s == "not checked") \
@@ -221,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             "by_status": {s: sum(v == s for v in tried.values())
                           for s in sorted(set(tried.values()))},
             "survivors": {name: {"status": tried[name], "diff": diffs[name]} for name in missed},
+            "exit_255_rechecked": rechecked,
         }
         out = RERUN_OUT if args.mutants else OUT
         out.parent.mkdir(parents=True, exist_ok=True)

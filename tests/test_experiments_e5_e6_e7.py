@@ -437,3 +437,24 @@ def test_e7_best_and_last_are_seed_means_whose_difference_is_the_drop():
     e = e7_plasticity_metrics.run_summary(runs_)
     assert e["best"] == pytest.approx(0.75) and e["late"] == pytest.approx(0.55)
     assert e["drop"] == pytest.approx(0.2) == e["best"] - e["late"]
+
+
+def test_e5_legend_names_each_drawn_spectrum_once(tiny_runs, tmp_path, monkeypatch):
+    """A run too short for two task starts (early task = late task) draws its spectrum once,
+    labelled as such, instead of two identical lines both called "task t"."""
+    cells, results = tiny_runs
+    summary, _ = E5.summarize(cells, results)
+    summary = copy.deepcopy(summary)
+    seeds = [r["seeds"][0] for s in summary["streams"].values() for r in s["runs"].values()
+             if "early_eigenvalues" in r["seeds"][0]]
+    assert seeds
+    for e in seeds:  # the case of this test: as in quick mode's 4-task class-pairs runs
+        e["late_task"], e["late_eigenvalues"] = e["early_task"], e["early_eigenvalues"]
+    figs = []
+    from linrelu.experiments import e5_spectra_collapse as e5
+    monkeypatch.setattr(e5, "save_figure", lambda fig, d, name: figs.append(fig) or [])
+    E5.plot(summary, tmp_path)
+    labels = [[t.get_text() for t in ax.get_legend().get_texts()]
+              for ax in figs[0].axes if ax.get_legend()]
+    assert labels and all(len(set(ls)) == len(ls) for ls in labels)
+    assert any("(early = late)" in t for ls in labels for t in ls)

@@ -252,10 +252,11 @@ def plot(summary: dict, figdir) -> list:
             if not run or "early_eigenvalues" not in run["seeds"][0]:
                 continue
             e = run["seeds"][0]
-            for ph in ("early", "late"):
+            same = e["early_task"] == e["late_task"]  # a run too short for two task starts
+            for ph in ("early",) if same else ("early", "late"):
                 ev = np.sort(np.asarray(e[f"{ph}_eigenvalues"], float))
                 col, ls = styles[(agent, ph)]
-                name = f"{agent} task {e[f'{ph}_task']}"
+                name = f"{agent} task {e[f'{ph}_task']}" + (" (early = late)" if same else "")
                 ax_cdf.step(np.maximum(ev, 1e-12), np.arange(1, ev.size + 1) / ev.size,
                             color=col, ls=ls, where="post",
                             label=f"{name}: λ_max {e[f'{ph}_lambda_max']:.3g}")

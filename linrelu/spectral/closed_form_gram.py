@@ -80,7 +80,11 @@ def backward_step(net: MLP, W_next, deriv, delta_next, l: int):
     """Δ̃_l = D_l ⊙ s_{l+1} Δ̃_{l+1} W_{l+1}ᵀ: one (n·r × m_{l+1}) @ (m_{l+1} × m_l) GEMM."""
     n = deriv.shape[0]
     back = delta_next @ W_next.T
-    back = back.reshape(n, -1, back.shape[-1]) * (net.weight_scale(l + 1) * deriv)[:, None, :]
+    scale = (net.weight_scale(l + 1) * deriv)[:, None, :]
+    if isinstance(back, np.ndarray):  # host: scale in place, no second (n·r × m_l) array
+        back.reshape(n, -1, back.shape[-1])[...] *= scale
+        return back
+    back = back.reshape(n, -1, back.shape[-1]) * scale
     return back.reshape(n * back.shape[1], -1)
 
 
