@@ -186,8 +186,9 @@ FALSIFIER_TRIALS = 40
 
 def draw(rng, trial: int) -> dict:
     """Random H (n × m_{l−1}) and Δ (nk × m_l) of planted ranks r, s (products of Gaussian
-    factors), K_W = (σ_w²/m_{l−1}) kron(H Hᵀ, ones(k, k)) * (Δ Δᵀ) in numpy; sizes with
-    r·s ≤ nk are frequent, where the bound is attained."""
+    factors), K_W = (σ_w²/m_{l−1}) kron(H Hᵀ, ones(k, k)) * (Δ Δᵀ) in numpy: n ∈ 1…4 samples,
+    k ∈ 1…3 outputs, fan-in m_{l−1} and width m_l ∈ 1…4, σ_w ∈ [0.5, 2]; sizes with r·s ≤ nk are
+    frequent, where the bound is attained."""
     size_n, size_k = int(rng.integers(1, 5)), int(rng.integers(1, 4))
     fan_in, width = int(rng.integers(1, 5)), int(rng.integers(1, 5))
     r_h = int(rng.integers(1, min(size_n, fan_in) + 1))

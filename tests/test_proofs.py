@@ -14,12 +14,15 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import importlib
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sympy
 
 import proofs
 from proofs import _render, _statement
@@ -361,11 +364,53 @@ def test_a_fresh_import_builds_the_committed_statements():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    expected = []
-    for module in MODULES:
-        section = proofs.committed_section(module.THEOREM.id)
-        statement = section.split("```text\n", 1)[1].split("\n```", 1)[0]
-        variants = section.split("False variants, each rejected by the proof:\n\n", 1)[1]
-        expected += [f"## {module.THEOREM.id}", statement,
-                     *[line for line in variants.splitlines() if line.startswith("- ")]]
-    assert out.stdout.splitlines() == "\n".join(expected).splitlines()
+    expected = [line for module in MODULES for line in _committed_lines(module.THEOREM.id)]
+    assert out.stdout.splitlines() == expected
+
+
+def _committed_lines(theorem_id: str) -> list[str]:
+    """The heading, the rendered statement and the false-variant lines of ``theorem_id`` in the
+    committed STATEMENTS.md."""
+    section = proofs.committed_section(theorem_id)
+    statement = section.split("```text\n", 1)[1].split("\n```", 1)[0]
+    variants = section.split("False variants, each rejected by the proof:\n\n", 1)[1]
+    return "\n".join([f"## {theorem_id}", statement, *[
+        line for line in variants.splitlines() if line.startswith("- ")]]).splitlines()
+
+
+@contextlib.contextmanager
+def _fresh_proofs():
+    """``proofs`` imported anew in this process: new module objects, so every module-level
+    statement (the THEOREM objects, the definitions they call, the numeric functions bound to
+    function symbols) runs again while the test runs. The original modules are put back after."""
+    def ours(name):
+        return name == "proofs" or name.startswith("proofs.")
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    sympy.core.cache.clear_cache()  # no expression built from the original modules is reused
+    try:
+        yield importlib.import_module("proofs")
+    finally:
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        sympy.core.cache.clear_cache()
+
+
+def test_a_fresh_import_in_this_process_proves_the_committed_statements():
+    """The same fresh import inside the test process (what a tool that follows the test process,
+    such as a mutation tester, sees): every module-level definition is built again, renders the
+    committed statements and false variants, and passes its proof and numeric falsifier."""
+    with _fresh_proofs() as fresh:
+        modules = fresh.proof_modules()
+        assert [m.THEOREM.id for m in modules] == [m.THEOREM.id for m in MODULES]
+        assert all(m is not o for m, o in zip(modules, MODULES, strict=True))
+        for module in modules:
+            rendered = "\n".join([f"## {module.THEOREM.id}", module.THEOREM.render(),
+                                  *fresh._variant_lines(module)]).splitlines()
+            assert rendered == _committed_lines(module.THEOREM.id)
+            row = fresh.run_module(module)
+            assert row["passed"] and row["falsifier"]["checked"] > 0, row
+    assert sys.modules["proofs"] is proofs

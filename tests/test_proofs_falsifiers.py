@@ -129,6 +129,8 @@ def test_sizes_and_cases_cover_the_documented_ranges():
     assert any(v[t1.N] < v[t1.p] for v in t1_values)
     deficits = {v[t1.N] - int(np.linalg.matrix_rank(v[t1.H])) for v in t1_values}
     assert 0 in deficits and max(deficits) > 0
+    # … the identity (mse) also with several outputs per sample, not only where k = 1
+    assert any(v[t1.N] > v[t1.n] and np.array_equal(v[t1.H], np.eye(v[t1.N])) for v in t1_values)
     # T2: the cases in turn (mse, uniform, binary, ce) beside the bracket and the ranks
     cases = [set(d) - {"bracket", "rank_lower", "rank_upper"} for d in draws_of("T2")[0]]
     assert cases == [[{"mse"}, {"uniform"}, {"binary"}, {"ce"}][t % 4] for t in range(len(cases))]
@@ -136,6 +138,13 @@ def test_sizes_and_cases_cover_the_documented_ranges():
     assert set(_values("T2a", "kernel", t2a.k)) == set(range(2, 8))
     assert set(_values("T3", "real", t3.n)) == {1, 2, 3, 4}
     assert set(_values("T3", "real", t3.k)) == {1, 2, 3}
+    # T5a: n = 1 … 4 samples, k = 1 … 3 outputs, fan-in and width 1 … 4 (read from the shapes
+    # of H and Δ: the integer draws for the planted ranks use the same ranges)
+    t5a_values = [d["rank_bound"] for d in draws_of("T5a")[0]]
+    assert {v[t5a.H].shape[0] for v in t5a_values} == {1, 2, 3, 4}
+    assert {v[t5a.H].shape[1] for v in t5a_values} == {1, 2, 3, 4}
+    assert {v[t5a.Delta].shape[0] // v[t5a.H].shape[0] for v in t5a_values} == {1, 2, 3}
+    assert {v[t5a.Delta].shape[1] for v in t5a_values} == {1, 2, 3, 4}
     # T6: factor sizes 1 … 5; T7: n ∈ {2, 3, 4}, d ∈ {2, 4}
     assert set(_values("T6", "mixed_product", t6.a)) == set(range(1, 6)) \
         == set(_values("T6", "mixed_product", t6.b)) == set(_values("T6", "l2_shift", t6.p))

@@ -202,3 +202,29 @@ def test_the_witness_network_realizes_the_requested_activation_pattern():
         z = h @ W / np.sqrt(W.shape[0]) + bias
         assert (z > 0).astype(int).tolist() == [list(row) for row in masks[layer]]
         h = np.maximum(z, 0.0)
+
+
+def test_the_symbolic_network_computes_the_scaled_forward_pass():
+    """make_net's forward pass against numpy: z_l = σ_w/√m_{l−1} W_lᵀ h_{l−1} + σ_b b_l,
+    h_l = D_l z_l, at widths that differ layer to layer (so a width read from the wrong layer
+    changes the outputs)."""
+    import numpy as np
+
+    widths, masks = (5, 3, 4, 2), (((1, 0, 1),), ((1, 1, 0, 1),))
+    sym = net.make_net(widths, masks)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1, widths[0]))
+    Ws = [rng.normal(size=(a, b)) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+    bs = [rng.normal(size=b) for b in widths[1:]]
+    sw, sb = 1.3, 0.7
+    values = {sym.sigma_w: sw, sym.sigma_b: sb,
+              **{s: v for s, v in zip(sym.X, X.ravel(), strict=True)}}
+    for Wr, W_num, br, b_num in zip(sym.weights, Ws, sym.biases, bs, strict=True):
+        values.update(zip(Wr, W_num.ravel(), strict=True))
+        values.update(zip(br, b_num, strict=True))
+    h = X[0]
+    for r, (W_num, b_num) in enumerate(zip(Ws, bs, strict=True), start=1):
+        z = sw / np.sqrt(widths[r - 1]) * W_num.T @ h + sb * b_num
+        h = np.asarray(masks[r - 1][0]) * z if r < len(Ws) else z
+    got = np.array(sym.outputs().subs(values).evalf(), dtype=float).ravel()
+    np.testing.assert_allclose(got, h, rtol=1e-12)  # exact arithmetic vs float64 round-off

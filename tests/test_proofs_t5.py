@@ -171,3 +171,22 @@ def test_the_falsifier_checks_the_gram_on_random_networks():
     counts = falsify(t5.THEOREM, t5.draw, 8)
     assert counts["gram"]["checked"] == 8 and not counts["gram"]["violations"]
     assert falsify(VARIANTS["missing_bias_term"], t5.draw, 4)["gram"]["violations"]
+
+
+def test_the_sampled_check_covers_the_three_kinds_of_gram_entry():
+    """_cases' contract (its docstring): two inputs with two different outputs, two inputs with
+    the last output twice, one input with the first output twice (a diagonal entry)."""
+    for _, widths in t5.SAMPLES:
+        k = widths[-1]
+        assert k > 1
+        assert t5._cases(widths) == (((0, 1), 1, k), ((0, 1), k, k), ((1, 1), 1, 1))
+
+
+@pytest.mark.parametrize("variant, where", [
+    ("gram_is_zero", "(inputs 1 and 2, outputs 1 and 2)"),
+    ("sum_ends_at_depth", "(inputs 1 and 2, outputs 2 and 2)")])
+def test_the_sampled_check_names_the_entry_where_the_closed_form_differs(variant, where):
+    with pytest.raises(ProofError) as failed:
+        t5._sampled(Report(t5.false_variants()[variant]))
+    assert str(failed.value) == ("T5 gram: the closed form differs from the Gram entry at "
+                                 f"depth 1 {where}")

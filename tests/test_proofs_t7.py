@@ -281,3 +281,14 @@ def test_a_width_average_must_be_a_multiple_of_one_sum():
     two = sp.Sum(t7.W[a], (a, 0, m - 1)) + sp.Sum(t7.W[a] ** 2, (a, 0, m - 1))
     with pytest.raises(ProofError, match="multiple of one sum"):
         t7._use_averages(report, X_, (equation(two, 1),), "probe")
+
+
+def test_the_falsifiers_own_numerics_name_their_disagreement(monkeypatch):
+    """When Monte Carlo and the quadrature behind κ₁, κ₀ disagree, the falsifier stops with both
+    numbers, the order and the tolerance in its message."""
+    monkeypatch.setattr(t7, "_quad_kappa", lambda order: lambda *args: 10.0 + order)
+    with pytest.raises(AssertionError) as failed:
+        t7._monte_carlo_agrees(np.random.default_rng(0), 1.0, 1.0, 0.5)
+    text = str(failed.value)
+    assert text.startswith("T7 falsifier: Monte Carlo ") and "quadrature 11.0 of order 1" in text
+    assert text.endswith(f"differ by more than {t7.MONTE_CARLO_SIGMAS} SE")

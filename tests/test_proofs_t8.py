@@ -120,3 +120,16 @@ def test_the_proof_records_solver_induction_and_instances():
     assert len(report.solver) >= 50
     assert any("telescoping" in step for step in report.inductions)
     assert any(step.startswith("closed_form") for step in report.inductions)
+
+
+def test_a_single_power_term_is_nonnegative_only_with_its_base():
+    """A coefficient A^T (one term, no subtrahend): the solver decides A ≥ 0 from the hypotheses
+    ("base sign"); without a sign for A the step fails."""
+    from proofs._statement import ProofError, Report
+
+    x = sp.Symbol("x", real=True)
+    report = Report(t8.THEOREM)
+    t8._nonnegative_coefficient(x**t8.T, (sp.Ge(x, 0),), report, "one power")
+    assert "one power, base sign" in report.solver
+    with pytest.raises(ProofError):
+        t8._nonnegative_coefficient(x**t8.T, (sp.Ge(x, -1),), Report(t8.THEOREM), "one power")
