@@ -228,3 +228,20 @@ def test_the_symbolic_network_computes_the_scaled_forward_pass():
         h = np.asarray(masks[r - 1][0]) * z if r < len(Ws) else z
     got = np.array(sym.outputs().subs(values).evalf(), dtype=float).ravel()
     np.testing.assert_allclose(got, h, rtol=1e-12)  # exact arithmetic vs float64 round-off
+
+
+def test_negated_and_implied_relations_are_evaluated_from_their_parts():
+    x = sp.Symbol("x", real=True)
+    between = sp.Not(sp.And(sp.Gt(x, 1), sp.Lt(x, 3)))  # sympy keeps Not of a conjunction
+    assert isinstance(between, sp.Not)
+    assert evaluate_relation(between, {x: 0.5}) and not evaluate_relation(between, {x: 2.0})
+    assert evaluate_relation(sp.Implies(sp.Gt(x, 1), sp.Gt(x, 0)), {x: 2.0})
+    assert not evaluate_relation(sp.Implies(sp.Gt(x, 0), sp.Gt(x, 1)), {x: 0.5})
+
+
+def test_listed_values_are_evaluated_as_float64_arrays():
+    """A list or tuple of integers is a float64 array (numpy's integer arrays reject negative
+    powers and wrap around on overflow)."""
+    f, i = sp.IndexedBase("f"), sp.Idx("i")
+    assert evaluate_expr(f[i] ** -1, {f[i]: [2, 4]}).tolist() == [0.5, 0.25]
+    assert evaluate_expr(f[i] ** 40, {f[i]: (3,)}).tolist() == [3.0**40]
