@@ -151,9 +151,10 @@ def _within_bp(measured: str) -> str:
 
 
 def _held_out(measured: str) -> str:
-    m = re.search(rf"held-out R² ({_NUM}|nan), partial R² \(task index regressed out\) "
-                  rf"({_NUM}|nan)", measured)
-    return f"held-out R² {m.group(1)}, partial R² {m.group(2)}" if m else ""
+    m = re.search(rf"held-out R² ({_NUM}|nan)( \[[^\]]*\])?, partial R² \(task index regressed "
+                  rf"out\) ({_NUM}|nan)( \[[^\]]*\])?", measured)
+    return (f"held-out R² {m.group(1)}{m.group(2) or ''}, partial R² {m.group(3)}"
+            f"{m.group(4) or ''}" if m else "")
 
 
 def _balanced(measured: str) -> str:
@@ -346,13 +347,14 @@ def predictors_markdown(root: Path, stream: str = "permuted_mnist") -> str:
     """The README's "What predicts plasticity" table: for every quantity of E10's list
     (:data:`linrelu.experiments.e10_plasticity_predictors.QUANTITIES`), its held-out R² and
     partial R² with their bootstrap intervals at task start and at task end, and the verdict,
-    from the first tier (deciding order) whose claims table has E10's start/end rows."""
+    from the tier whose claims table has the most of E10's start/end rows (the first in deciding
+    order among equals)."""
     from linrelu.experiments.e10_plasticity_predictors import QUANTITIES
 
     tables = claims_tables(root)
     ids = {q: (f"E10.{q}_start_{stream}", f"E10.{q}_end_{stream}") for q in QUANTITIES}
-    table = next((t for t in tables if any(i in t.rows for pair in ids.values() for i in pair)),
-                 None)
+    counts = [sum(i in t.rows for pair in ids.values() for i in pair) for t in tables]
+    table = tables[counts.index(max(counts))] if counts and max(counts) else None
     if table is None:
         return "No committed claims table has E10's task-start/task-end rows yet.\n"
     lines = ["| quantity | task start: held-out R² · partial R² [95 %] | verdict | task end: "
