@@ -125,7 +125,8 @@ def raw_exit_codes(work: Path) -> dict[str, int | None]:
     return out
 
 
-def recheck_raised(work: Path, name: str, timeout_s: float = 1800.0) -> str:
+def recheck_raised(work: Path, name: str, tests_by_function: dict,
+                   timeout_s: float = 1800.0) -> str:
     """The status of a mutant whose test run raised inside mutmut's harness (exit code 255, which
     mutmut files under "timeout" although no time limit was hit).
 
@@ -133,9 +134,9 @@ def recheck_raised(work: Path, name: str, timeout_s: float = 1800.0) -> str:
     module (e.g. a parametrization computed at import raises), pytest finds no test of that id,
     exits 4 and mutmut's harness raises. Here the tests' *files* run instead, with the mutant
     switched on by mutmut's own ``MUTANT_UNDER_TEST``: exit 1 (a test failed) or 2 (collection
-    errors) is "killed", 0 is "survived", anything else keeps its code."""
-    stats = json.loads((work / "mutants" / "mutmut-stats.json").read_text())
-    tests = stats["tests_by_mangled_function_name"].get(_function(name), [])
+    errors) is "killed", 0 is "survived", anything else keeps its code. ``tests_by_function``:
+    mutmut's map of mangled function names to their tests (``mutmut-stats.json``)."""
+    tests = tests_by_function.get(_function(name), [])
     files = sorted({test.split("::", 1)[0] for test in tests})
     if not files:
         return "no tests"
@@ -239,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         raw = raw_exit_codes(work)
         raised = sorted(n for n in chosen if raw.get(n) == 255)
         rechecked = {}
+        tests_by_function = json.loads((work / "mutants" / "mutmut-stats.json").read_text())[
+            "tests_by_mangled_function_name"] if raised else {}
         for name in raised:
-            rechecked[name] = recheck_raised(work, name)
+            rechecked[name] = recheck_raised(work, name, tests_by_function)
             status[name] = rechecked[name]
             print(f"  exit 255 rechecked by test file: {name}: {rechecked[name]}", flush=True)
         tried = {name: status.get(name, "not checked") if name in pool else "not in the population"

@@ -150,9 +150,13 @@ def _within_bp(measured: str) -> str:
     return "within bp: " + ", ".join(f"R² {r} (step {s})" for s, r in m) if m else ""
 
 
+#: E10's two scores in a measured text, each with its bootstrap interval when the text has one
+_SCORES = re.compile(rf"held-out R² ({_NUM}|nan)( \[[^\]]*\])?, partial R² \(task index "
+                     rf"regressed out\) ({_NUM}|nan)( \[[^\]]*\])?")
+
+
 def _held_out(measured: str) -> str:
-    m = re.search(rf"held-out R² ({_NUM}|nan)( \[[^\]]*\])?, partial R² \(task index regressed "
-                  rf"out\) ({_NUM}|nan)( \[[^\]]*\])?", measured)
+    m = _SCORES.search(measured)
     return (f"held-out R² {m.group(1)}{m.group(2) or ''}, partial R² {m.group(3)}"
             f"{m.group(4) or ''}" if m else "")
 
@@ -338,9 +342,9 @@ def paper_vs_project_markdown(root: Path) -> str:
 
 
 def _interval_scores(measured: str) -> str:
-    m = re.search(rf"held-out R² ({_NUM}|nan) (\[[^\]]*\]), partial R² \(task index regressed "
-                  rf"out\) ({_NUM}|nan) (\[[^\]]*\])", measured)
-    return f"{m.group(1)} {m.group(2)} · {m.group(3)} {m.group(4)}" if m else ""
+    m = _SCORES.search(measured)
+    return f"{m.group(1)}{m.group(2)} · {m.group(3)}{m.group(4)}" if m and m.group(2) \
+        and m.group(4) else ""
 
 
 def predictors_markdown(root: Path, stream: str = "permuted_mnist") -> str:
