@@ -197,3 +197,31 @@ def test_two_stage_eigensolver_reads_only_the_lower_triangle():
     garbage_upper = np.tril(A) + np.triu(rng.normal(size=(20, 20)), 1)
     assert rel_err(linalg.eigvalsh_desc_fast(garbage_upper),
                    np.linalg.eigvalsh(A)[::-1]) <= TOL
+
+
+@pytest.mark.parametrize("loss", ["ce", "mse"])
+@pytest.mark.parametrize("generic", [False, True])
+def test_task_grams_are_the_separate_grams_to_the_bit_and_match_autodiff(loss, generic):
+    """One pass of a task start (issue 35): K and (G_r, z) as jacobian_gram and
+    reduced_loss_weighted_gram compute them alone, bit for bit (the continual results stored
+    before the change stay valid), and both against the autodiff J Jᵀ (TOL)."""
+    from linrelu.models.network import resolve
+    from linrelu.spectral.equivalence import eigenvalues_from_reduced
+
+    net = lr.MLP((5, 7, 6, 3))
+    params = net.init(jax.random.PRNGKey(1))
+    X = np.random.default_rng(1).normal(size=(4, 5))
+    y = np.array([0, 2, 1, 2]) if loss == "ce" else np.random.default_rng(2).normal(size=(4, 3))
+    model = net if not generic else (lambda p, x: net.apply(p, x))  # a generic model
+    nw = resolve(model, params, X)
+    grams = gram.network_task_grams(nw, y, loss)
+    G_r, zeros = gram.reduced_loss_weighted_gram(model, params, X, y, loss)
+    assert np.array_equal(np.asarray(grams.K), lr.jacobian_gram(model, params, X))
+    assert np.array_equal(np.asarray(grams.reduced), np.asarray(G_r))
+    assert grams.zeros == zeros == (4 if loss == "ce" else 0)
+    K_ad = lr.jacobian_gram_autodiff(net, params, X)
+    assert np.abs(np.asarray(grams.K) - K_ad).max() <= TOL * np.abs(K_ad).max()
+    ev = eigenvalues_from_reduced(grams.reduced, grams.zeros)
+    assert np.array_equal(ev, lr.ggn_eigenvalues(model, params, X, y, loss))
+    ev_ref = np.linalg.eigvalsh(np.asarray(lr.loss_weighted_gram(net, params, X, y, loss)))[::-1]
+    assert np.abs(ev - ev_ref).max() <= TOL * np.abs(ev_ref).max()

@@ -1,12 +1,17 @@
 """The continual engine resolves its model once (issue 35): an instrument follows the model
-through one run with ``sys.setprofile`` and counts the modules it enters.
+through one run with ``sys.setprofile`` and counts the modules (rooms) it enters.
 
 The journey of the model: every call into a ``linrelu`` module that receives the model as an
 argument (the user's ``net``, the model :func:`linrelu.continual.model.as_model` made of it, or a
-resolved :class:`linrelu.models.network.Network`; a method called on the model itself is the
-model being used, not passed on). A module is *entered* when such a call comes from a frame of
-another module. One task start is one call of the engine's task start (reset, checkpoint, start
-metrics, SLQ density)."""
+resolved :class:`linrelu.models.network.Network`). A module is *entered* when such a call comes
+from another module (the nearest linrelu frame above it: a function jit traces is called by JAX
+for the room that handed it over). Two kinds of call are the model at work, not the model passed on,
+and are not counted: a method called on the model itself, and a function of the module that
+defines the model's class taking the model (``linrelu.models.mlp.forward(net, …)`` is an MLP's
+``apply``). A call of :func:`linrelu.models.network.resolve` that hands back the very Network it
+was given (it is resolved already: nothing is done) is no entry either; every other resolve call
+is counted as an entry and as a resolution. One task start is one call of the engine's task
+start (reset, checkpoint, start metrics, SLQ density)."""
 
 from __future__ import annotations
 
@@ -23,11 +28,20 @@ from linrelu.models import network
 ENGINE_ROOMS = ("linrelu.continual.",)
 
 
+def _caller_room(frame) -> str:
+    """The linrelu module of the nearest linrelu frame above ``frame``: a function that jit
+    traces is called by JAX on behalf of the room that handed it over."""
+    f = frame.f_back
+    while f is not None and not f.f_globals.get("__name__", "").startswith("linrelu."):
+        f = f.f_back
+    return f.f_globals.get("__name__", "") if f is not None else ""
+
+
 def _journey(net, agent, **kw):
     """(entries per task start: lists of (module, function); resolutions per task start; the
     modules calling as_model)."""
     ids = {id(net)}
-    starts, resolutions, as_model_callers, active = [], [], [], [0]
+    starts, resolutions, as_model_callers, active, pending = [], [], [], [0], []
     start_code = engine._TaskStart.__call__.__code__
 
     def carries(frame):
@@ -37,6 +51,10 @@ def _journey(net, agent, **kw):
             if name != "self" and (id(value) in ids or isinstance(value, network.Network)):
                 return True
         return False
+
+    # the module defining the model's class; a wrapped model's own functions are the user's
+    # (network.py, which defines the wrapper, also holds resolve, which is counted)
+    own_module = type(net).__module__ if type(net).__module__ != network.__name__ else None
 
     def profile(frame, event, arg):
         if frame.f_code is continual_model.as_model.__code__:
@@ -50,14 +68,23 @@ def _journey(net, agent, **kw):
                 starts.append([])
                 resolutions.append(0)
             return
-        module = frame.f_globals.get("__name__", "")
-        if event != "call" or not active[0] or not module.startswith("linrelu."):
+        if not active[0]:
             return
-        caller = frame.f_back.f_globals.get("__name__", "") if frame.f_back else ""
-        if frame.f_code is network.resolve.__code__ and not isinstance(
-                frame.f_locals["net"], network.Network):
-            resolutions[-1] += 1  # a resolution, not a resolved Network handed back
-        if caller != module and carries(frame):
+        if frame.f_code is network.resolve.__code__ and event == "return":
+            entry = pending.pop()
+            if arg is frame.f_locals["net"]:  # a resolved Network handed back: no entry
+                if entry is not None:
+                    starts[-1].pop(entry)
+            else:
+                resolutions[-1] += 1
+            return
+        module = frame.f_globals.get("__name__", "")
+        if event != "call" or not module.startswith("linrelu.") or module == own_module:
+            return
+        entered = _caller_room(frame) != module and carries(frame)
+        if frame.f_code is network.resolve.__code__:
+            pending.append(len(starts[-1]) if entered else None)
+        if entered:
             starts[-1].append((module, frame.f_code.co_name))
 
     stream = make_stream("permuted_digits", seed=0, num_tasks=2, n_train=32, n_test=8,
@@ -78,17 +105,18 @@ def _check(starts, resolutions, as_model_callers):
     assert [c for c in as_model_callers if c != "linrelu.continual.agents"] == \
         ["linrelu.continual.engine"]
     # the model is resolved (validated, converted to float64, logits checked) once per task
-    # start; the spectrum, the prediction and the SLQ density get the resolved Network, which
-    # resolve hands back as it is
+    # start; the spectrum, the prediction and the SLQ density get the resolved Network
     assert resolutions == [1, 1]
-    # task 0's start also compiles the census programs (metrics asks continual.model for the
-    # features once per model); the later ones enter the engine's rooms through metrics alone
-    for entries in starts[1:]:
+    # every task start, the first included (the census programs are built at the run's entry),
+    # enters each room at most once: the metrics, one resolution, one pass of the Gram engine
+    # for the spectrum and the prediction, the prediction, the SLQ density's HVP
+    for entries in starts:
         rooms = Counter(module for module, _ in entries)
-        engine_rooms = {m: c for m, c in rooms.items() if m.startswith(ENGINE_ROOMS)}
-        assert engine_rooms == {"linrelu.continual.metrics": 1}, rooms
+        assert max(rooms.values()) == 1, rooms
         assert entries[:2] == [("linrelu.continual.metrics", "measure_start"),
                                ("linrelu.models.network", "resolve")], entries
+        assert ("linrelu.spectral.gram", "network_task_grams") in entries, entries
+        assert ("linrelu.analysis.diagnose", "predict_trainability") in entries, entries
 
 
 def test_mlp_run_resolves_its_model_once_per_run_and_task_start():

@@ -19,6 +19,7 @@ import numpy as np
 from linrelu.continual.agents import AgentConfig
 from linrelu.continual.metrics import (
     DEFAULT_EPS_LADDER,
+    census_programs,
     check_metric_options,
     measure,
     measure_start,
@@ -196,6 +197,7 @@ def run_continual(net, stream: Stream, agent: AgentConfig, *, epochs: int, batch
     if agent.cbp:
         check_cbp_layout(model, params, stream.input_shape)
     state = fresh_agent_state(model, params, agent)
+    census_programs(model, stream.loss)  # the model's features, once per run (at entry)
     start = _TaskStart(model, init, agent, eps_ladder, census, seed, slq_every, slq_tasks,
                        slq_options, checkpoint_dir, checkpoint_tasks)
     start.params0 = params0 = params  # the run's first parameters: param_distance ‖θ − θ₀‖

@@ -49,7 +49,8 @@ from linrelu.continual.train import as_float64, check_model_task, evaluate_model
 from linrelu.models.mlp import MLP
 from linrelu.models.network import resolve
 from linrelu.precision import float64
-from linrelu.spectral.equivalence import ggn_eigenvalues
+from linrelu.spectral.equivalence import eigenvalues_from_reduced
+from linrelu.spectral.gram import network_task_grams
 from linrelu.spectral.spectra import (  # noqa: F401  (re-exported: linrelu.continual)
     DEFAULT_EPS_LADDER,
     REL_EPS_LADDER,
@@ -67,9 +68,10 @@ def weight_norm(params) -> float:
 
 
 @lru_cache(maxsize=64)
-def _compiled(model, loss: str):
+def census_programs(model, loss: str):
     """(features, gradient) of a model, jit-compiled once per (model, loss): the census runs at
-    every task start on thousands of inputs. features is None for a model without them."""
+    every task start on thousands of inputs. features is None for a model without them.
+    :func:`linrelu.continual.run_continual` builds them at entry, so a task start reuses them."""
     from linrelu.spectral.losses import mean_loss
 
     features = model_features(model)
@@ -150,7 +152,7 @@ def measure(model, params, task: Task, eps_ladder: tuple, *, spectrum: bool = Tr
                 else task.X[:census])
     y_probe = task.y_probe.astype(np.int32) if task.loss == "ce" else task.y_probe
     out = {}
-    features_fn, grad_fn = _compiled(model, task.loss)
+    features_fn, grad_fn = census_programs(model, task.loss)
     census_out = {}
     with float64():
         if features_fn is not None:
@@ -166,14 +168,15 @@ def measure(model, params, task: Task, eps_ladder: tuple, *, spectrum: bool = Tr
                                                jnp.asarray(y_probe)))
         if spectrum:
             nw = probe_network(model, params, task) if nw is None else nw
-            # the one resolved probe network: resolve returns it as it is (its own params, X)
-            ev = np.asarray(ggn_eigenvalues(nw, nw.params, nw.X, task.y_probe, task.loss),
-                            np.float64)
+            # one pass over the probe network: K for the prediction, G_r for the spectrum
+            grams = network_task_grams(nw, task.y_probe, task.loss)
+            ev = np.asarray(eigenvalues_from_reduced(grams.reduced, grams.zeros), np.float64)
             out["ggn_eigenvalues"] = [float(v) for v in ev]
             out.update(spectrum_summary(
                 ev, attainable_rank(task.X_probe.shape[0], task.out_dim, task.loss), eps_ladder))
             if predict:
-                pred = predict_trainability(nw, nw.params, nw.X, task.y_probe, task.loss)
+                pred = predict_trainability(nw, nw.params, nw.X, task.y_probe, task.loss,
+                                            gram=grams.K)
                 out["predicted_ratio"] = float(pred.predicted_ratio)
                 out["predicted_trainable"] = bool(pred.model_trainable)
     if accuracies:

@@ -118,6 +118,14 @@ def check_separable(apply, params, X, batch=None) -> None:
             "mode (e.g. BatchNorm with running statistics)")
 
 
+def blocked_mixed_grams(apply, params, X, Qs: tuple, *,
+                        memory_budget=DEFAULT_MEMORY_BUDGET) -> tuple:
+    """(:func:`blocked_mixed_gram` of each mixing Q in ``Qs``): one Gram per Q, each exactly as
+    :func:`blocked_mixed_gram` computes it alone."""
+    return tuple(blocked_mixed_gram(apply, params, X, Q, memory_budget=memory_budget)
+                 for Q in Qs)
+
+
 def blocked_mixed_gram(apply, params, X, Q=None, *, memory_budget=DEFAULT_MEMORY_BUDGET):
     """Qᵀ K Q (n·r × n·r, row i·r + c) of the model ``apply`` without forming the Jacobian.
 

@@ -188,6 +188,12 @@ def mixed_gram(net: MLP, params, X, Q=None, backend=None):
     return mixed_gram_xla(net, params, X, Q)
 
 
+def mixed_grams(net: MLP, params, X, Qs: tuple, backend=None) -> tuple:
+    """(:func:`mixed_gram` of each mixing Q in ``Qs``): one Gram per Q, each exactly as
+    :func:`mixed_gram` computes it alone."""
+    return tuple(mixed_gram(net, params, X, Q, backend) for Q in Qs)
+
+
 @partial(jax.jit, static_argnums=(0, 3))
 def gram_layers(net: MLP, params, X, split_bias: bool):
     """The L+1 per-layer terms of T5 (they sum to K); with ``split_bias`` each is a pair

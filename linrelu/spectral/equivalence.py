@@ -39,8 +39,14 @@ def ggn_eigenvalues(net, params, X, targets, loss: str, *, memory_budget=None) -
     exact,
     the others agree with eigvalsh(G) to round-off.
     """
-    G_r, zeros = reduced_loss_weighted_gram(net, params, X, targets, loss,
-                                            memory_budget=memory_budget)
+    return eigenvalues_from_reduced(*reduced_loss_weighted_gram(
+        net, params, X, targets, loss, memory_budget=memory_budget))
+
+
+@in_float64
+def eigenvalues_from_reduced(G_r, zeros: int) -> np.ndarray:
+    """eig(G) largest first from a reduced Gram: eig(G_r) ∪ {0}^z, the z zeros exact
+    (:func:`linrelu.spectral.gram.reduced_loss_weighted_gram`)."""
     ev = eigvalsh_desc_fast(G_r)
     if zeros:
         ev = np.sort(np.concatenate([ev, np.zeros(zeros)]))[::-1]

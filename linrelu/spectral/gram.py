@@ -22,6 +22,7 @@ n(k−1)-square reduced Gram costs (1 − 1/k)² of the Gram and (1 − 1/k)³ o
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,8 +31,12 @@ from jax.flatten_util import ravel_pytree
 
 from linrelu.models.network import Network, resolve
 from linrelu.precision import in_float64
-from linrelu.spectral.blocked_gram import DEFAULT_MEMORY_BUDGET, blocked_mixed_gram, check_separable
-from linrelu.spectral.closed_form_gram import gram_layers, mixed_gram
+from linrelu.spectral.blocked_gram import (
+    DEFAULT_MEMORY_BUDGET,
+    blocked_mixed_grams,
+    check_separable,
+)
+from linrelu.spectral.closed_form_gram import gram_layers, mixed_grams
 from linrelu.spectral.losses import output_hessian_sqrt
 from linrelu.validation import as_numpy, check_loss, check_targets, returns_numpy
 
@@ -48,10 +53,17 @@ def _budget(memory_budget) -> int:
 
 def network_mixed_gram(nw: Network, Q=None, memory_budget=None):
     """Qᵀ K Q of a resolved network: T5 for an MLP, per-sample Jacobian blocks otherwise."""
+    return network_mixed_grams(nw, (Q,), memory_budget)[0]
+
+
+def network_mixed_grams(nw: Network, Qs: tuple, memory_budget=None) -> tuple:
+    """(Q₁ᵀKQ₁, Q₂ᵀKQ₂, …) of a resolved network for the mixings ``Qs`` (each (n, k, r), or None
+    for K itself): one Gram per mixing, the generic model's separability checked once."""
     if nw.mlp is not None:
-        return mixed_gram(nw.mlp, nw.mlp.layers_of(nw.params), nw.X, Q)
+        return mixed_grams(nw.mlp, nw.mlp.layers_of(nw.params), nw.X, Qs)
     check_separable(nw.apply, nw.params, nw.X, nw.logits)
-    return blocked_mixed_gram(nw.apply, nw.params, nw.X, Q, memory_budget=_budget(memory_budget))
+    return blocked_mixed_grams(nw.apply, nw.params, nw.X, Qs,
+                               memory_budget=_budget(memory_budget))
 
 
 @in_float64
@@ -159,8 +171,36 @@ def reduced_loss_weighted_gram(net, params, X, targets, loss: str, *, memory_bud
     otherwise).
     """
     nw = _resolve_task(net, params, X, targets, loss)
+    Q, zeros = _reduction(nw, loss)
+    return network_mixed_gram(nw, Q, memory_budget) / nw.n, zeros
+
+
+def _reduction(nw: Network, loss: str):
+    """(Q, z) of the reduced Gram G_r = (1/n) QᵀKQ: Q = S V and z = n for ce with k ≥ 2, else
+    Q = S and z = 0 (S = H^{1/2}, :func:`reduced_loss_weighted_gram`)."""
     S = output_hessian_sqrt(nw.logits, loss)
     if loss != "ce" or nw.k < 2:
-        return network_mixed_gram(nw, S, memory_budget) / nw.n, 0
-    Q = jnp.einsum("iab,bc->iac", S, jnp.asarray(centered_basis(nw.k)))
-    return network_mixed_gram(nw, Q, memory_budget) / nw.n, nw.n
+        return S, 0
+    return jnp.einsum("iab,bc->iac", S, jnp.asarray(centered_basis(nw.k))), nw.n
+
+
+class TaskGrams(NamedTuple):
+    """The Grams of one resolved network on a task: ``K`` = J Jᵀ, and ``reduced``, ``zeros``:
+    (G_r, z) of :func:`reduced_loss_weighted_gram` (eig(G) = eig(G_r) ∪ {0}^z)."""
+
+    K: object
+    reduced: object
+    zeros: int
+
+
+@in_float64
+def network_task_grams(nw: Network, targets, loss: str, memory_budget=None) -> TaskGrams:
+    """K and (G_r, z) of a resolved network in one pass: the targets checked once, and for a
+    generic model one separability check and one block size for both products. Each matrix is
+    computed exactly as :func:`jacobian_gram` and :func:`reduced_loss_weighted_gram` compute it
+    (the same products in the same order), so the results are those functions' to the bit."""
+    check_loss(loss)
+    check_targets(targets, nw.n, nw.k, loss)
+    Q, zeros = _reduction(nw, loss)
+    M, K = network_mixed_grams(nw, (Q, None), memory_budget)
+    return TaskGrams(K, M / nw.n, zeros)
