@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -64,17 +65,21 @@ def measure(x64: bool, tiny: bool, rounds: int) -> dict:
     for fn in fns.values():
         jax.block_until_ready(fn())
     times = {name: [] for name in fns}
+    system = {name: [] for name in fns}  # kernel time of the call: page faults, compaction
     for _ in range(rounds):
         for name, fn in fns.items():
+            s0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
             t0 = time.perf_counter()
             jax.block_until_ready(fn())
             times[name].append(time.perf_counter() - t0)
+            system[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0)
     med = {name: float(np.median(ts)) for name, ts in times.items()}
     R_best = 2.0 * N**3 / min(med["numpy_dgemm"], med["xla_dgemm"])
     done = gram_flops([width] * depth, n, k, D_IN)["done"]
     chosen = closed_form_gram.gram_backend(net, params, X)
     return {"x64": x64, "cfg": [width, depth, n, k], "rounds": rounds, "chosen": chosen,
             "median_s": med, "times": times, "R_best": R_best,
+            "median_system_s": {name: float(np.median(ts)) for name, ts in system.items()},
             "R_numpy": 2.0 * N**3 / med["numpy_dgemm"], "R_xla": 2.0 * N**3 / med["xla_dgemm"],
             "fraction": {b: done / med[b] / R_best for b in ("host", "xla", "dispatched")},
             "dispatched_over_chosen": med["dispatched"] / med[chosen],
@@ -107,6 +112,11 @@ def run(tiny: bool, rounds: int) -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "modes": modes}
 
 
+def _system(mode: dict, name: str) -> str:
+    sys_s = mode.get("median_system_s", {}).get(name)
+    return "—" if sys_s is None else f"{sys_s:.2f} s"
+
+
 def report(r: dict) -> str:
     """The DISPATCH section of RESULTS.md."""
     w, d, n, k = r["modes"][0]["cfg"]
@@ -122,8 +132,8 @@ def report(r: dict) -> str:
         "",
         "| global jax_enable_x64 | chosen | host | XLA | dispatched | dispatched / chosen "
         "(medians; per round) | fraction host / XLA / dispatched | R_numpy / R_xla (GFLOP/s) | "
-        "load before → after |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "kernel (system) time per call: host / XLA / dispatched | load before → after |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in r["modes"]:
         t, f = m["median_s"], m["fraction"]
@@ -133,10 +143,16 @@ def report(r: dict) -> str:
             f"{paired_ratio(m['times'], m['chosen']):.3f} | "
             f"{f['host']:.2f} / {f['xla']:.2f} / {f['dispatched']:.2f} | "
             f"{m['R_numpy'] / 1e9:.1f} / {m['R_xla'] / 1e9:.1f} | "
+            f"{_system(m, 'host')} / {_system(m, 'xla')} / {_system(m, 'dispatched')} | "
             f"{m['load_before']:.1f} → {m['load_after']:.1f} |")
     lines += ["", "A load average above the core count means other jobs shared the cores: the "
               "per-round ratios (same process, interleaved) are then more reliable than the "
-              "fractions."]
+              "fractions. The kernel time is the process's system CPU time during the call: on "
+              "this kind of virtual machine it is mostly page faults on fresh memory, which "
+              "can wait for the kernel to compact memory for a transparent huge page after "
+              "another library (here the XLA engine just before, in each round) freed many "
+              "buffers; the host engine therefore takes its large arrays on populated small "
+              "pages (`linrelu.spectral.linalg.fresh_array`)."]
     loads = [x for m in r["modes"] for x in (m["load_before"], m["load_after"])]
     spread = max(max(ts) / min(ts) for m in r["modes"] for ts in m["times"].values())
     if max(loads) > r["cores"]:

@@ -225,3 +225,33 @@ def test_task_grams_are_the_separate_grams_to_the_bit_and_match_autodiff(loss, g
     assert np.array_equal(ev, lr.ggn_eigenvalues(model, params, X, y, loss))
     ev_ref = np.linalg.eigvalsh(np.asarray(lr.loss_weighted_gram(net, params, X, y, loss)))[::-1]
     assert np.abs(ev - ev_ref).max() <= TOL * np.abs(ev_ref).max()
+
+
+@pytest.mark.parametrize("populate", [True, False])
+@pytest.mark.parametrize("size", [0, 1, 1000])
+def test_fresh_array_is_a_writable_zero_array_of_the_size_asked(size, populate, monkeypatch):
+    if not populate:  # a platform without MAP_POPULATE: plain numpy zeros
+        monkeypatch.delattr(linalg.mmap, "MAP_POPULATE", raising=False)
+    a = linalg.fresh_array(size, np.float64)
+    assert a.shape == (size,) and a.dtype == np.float64 and a.flags.writeable
+    assert not np.any(a)
+    a[:] = np.arange(size)
+    assert np.array_equal(a, np.arange(size))
+
+
+@pytest.mark.parametrize("sizes", [(5, 9, 4, 7, 6, 3), (5, 3)])
+def test_host_gram_reuses_its_work_arrays_across_layers_and_agrees_with_autodiff(sizes):
+    """Depth 4 (the recursion's two buffers each used twice), distinct widths (a buffer holds
+    Δ̃_l of different shapes), and depth 0 (no buffers), with and without an output mixing Q,
+    against autodiff."""
+    net = lr.MLP(sizes)
+    params = net.init(jax.random.PRNGKey(3))
+    X = jnp.asarray(np.random.default_rng(3).normal(size=(4, 5)))
+    Q = jnp.asarray(np.random.default_rng(4).normal(size=(4, 3, 2)))
+    K_ad = lr.jacobian_gram_autodiff(net, params, X)
+    with lr.float64():
+        K = closed_form_gram.mixed_gram_host(net, params, jnp.asarray(X, jnp.float64))
+        M = closed_form_gram.mixed_gram_host(net, params, jnp.asarray(X, jnp.float64), Q)
+    Qd = block_diag(*np.asarray(Q))
+    assert np.abs(K - K_ad).max() <= TOL * np.abs(K_ad).max()
+    assert np.abs(M - Qd.T @ K_ad @ Qd).max() <= TOL * np.abs(M).max()

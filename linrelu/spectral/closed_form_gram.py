@@ -37,6 +37,7 @@ import numpy as np
 from linrelu.models.mlp import MLP, activation_derivative, forward_trace
 from linrelu.spectral.linalg import (
     choose_backend,
+    fresh_array,
     requested_backend,
     row_blocks,
     symmetric_from_lower,
@@ -66,45 +67,73 @@ def feature_gram(net: MLP, h, l: int, with_bias: bool = True):
     return F + net.bias_scale**2 if with_bias else F
 
 
-def top_signals(net: MLP, W_out, deriv_L, Q, xp):
+def top_signals(net: MLP, W_out, deriv_L, Q, xp, out=None):
     """Δ̃_L (n·r × m_L): row i·r + c = φ′(z_L(x_i)) ⊙ s_{L+1} W_{L+1} Q_i[:, c] (no GEMM over the
-    width: δ_{L+1,c} = e_c). ``Q=None`` means Q_i = I_k."""
+    width: δ_{L+1,c} = e_c). ``Q=None`` means Q_i = I_k. ``out`` (host): an (n·r, m_L) numpy
+    array to write it into."""
     n = deriv_L.shape[0]
     W_out = net.weight_scale(net.depth + 1) * W_out  # (m_L, k)
+    if out is not None:
+        d = out.reshape(n, -1, W_out.shape[0])
+        if Q is None:
+            np.multiply(deriv_L[:, None, :], W_out.T[None], out=d)
+        else:
+            np.einsum("ma,iac->icm", W_out, Q, out=d)
+            d *= deriv_L[:, None, :]
+        return out
     cols = W_out.T[None] if Q is None else xp.einsum("ma,iac->icm", W_out, Q)  # (·, r, m_L)
     d = deriv_L[:, None, :] * cols
     return d.reshape(n * d.shape[1], -1)
 
 
-def backward_step(net: MLP, W_next, deriv, delta_next, l: int):
-    """Δ̃_l = D_l ⊙ s_{l+1} Δ̃_{l+1} W_{l+1}ᵀ: one (n·r × m_{l+1}) @ (m_{l+1} × m_l) GEMM."""
+def backward_step(net: MLP, W_next, deriv, delta_next, l: int, out=None):
+    """Δ̃_l = D_l ⊙ s_{l+1} Δ̃_{l+1} W_{l+1}ᵀ: one (n·r × m_{l+1}) @ (m_{l+1} × m_l) GEMM.
+
+    Host (numpy): the product goes into ``out`` (an (n·r, m_l) array, or a new one when None)
+    and is scaled there."""
     n = deriv.shape[0]
-    back = delta_next @ W_next.T
     scale = (net.weight_scale(l + 1) * deriv)[:, None, :]
-    if isinstance(back, np.ndarray):  # host: scale in place, no second (n·r × m_l) array
+    if isinstance(delta_next, np.ndarray):
+        back = np.matmul(delta_next, W_next.T, out=out)
         back.reshape(n, -1, back.shape[-1])[...] *= scale
         return back
+    back = delta_next @ W_next.T
     back = back.reshape(n, -1, back.shape[-1]) * scale
     return back.reshape(n * back.shape[1], -1)
 
 
-def backward_signals(net: MLP, Ws, derivs, Q=None, xp=jnp):
-    """Yield (l, Δ̃_l) for l = L, L−1, …, 1 (each computed from the previous one)."""
-    delta = None
+def backward_signals(net: MLP, Ws, derivs, Q=None, xp=jnp, buffers=None):
+    """Yield (l, Δ̃_l) for l = L, L−1, …, 1 (each computed from the previous one).
+
+    ``buffers`` (host): two flat arrays of at least n·r·max(m_1..m_L) entries; Δ̃_L, Δ̃_{L−1},
+    … take turns in them, so Δ̃_l is overwritten when Δ̃_{l−2} is made: use each before asking
+    for the next."""
+    delta, out = None, None
     for l in range(net.depth, 0, -1):
-        delta = (top_signals(net, Ws[l], derivs[l - 1], Q, xp) if l == net.depth
-                 else backward_step(net, Ws[l], derivs[l - 1], delta, l))
+        if buffers is not None:  # (n·r, m_l)
+            rows = derivs[0].shape[0] * (net.out_dim if Q is None else Q.shape[2])
+            out = buffers[l % 2][:rows * Ws[l - 1].shape[1]].reshape(rows, -1)
+        if l == net.depth:
+            delta = top_signals(net, Ws[l], derivs[l - 1], Q, xp, out)
+        else:
+            delta = backward_step(net, Ws[l], derivs[l - 1], delta, l, out)
         yield l, delta
 
 
-def output_term(net: MLP, acts, Q, xp):
-    """Layer L+1's term: F_{L+1} ⊗ I_k (Q=None) or F_{L+1}[i,j] Q_iᵀQ_j (δ_{L+1,c} = e_c)."""
+def output_term(net: MLP, acts, Q, xp, out=None):
+    """Layer L+1's term: F_{L+1} ⊗ I_k (Q=None) or F_{L+1}[i,j] Q_iᵀQ_j (δ_{L+1,c} = e_c).
+    ``out`` (host): an (n·r, n·r) numpy array to write it into."""
     n = acts[0].shape[0]
     F_out = feature_gram(net, acts[net.depth], net.depth + 1)
+    mix = (xp.eye(net.out_dim, dtype=F_out.dtype)[None, :, None, :] if Q is None
+           else xp.einsum("iac,jad->icjd", Q, Q))
+    r = mix.shape[3]
+    if out is not None:
+        np.multiply(F_out[:, None, :, None], mix, out=out.reshape(n, r, n, r))
+        return out
     if Q is None:
         return xp.kron(F_out, xp.eye(net.out_dim, dtype=F_out.dtype))
-    r = Q.shape[2]
-    return (F_out[:, None, :, None] * xp.einsum("iac,jad->icjd", Q, Q)).reshape(n * r, n * r)
+    return (F_out[:, None, :, None] * mix).reshape(n * r, n * r)
 
 
 def hadamard_expand(F, B, r: int):
@@ -125,17 +154,14 @@ def _mixed_gram(net: MLP, params, X, Q=None, xp=jnp):
         acts, derivs, _ = forward_ingredients(net, params, X)
     n = X.shape[0]
     r = net.out_dim if Q is None else Q.shape[2]
+    if xp is np:
+        K = output_term(net, acts, Q, np, out=fresh_array((n * r) ** 2, acts[0].dtype))
+        return _host_backward_terms(net, acts, derivs, Ws, Q, K.reshape(n * r, n * r))
     K = output_term(net, acts, Q, xp)
     spans = row_blocks(n, r)
     lower = {}
     for l, delta in backward_signals(net, Ws, derivs, Q, xp):
         F = feature_gram(net, acts[l - 1], l)
-        if xp is np:  # syrk on the whole Δ̃ (BLAS fills one triangle at half the GEMM flops)
-            B = delta @ delta.T
-            B.reshape(n, r, n, r)[...] *= F[:, None, :, None]
-            K += B
-            del B
-            continue
         for I in range(len(spans)):  # XLA: only the lower block triangle of Δ̃Δ̃ᵀ
             for J in range(I + 1):
                 (a, b), (c, d) = spans[I], spans[J]
@@ -143,6 +169,25 @@ def _mixed_gram(net: MLP, params, X, Q=None, xp=jnp):
                 lower[I, J] = term if (I, J) not in lower else lower[I, J] + term
     if lower:
         K = K + symmetric_from_lower(lower, len(spans))
+    return K
+
+
+def _host_backward_terms(net: MLP, acts, derivs, Ws, Q, K):
+    """K + Σ_{l ≤ L} (F_l ⊗ 𝟙𝟙ᵀ) ⊙ Δ̃_lΔ̃_lᵀ on the host (numpy; K updated in place).
+
+    numpy forms each Δ̃_lΔ̃_lᵀ with BLAS syrk (one triangle at half the GEMM flops, then
+    mirrored). K and the large work arrays (two for the recursion, one for Δ̃_lΔ̃_lᵀ) are made
+    once per call on fresh pages (:func:`linrelu.spectral.linalg.fresh_array`), the work arrays
+    reused for every layer."""
+    n, N = acts[0].shape[0], K.shape[0]
+    r, dtype = N // n, K.dtype
+    size = N * max(net.widths, default=0)
+    buffers = (fresh_array(size, dtype), fresh_array(size, dtype)) if size else None
+    B = fresh_array(N * N, dtype).reshape(N, N)
+    for l, delta in backward_signals(net, Ws, derivs, Q, np, buffers):
+        np.matmul(delta, delta.T, out=B)
+        B.reshape(n, r, n, r)[...] *= feature_gram(net, acts[l - 1], l)[:, None, :, None]
+        K += B
     return K
 
 

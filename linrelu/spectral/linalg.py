@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import functools
 import glob
+import mmap
 import os
 import time
 
@@ -283,6 +284,23 @@ def row_blocks(n: int, rows_per_sample: int, target_rows: int = 640) -> list:
     b = max(1, min(n, round(n * rows_per_sample / target_rows)))
     edges = [round(i * n / b) for i in range(b + 1)]
     return [(edges[i], edges[i + 1]) for i in range(b) if edges[i + 1] > edges[i]]
+
+
+def fresh_array(size: int, dtype=np.float64) -> np.ndarray:
+    """A flat numpy array of ``size`` zeros on fresh anonymous pages that the kernel fills at
+    once (Linux: ``mmap`` with ``MAP_POPULATE``; elsewhere ``np.zeros``).
+
+    Why: numpy asks for transparent huge pages for every large array; on a host whose memory is
+    fragmented (after another library freed many buffers, e.g. an XLA program), each huge-page
+    fault can wait for the kernel to compact memory, and page by page faults are slow on a
+    virtual machine. Populated small pages cost neither (benchmarks/RESULTS.md, DISPATCH).
+    The pages go back to the system when the array (and every view of it) is freed."""
+    nbytes = int(size) * np.dtype(dtype).itemsize
+    populate = getattr(mmap, "MAP_POPULATE", None)
+    if populate is None or nbytes == 0:
+        return np.zeros(size, dtype)
+    buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+    return np.frombuffer(buf, dtype, size)
 
 
 def symmetric_from_lower(blocks: dict, nblocks: int):
