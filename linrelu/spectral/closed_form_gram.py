@@ -125,14 +125,14 @@ def output_term(net: MLP, acts, Q, xp, out=None):
     ``out`` (host): an (n·r, n·r) numpy array to write it into."""
     n = acts[0].shape[0]
     F_out = feature_gram(net, acts[net.depth], net.depth + 1)
-    mix = (xp.eye(net.out_dim, dtype=F_out.dtype)[None, :, None, :] if Q is None
+    if Q is None and out is None:
+        return xp.kron(F_out, xp.eye(net.out_dim, dtype=F_out.dtype))
+    mix = (np.eye(net.out_dim, dtype=F_out.dtype)[None, :, None, :] if Q is None
            else xp.einsum("iac,jad->icjd", Q, Q))
     r = mix.shape[3]
     if out is not None:
         np.multiply(F_out[:, None, :, None], mix, out=out.reshape(n, r, n, r))
         return out
-    if Q is None:
-        return xp.kron(F_out, xp.eye(net.out_dim, dtype=F_out.dtype))
     return (F_out[:, None, :, None] * mix).reshape(n * r, n * r)
 
 
