@@ -196,7 +196,7 @@ class TaskGrams(NamedTuple):
 @in_float64
 def network_task_grams(nw: Network, targets, loss: str, memory_budget=None) -> TaskGrams:
     """K and (G_r, z) of a resolved network in one pass: the targets checked once, and for a
-    generic model one separability check and one block size for both products. Each matrix is
+    generic model one separability check for both products. Each matrix is
     computed exactly as :func:`jacobian_gram` and :func:`reduced_loss_weighted_gram` compute it
     (the same products in the same order), so the results are those functions' to the bit."""
     check_loss(loss)
